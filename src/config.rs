@@ -1,0 +1,244 @@
+//! Configuration from the environment (spec §7), each variable with a working default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::db::Backend;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signup {
+    Open,
+    Closed,
+}
+
+/// Where the session cookie key comes from.
+#[derive(Clone)]
+pub enum SessionKey {
+    /// Given in `STEWARD_SESSION_KEY` (at least 64 bytes once decoded).
+    Given(Vec<u8>),
+    /// Read from this file, or generated into it on first start.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionKey::Given(_) => f.write_str("SessionKey::Given(..)"),
+            SessionKey::File(p) => write!(f, "SessionKey::File({})", p.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub base_url: String,
+    pub smtp_url: Option<String>,
+    pub outbox: PathBuf,
+    pub mail_from: String,
+    pub session_key: SessionKey,
+    pub invite_ttl: Duration,
+    pub signup: Signup,
+    /// Connections in the database pool.
+    pub db_pool_size: u32,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so that tests can give their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let bind_raw = get("STEWARD_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind_raw
+            .trim()
+            .parse()
+            .map_err(|_| invalid("STEWARD_BIND", format!("{bind_raw:?} is not an address like 127.0.0.1:8080")))?;
+
+        let database_url = get("STEWARD_DATABASE_URL").unwrap_or_else(|| "sqlite://data/steward.db".into());
+        if Backend::of_url(&database_url).is_none() {
+            return Err(invalid(
+                "STEWARD_DATABASE_URL",
+                "must start with sqlite:// or postgres:// (for example sqlite://data/steward.db)",
+            ));
+        }
+
+        let base_url = get("STEWARD_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
+        let base_url = base_url.trim().trim_end_matches('/').to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) || base_url.len() < 10 {
+            return Err(invalid("STEWARD_BASE_URL", "must be an http:// or https:// URL"));
+        }
+
+        let smtp_url = get("STEWARD_SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid("STEWARD_SMTP_URL", "must be an smtp:// or smtps:// URL"));
+            }
+        }
+
+        let outbox = PathBuf::from(get("STEWARD_OUTBOX").unwrap_or_else(|| "data/outbox".into()));
+        let mail_from = get("STEWARD_MAIL_FROM").unwrap_or_else(|| "Steward <steward@localhost>".into());
+        if !mail_from.contains('@') {
+            return Err(invalid("STEWARD_MAIL_FROM", "must be an address like Steward <steward@example.com>"));
+        }
+
+        let session_key = match get("STEWARD_SESSION_KEY") {
+            Some(raw) => SessionKey::Given(decode_session_key(raw.trim())?),
+            None => SessionKey::File(PathBuf::from("data/session.key")),
+        };
+
+        let invite_ttl = match get("STEWARD_INVITE_TTL") {
+            Some(raw) => parse_duration(&raw).ok_or_else(|| {
+                invalid("STEWARD_INVITE_TTL", format!("{raw:?} is not a duration like 90s, 30m, 24h or 3d"))
+            })?,
+            None => Duration::from_secs(24 * 3600),
+        };
+
+        let signup = match get("STEWARD_SIGNUP").as_deref().map(str::trim) {
+            None | Some("open") => Signup::Open,
+            Some("closed") => Signup::Closed,
+            Some(other) => return Err(invalid("STEWARD_SIGNUP", format!("{other:?} is neither open nor closed"))),
+        };
+
+        let db_pool_size = match get("STEWARD_DB_POOL") {
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| invalid("STEWARD_DB_POOL", "must be a number from 1 to 256"))?,
+            None => 16,
+        };
+        let workers = match get("STEWARD_WORKERS") {
+            Some(raw) => raw.trim().parse().map_err(|_| invalid("STEWARD_WORKERS", "must be a number"))?,
+            None => 0,
+        };
+
+        Ok(Config {
+            bind,
+            database_url,
+            base_url,
+            smtp_url,
+            outbox,
+            mail_from,
+            session_key,
+            invite_ttl,
+            signup,
+            db_pool_size,
+            workers,
+        })
+    }
+
+    /// Whether the console is served over https (Secure cookies, HSTS).
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+/// A session key given as hex or base64; it must hold at least 64 bytes.
+fn decode_session_key(raw: &str) -> Result<Vec<u8>, ConfigError> {
+    use base64::Engine;
+    let bytes = if raw.len() % 2 == 0 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..raw.len()).step_by(2).map(|i| u8::from_str_radix(&raw[i..i + 2], 16).unwrap_or(0)).collect()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw))
+            .map_err(|_| invalid("STEWARD_SESSION_KEY", "must be hex or base64"))?
+    };
+    if bytes.len() < 64 {
+        return Err(invalid("STEWARD_SESSION_KEY", "must hold at least 64 bytes (128 hex characters)"));
+    }
+    Ok(bytes)
+}
+
+/// Parses `90s`, `30m`, `24h`, `3d` (a bare number is seconds).
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn every_variable_has_a_working_default() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/steward.db");
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.invite_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.signup, Signup::Open);
+        assert!(c.smtp_url.is_none());
+        assert!(!c.is_https());
+    }
+
+    #[test]
+    fn a_malformed_value_names_its_variable() {
+        for (var, value) in [
+            ("STEWARD_BIND", "not-an-address"),
+            ("STEWARD_DATABASE_URL", "mysql://x"),
+            ("STEWARD_BASE_URL", "ftp://x"),
+            ("STEWARD_INVITE_TTL", "tomorrow"),
+            ("STEWARD_SIGNUP", "maybe"),
+            ("STEWARD_SESSION_KEY", "short"),
+            ("STEWARD_SMTP_URL", "mail.example.com"),
+        ] {
+            let err = config(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn invite_ttl_accepts_seconds_minutes_hours_days() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("3d"), Some(Duration::from_secs(259_200)));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("h"), None);
+    }
+
+    #[test]
+    fn https_base_url_turns_on_secure_cookies() {
+        let c = config(&[("STEWARD_BASE_URL", "https://console.example.com/")]).expect("https");
+        assert!(c.is_https());
+        assert_eq!(c.base_url, "https://console.example.com");
+    }
+}

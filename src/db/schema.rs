@@ -1,0 +1,124 @@
+//! The Diesel schema shared by SQLite and PostgreSQL (see diesel.toml).
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        session_epoch -> BigInt,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        revision -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (org_id, account_id) {
+        org_id -> Text,
+        account_id -> Text,
+        role -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        last_active_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        role -> Text,
+        status -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deployments (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        region -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        lookup -> Text,
+        secret_hash -> Text,
+        permissions -> Text,
+        scope -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_key_deployments (api_key_id, deployment_id) {
+        api_key_id -> Text,
+        deployment_id -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        org_id -> Text,
+        seq -> BigInt,
+        occurred_at -> Timestamp,
+        action -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_email -> Nullable<Text>,
+        target -> Nullable<Text>,
+        target_email -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(memberships -> organizations (org_id));
+diesel::joinable!(memberships -> accounts (account_id));
+diesel::joinable!(invitations -> organizations (org_id));
+diesel::joinable!(deployments -> organizations (org_id));
+diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(api_key_deployments -> api_keys (api_key_id));
+diesel::joinable!(api_key_deployments -> deployments (deployment_id));
+diesel::joinable!(audit_events -> organizations (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    organizations,
+    memberships,
+    invitations,
+    deployments,
+    api_keys,
+    api_key_deployments,
+    audit_events,
+);

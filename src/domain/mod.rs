@@ -1,0 +1,28 @@
+//! Plain types and rules of the product: no HTTP, no SQL.
+
+pub mod email;
+pub mod ids;
+pub mod names;
+pub mod password;
+pub mod roles;
+pub mod status;
+
+pub use email::Email;
+pub use ids::{AccountId, OrgId};
+pub use roles::{Permission, PermissionSet, Role};
+pub use status::MembershipStatus;
+
+/// A rule of the product said no; the message is meant for the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    /// The form field the message belongs to.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Invalid {
+        Invalid { field, message: message.into() }
+    }
+}

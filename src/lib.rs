@@ -1,0 +1,122 @@
+//! Steward: a self-hostable console for the user management of a multi-tenant cloud product.
+//! `build` assembles the server; `main.rs` and the tests both go through it.
+
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod ops;
+pub mod store;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, ResponseError, web as aweb};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::{Config, SessionKey};
+use crate::db::Db;
+use crate::web::error::WebError;
+use crate::web::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("session key: {0}")]
+    SessionKey(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A server ready to be awaited, and the address it listens on.
+pub struct Running {
+    pub server: Server,
+    pub addr: SocketAddr,
+    pub db: Db,
+}
+
+/// Opens the database (applying migrations), loads the session key and binds the listener.
+pub fn build(config: Config) -> Result<Running, StartupError> {
+    let pool = db::connect(&config.database_url, config.db_pool_size)?;
+    let db = Db::new(pool);
+    let key = load_session_key(&config.session_key)?;
+    let https = config.is_https();
+    let workers = config.workers;
+    let state = AppState { db: db.clone(), config: Arc::new(config.clone()) };
+
+    let server = HttpServer::new(move || {
+        let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_name("steward_session".into())
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_secure(https)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(BrowserSession::default())
+            .build();
+        App::new()
+            .app_data(aweb::Data::new(state.clone()))
+            .app_data(
+                aweb::FormConfig::default()
+                    .limit(web::security::MAX_FORM_BYTES)
+                    .error_handler(|e, _| WebError::BadRequest(format!("The form could not be read: {e}")).into()),
+            )
+            .app_data(
+                aweb::QueryConfig::default()
+                    .error_handler(|e, _| WebError::BadRequest(format!("The query could not be read: {e}")).into()),
+            )
+            .app_data(aweb::PathConfig::default().error_handler(|_, _| WebError::NotFound.into()))
+            .configure(web::routes)
+            .default_service(aweb::to(|| async { WebError::NotFound.error_response() }))
+            // the last wrap runs first: logging, headers, session, then CSRF
+            .wrap(from_fn(web::security::csrf))
+            .wrap(session)
+            .wrap(web::security::headers(https))
+            .wrap(TracingLogger::default())
+    })
+    .shutdown_timeout(20);
+    let server = if workers > 0 { server.workers(workers) } else { server };
+    let server = server.bind(config.bind).map_err(|source| StartupError::Bind { addr: config.bind, source })?;
+    let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    Ok(Running { server: server.run(), addr, db })
+}
+
+/// The cookie key: given, or read from its file, or generated into it on first start.
+fn load_session_key(source: &SessionKey) -> Result<Key, StartupError> {
+    match source {
+        SessionKey::Given(bytes) => Key::try_from(bytes.as_slice()).map_err(|e| StartupError::SessionKey(e.to_string())),
+        SessionKey::File(path) => {
+            if let Ok(bytes) = std::fs::read(path) {
+                return Key::try_from(bytes.as_slice())
+                    .map_err(|e| StartupError::SessionKey(format!("{}: {e}", path.display())));
+            }
+            let bytes = crypto::random_bytes::<64>();
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StartupError::SessionKey(format!("{}: {e}", parent.display())))?;
+            }
+            write_private(path, &bytes).map_err(|e| StartupError::SessionKey(format!("{}: {e}", path.display())))?;
+            Key::try_from(bytes.as_slice()).map_err(|e| StartupError::SessionKey(e.to_string()))
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}

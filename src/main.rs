@@ -1,0 +1,96 @@
+//! The `steward` command: serve (the default), migrate, create-owner.
+
+use std::process::ExitCode;
+
+use steward::config::Config;
+use steward::{crypto, db, ops};
+
+const USAGE: &str = "\
+usage: steward [COMMAND]
+
+commands:
+  serve                                   run the console (the default)
+  migrate                                 apply pending database migrations and exit
+  create-owner --email EMAIL --org NAME [--name NAME]
+                                          create an account owning a new organization;
+                                          the password is read from STEWARD_OWNER_PASSWORD,
+                                          or generated and printed once
+  help                                    show this text
+
+configuration comes from the STEWARD_* environment variables (see README).";
+
+fn main() -> ExitCode {
+    init_tracing();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("steward: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        "serve" => serve(config),
+        "migrate" => migrate(&config),
+        "create-owner" => create_owner(&config, &args[1..]),
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("steward: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let runtime = actix_web::rt::System::new();
+    runtime.block_on(async move {
+        let base = config.base_url.clone();
+        let running = steward::build(config).map_err(|e| e.to_string())?;
+        tracing::info!(addr = %running.addr, base_url = %base, "Steward is listening");
+        running.server.await.map_err(|e| e.to_string())
+    })
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    // connect() applies pending migrations
+    db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    println!("migrations applied");
+    Ok(())
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+fn create_owner(config: &Config, args: &[String]) -> Result<(), String> {
+    let email = flag(args, "--email").ok_or("create-owner needs --email EMAIL")?;
+    let org = flag(args, "--org").ok_or("create-owner needs --org NAME")?;
+    let name = flag(args, "--name").map(str::to_owned).unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string());
+    let (password, generated) = match std::env::var("STEWARD_OWNER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (crypto::random_token(), true),
+    };
+    let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let database = db::Db::new(pool);
+    let (account, org_id) =
+        ops::accounts::create_owner(&database, email, &name, org, &password).map_err(|e| e.to_string())?;
+    println!("created account {account} owning organization {org_id}");
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Accounts: sign-up, sign-in, the first owner, profile and password.
+
+use serde_json::json;
+
+use crate::crypto;
+use crate::db::Db;
+use crate::domain::{AccountId, Email, Invalid, OrgId, names, password::check_new_password};
+use crate::ops::{Ctx, OpError, all_valid, orgs::insert_owned_org};
+use crate::store::accounts::{self, Account, AccountRow};
+use crate::store::audit::{Actor, NewEvent, RequestMeta};
+use crate::store::{self, audit, members, orgs};
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SignupInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub organization: String,
+}
+
+/// Creates the account, its organization and the owner membership, with `org.created`.
+pub fn sign_up(db: &Db, meta: &RequestMeta, input: &SignupInput) -> Result<(AccountId, OrgId), OpError> {
+    let name = names::person_name(&input.name);
+    let email = Email::parse(&input.email);
+    let org_name = names::org_name("organization", &input.organization);
+    all_valid([
+        name.as_ref().map(|_| ()).map_err(Clone::clone),
+        email.as_ref().map(|_| ()).map_err(Clone::clone),
+        check_new_password("password", &input.password),
+        org_name.as_ref().map(|_| ()).map_err(Clone::clone),
+    ])?;
+    let (name, email, org_name) = (name?, email?, org_name?);
+
+    let hash = crypto::hash_password(&input.password)?;
+    let account = AccountId::new();
+    let org = db.write(|conn| {
+        if accounts::email_taken(conn, &email)? {
+            return Err(email_in_use());
+        }
+        accounts::insert(conn, &new_account_row(account, &email, &name, hash))?;
+        let ctx = Ctx { actor: Actor::Account { id: account.to_db(), email: email.to_string() }, meta: meta.clone() };
+        insert_owned_org(conn, &ctx, account, &org_name)
+    })?;
+    Ok((account, org))
+}
+
+fn email_in_use() -> OpError {
+    Invalid::new("email", "This email cannot be used to sign up. If it is yours, sign in instead.").into()
+}
+
+fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: String) -> AccountRow {
+    AccountRow {
+        id: id.to_db(),
+        email: email.to_string(),
+        name: name.to_string(),
+        password_hash,
+        session_epoch: 0,
+        created_at: store::now(),
+        last_login_at: None,
+    }
+}
+
+/// The account whose email and password these are, or None: the same answer, in about the
+/// same time, for an unknown email and a wrong password.
+pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Account>, OpError> {
+    let found = match Email::parse(raw_email) {
+        Ok(email) => accounts::find_by_email(&mut *db.conn()?, &email)?,
+        Err(_) => None,
+    };
+    let Some(account) = found else {
+        crypto::verify_against_dummy(password);
+        return Ok(None);
+    };
+    if password.len() > 4 * crate::domain::password::MAX_PASSWORD_CHARS
+        || !crypto::verify_password(password, &account.password_hash)
+    {
+        return Ok(None);
+    }
+    accounts::record_login(&mut *db.conn()?, account.id, store::now())?;
+    Ok(Some(account))
+}
+
+/// `steward create-owner`: an account and the organization it owns, for closed sign-up.
+pub fn create_owner(
+    db: &Db,
+    raw_email: &str,
+    raw_name: &str,
+    org_name: &str,
+    password: &str,
+) -> Result<(AccountId, OrgId), OpError> {
+    let input = SignupInput {
+        name: raw_name.to_string(),
+        email: raw_email.to_string(),
+        password: password.to_string(),
+        organization: org_name.to_string(),
+    };
+    sign_up(db, &RequestMeta { ip: None, user_agent: Some("steward create-owner".into()) }, &input)
+}
+
+pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(), OpError> {
+    let name = names::person_name(raw_name)?;
+    db.write(|conn| accounts::set_name(conn, account, &name).map_err(OpError::from))
+}
+
+/// Changes the password after checking the current one. Returns the new session epoch: every
+/// session holding an older one is over.
+pub fn change_password(db: &Db, account: AccountId, current: &str, new: &str) -> Result<i64, OpError> {
+    let stored = accounts::find(&mut *db.conn()?, account)?.ok_or(OpError::NotFound)?;
+    if !crypto::verify_password(current, &stored.password_hash) {
+        return Err(Invalid::new("current_password", "The current password is not correct.").into());
+    }
+    check_new_password("new_password", new)?;
+    let hash = crypto::hash_password(new)?;
+    db.write(|conn| accounts::set_password(conn, account, &hash).map_err(OpError::from))
+}
+
+/// Deletes the account after the typed confirmation; refused while it owns an organization.
+/// Each organization it belonged to records that the member left.
+pub fn delete_account(db: &Db, meta: &RequestMeta, account: AccountId, confirm_email: &str) -> Result<(), OpError> {
+    db.write(|conn| {
+        let acc = accounts::find(conn, account)?.ok_or(OpError::NotFound)?;
+        if !acc.email.matches_typed(confirm_email) {
+            return Err(Invalid::new("confirm_email", "Type your email address exactly to confirm.").into());
+        }
+        if members::owns_any(conn, account)? {
+            return Err(OpError::Forbidden(
+                "You own an organization. Transfer its ownership or delete it before deleting your account.".into(),
+            ));
+        }
+        let actor = Actor::Account { id: account.to_db(), email: acc.email.to_string() };
+        for org in members::orgs_of_account(conn, account)? {
+            orgs::lock(conn, org.org_id)?;
+            audit::append(
+                conn,
+                org.org_id,
+                &actor,
+                meta,
+                NewEvent::new("member.left")
+                    .target(acc.name.clone())
+                    .target_email(acc.email.to_string())
+                    .details(json!({ "reason": "account deleted", "role": org.role.as_str() })),
+                store::now(),
+            )?;
+        }
+        accounts::delete(conn, account)?;
+        Ok(())
+    })
+}

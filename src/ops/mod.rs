@@ -1,0 +1,53 @@
+//! The operations a person or a script can perform. Each checks the rules, makes its change
+//! and records its audit event in one transaction.
+
+pub mod accounts;
+pub mod orgs;
+
+use crate::db::DbError;
+use crate::domain::Invalid;
+use crate::store::audit::{Actor, RequestMeta};
+
+/// Who is acting, and from where: what every audited operation needs.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub meta: RequestMeta,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The input breaks a rule; each message belongs to a form field.
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    Invalid(Vec<Invalid>),
+    /// The request is understood but a rule of the product forbids it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request conflicts with the current state (already a member, a pending invitation…).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hash(#[from] crate::crypto::HashError),
+}
+
+impl From<Invalid> for OpError {
+    fn from(e: Invalid) -> OpError {
+        OpError::Invalid(vec![e])
+    }
+}
+
+impl From<diesel::result::Error> for OpError {
+    fn from(e: diesel::result::Error) -> OpError {
+        OpError::Db(DbError::Query(e))
+    }
+}
+
+/// Collects the validation results of several fields into one error listing them all.
+pub fn all_valid<const N: usize>(results: [Result<(), Invalid>; N]) -> Result<(), OpError> {
+    let errors: Vec<Invalid> = results.into_iter().filter_map(Result::err).collect();
+    if errors.is_empty() { Ok(()) } else { Err(OpError::Invalid(errors)) }
+}

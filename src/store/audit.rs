@@ -1,0 +1,185 @@
+//! Audit events and their per-organization hash chain.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::crypto::sha256_hex;
+use crate::db::DbConn;
+use crate::db::schema::audit_events;
+use crate::domain::OrgId;
+
+/// The `prev_hash` of an organization's first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Account { id: String, email: String },
+    ApiKey { id: String, name: String },
+    System,
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Account { .. } => "account",
+            Actor::ApiKey { .. } => "api_key",
+            Actor::System => "system",
+        }
+    }
+}
+
+/// Where a request came from, as recorded with its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An event about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub action: &'static str,
+    pub target: Option<String>,
+    pub target_email: Option<String>,
+    pub details: Value,
+}
+
+impl NewEvent {
+    pub fn new(action: &'static str) -> NewEvent {
+        NewEvent { action, target: None, target_email: None, details: Value::Object(Default::default()) }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> NewEvent {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn target_email(mut self, email: impl Into<String>) -> NewEvent {
+        self.target_email = Some(email.into());
+        self
+    }
+
+    pub fn details(mut self, details: Value) -> NewEvent {
+        self.details = details;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct EventRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub org_id: String,
+    pub seq: i64,
+    pub occurred_at: NaiveDateTime,
+    pub action: String,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub target: Option<String>,
+    pub target_email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl EventRow {
+    /// The canonical content the chain hashes: every recorded field in a fixed order, as a
+    /// JSON array (unambiguous whatever the fields hold).
+    pub fn canonical(&self) -> String {
+        serde_json::json!([
+            self.org_id,
+            self.seq,
+            self.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            self.action,
+            self.actor_kind,
+            self.actor_id,
+            self.actor_email,
+            self.target,
+            self.target_email,
+            self.ip,
+            self.user_agent,
+            self.details,
+        ])
+        .to_string()
+    }
+
+    /// SHA-256 of the previous event's hash and this event's canonical content.
+    pub fn compute_hash(&self) -> String {
+        let mut data = self.prev_hash.clone().into_bytes();
+        data.push(b'\n');
+        data.extend_from_slice(self.canonical().as_bytes());
+        sha256_hex(&data)
+    }
+}
+
+/// Appends an event to the organization's chain. Must run inside the transaction of the change
+/// it records, after `orgs::lock`, so that writers of one organization take turns.
+pub fn append(
+    conn: &mut DbConn,
+    org: OrgId,
+    actor: &Actor,
+    meta: &RequestMeta,
+    event: NewEvent,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let last: Option<(i64, String)> = audit_events::table
+        .filter(audit_events::org_id.eq(org.to_db()))
+        .order(audit_events::seq.desc())
+        .select((audit_events::seq, audit_events::hash))
+        .first(conn)
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let (actor_id, actor_email) = match actor {
+        Actor::Account { id, email } => (Some(id.clone()), Some(email.clone())),
+        Actor::ApiKey { id, name } => (Some(id.clone()), Some(name.clone())),
+        Actor::System => (None, None),
+    };
+    let mut row = EventRow {
+        id: 0,
+        org_id: org.to_db(),
+        seq,
+        occurred_at: at,
+        action: event.action.to_string(),
+        actor_kind: actor.kind().to_string(),
+        actor_id,
+        actor_email,
+        target: event.target,
+        target_email: event.target_email,
+        ip: meta.ip.clone().map(|s| truncate(s, 64)),
+        user_agent: meta.user_agent.clone().map(|s| truncate(s, 512)),
+        details: event.details.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = row.compute_hash();
+    diesel::insert_into(audit_events::table).values(&row).execute(conn).map(|_| ())
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// The organization's events, oldest first, for checks and tests.
+pub fn all_of_org(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<EventRow>> {
+    audit_events::table
+        .filter(audit_events::org_id.eq(org.to_db()))
+        .order(audit_events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,188 @@
+//! Memberships: an account in an organization, with a role and a status.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{accounts, memberships, organizations};
+use crate::domain::{AccountId, MembershipStatus, OrgId, Role};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct MembershipRow {
+    pub org_id: String,
+    pub account_id: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub last_active_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub account_id: AccountId,
+    pub role: Role,
+    pub status: MembershipStatus,
+    pub created_at: NaiveDateTime,
+    pub last_active_at: Option<NaiveDateTime>,
+}
+
+impl From<MembershipRow> for Membership {
+    fn from(r: MembershipRow) -> Membership {
+        Membership {
+            org_id: r.org_id.parse().unwrap_or_default(),
+            account_id: r.account_id.parse().unwrap_or_default(),
+            // the CHECK constraints keep both columns within their enums
+            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+            status: MembershipStatus::parse(&r.status).unwrap_or(MembershipStatus::Inactive),
+            created_at: r.created_at,
+            last_active_at: r.last_active_at,
+        }
+    }
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    org: OrgId,
+    account: AccountId,
+    role: Role,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let row = MembershipRow {
+        org_id: org.to_db(),
+        account_id: account.to_db(),
+        role: role.as_str().to_string(),
+        status: MembershipStatus::Active.as_str().to_string(),
+        created_at: at,
+        last_active_at: Some(at),
+    };
+    diesel::insert_into(memberships::table).values(&row).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Option<Membership>> {
+    memberships::table
+        .find((org.to_db(), account.to_db()))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Membership::from))
+}
+
+/// The organization and the caller's membership in it, in one query: what every organization
+/// page needs to decide who may do what.
+pub fn find_with_org(
+    conn: &mut DbConn,
+    org: OrgId,
+    account: AccountId,
+) -> QueryResult<Option<(Membership, String)>> {
+    memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::org_id.eq(org.to_db()))
+        .filter(memberships::account_id.eq(account.to_db()))
+        .select((MembershipRow::as_select(), organizations::name))
+        .first::<(MembershipRow, String)>(conn)
+        .optional()
+        .map(|r| r.map(|(m, name)| (m.into(), name)))
+}
+
+/// Records that the member made a request now. Callers only call it when the stored value is
+/// older than a minute, so an active member costs one write a minute, not one per request.
+pub fn touch(conn: &mut DbConn, org: OrgId, account: AccountId, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org.to_db(), account.to_db())))
+        .set(memberships::last_active_at.eq(Some(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// An organization the account belongs to, for the switcher and `/orgs`.
+#[derive(Debug, Clone)]
+pub struct OrgOfAccount {
+    pub org_id: OrgId,
+    pub name: String,
+    pub role: Role,
+    pub status: MembershipStatus,
+    pub member_count: i64,
+}
+
+pub fn orgs_of_account(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<OrgOfAccount>> {
+    let rows: Vec<(String, String, String, String)> = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::account_id.eq(account.to_db()))
+        .select((organizations::id, organizations::name, memberships::role, memberships::status))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, name, role, status) in rows {
+        let count: i64 = memberships::table
+            .filter(memberships::org_id.eq(&id))
+            .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
+            .count()
+            .get_result(conn)?;
+        out.push(OrgOfAccount {
+            org_id: id.parse().unwrap_or_default(),
+            name,
+            role: Role::parse(&role).unwrap_or(Role::Viewer),
+            status: MembershipStatus::parse(&status).unwrap_or(MembershipStatus::Inactive),
+            member_count: count,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the account owns any organization (an owner cannot delete their account).
+pub fn owns_any(conn: &mut DbConn, account: AccountId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::account_id.eq(account.to_db()))
+            .filter(memberships::role.eq(Role::Owner.as_str())),
+    ))
+    .get_result(conn)
+}
+
+/// A row of the member list.
+#[derive(Debug, Clone, Queryable)]
+pub struct MemberListRow {
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub last_active_at: Option<NaiveDateTime>,
+}
+
+pub fn list(conn: &mut DbConn, org: OrgId, limit: i64, offset: i64) -> QueryResult<Vec<MemberListRow>> {
+    memberships::table
+        .inner_join(accounts::table)
+        .filter(memberships::org_id.eq(org.to_db()))
+        .select((
+            memberships::account_id,
+            accounts::email,
+            accounts::name,
+            memberships::role,
+            memberships::status,
+            memberships::created_at,
+            memberships::last_active_at,
+        ))
+        .order((memberships::created_at.asc(), memberships::account_id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)
+}
+
+pub fn count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
+    memberships::table.filter(memberships::org_id.eq(org.to_db())).count().get_result(conn)
+}
+
+/// The organizations where the account is an active member, for the switcher.
+pub fn active_orgs_brief(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<(OrgId, String)>> {
+    let rows: Vec<(String, String)> = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::account_id.eq(account.to_db()))
+        .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
+        .select((organizations::id, organizations::name))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, name)| Some((id.parse().ok()?, name))).collect())
+}

@@ -1,0 +1,13 @@
+//! Storage: Diesel models next to their queries, one module per table family.
+
+pub mod accounts;
+pub mod audit;
+pub mod members;
+pub mod orgs;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+
+/// The current time as stored: UTC, to the microsecond (what both backends keep).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,163 @@
+//! Sign up, sign in, sign out.
+
+use actix_session::Session;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::config::Signup;
+use crate::domain::Permission;
+use crate::ops::accounts::{self, SignupInput};
+use crate::store::members;
+use crate::web::error::WebError;
+use crate::web::extract::{CurrentAccount, request_meta};
+use crate::web::forms::{FormErrors, form_errors};
+use crate::web::session::{self, FlashKind};
+use crate::web::shell::{self, AuthShell, safe_next, see_other};
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    shell: AuthShell,
+    email: String,
+    next: String,
+    error: Option<String>,
+    signup_open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+struct SignupPage {
+    shell: AuthShell,
+    form: SignupInput,
+    errors: FormErrors,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, WebError> {
+    let next = safe_next(&query.next).unwrap_or_default().to_string();
+    shell::ok(&LoginPage {
+        shell: AuthShell::new(&session, "Sign in"),
+        email: String::new(),
+        next,
+        error: None,
+        signup_open: state.config.signup == Signup::Open,
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let (email, password) = (form.email.clone(), form.password.clone());
+    let account = state.run(move |db| accounts::sign_in(db, &email, &password)).await?;
+    let Some(account) = account else {
+        return shell::unprocessable(&LoginPage {
+            shell: AuthShell::new(&session, "Sign in"),
+            email: form.email.trim().to_string(),
+            next: safe_next(&form.next).unwrap_or_default().to_string(),
+            error: Some("The email or password is not correct.".into()),
+            signup_open: state.config.signup == Signup::Open,
+        });
+    };
+    session::sign_in(&session, &account);
+    let target = match safe_next(&form.next) {
+        Some(next) => next.to_string(),
+        None => landing(&state, account.id).await?,
+    };
+    Ok(see_other(&req, &target))
+}
+
+/// Where a person lands after signing in: the member list of their first organization (or its
+/// deployments, for a member who cannot see members), else the organization list.
+async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
+    let orgs = state
+        .run(move |db| members::orgs_of_account(&mut *db.conn()?, account).map_err(WebError::from))
+        .await?;
+    let first = orgs.into_iter().find(|o| o.status == crate::domain::MembershipStatus::Active);
+    Ok(match first {
+        Some(o) => shell::org_home(o.org_id, o.role.can(Permission::MembersRead)),
+        None => "/orgs".to_string(),
+    })
+}
+
+pub async fn signup_form(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, WebError> {
+    if state.config.signup == Signup::Closed {
+        return Err(WebError::NotFound);
+    }
+    shell::ok(&SignupPage {
+        shell: AuthShell::new(&session, "Create your account"),
+        form: SignupInput::default(),
+        errors: FormErrors::none(),
+    })
+}
+
+pub async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<SignupInput>,
+) -> Result<HttpResponse, WebError> {
+    if state.config.signup == Signup::Closed {
+        return Err(WebError::NotFound);
+    }
+    let input = form.into_inner();
+    let meta = request_meta(&req);
+    let attempt = input.clone();
+    match state.run(move |db| accounts::sign_up(db, &meta, &attempt)).await {
+        Ok((account_id, org)) => {
+            let account = state
+                .run(move |db| {
+                    crate::store::accounts::find(&mut *db.conn()?, account_id)?.ok_or(WebError::NotFound)
+                })
+                .await?;
+            session::sign_in(&session, &account);
+            session::flash(&session, FlashKind::Success, "Welcome to Steward. Your organization is ready.");
+            Ok(see_other(&req, &shell::org_home(org, true)))
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let mut form = input;
+            form.password.clear();
+            shell::unprocessable(&SignupPage { shell: AuthShell::new(&session, "Create your account"), form, errors })
+        }
+    }
+}
+
+pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
+    session::sign_out(&session);
+    see_other(&req, "/login")
+}
+
+/// `/`: the console for the signed in, sign-in for the others.
+pub async fn home(req: HttpRequest, state: web::Data<AppState>, session: Session) -> Result<HttpResponse, WebError> {
+    match session::signed_in(&session) {
+        Some(_) => {
+            let current = CurrentAccount::extract(&req).await?;
+            Ok(see_other(&req, &landing(&state, current.id()).await?))
+        }
+        None => Ok(see_other(&req, "/login")),
+    }
+}

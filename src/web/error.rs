@@ -1,0 +1,127 @@
+//! The web layer's one error type, mapped once to a page (or a redirect to sign in).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::db::DbError;
+use crate::ops::OpError;
+use crate::web::shell::AuthShell;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("sign in required")]
+    SignInRequired { next: String },
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("invalid request: {0}")]
+    BadRequest(String),
+    #[error("the form has expired")]
+    Csrf,
+    #[error("{0}")]
+    Conflict(String),
+    /// Input a rule refused; shown as 422, in the form when a handler catches it.
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    Invalid(Vec<crate::domain::Invalid>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<DbError> for WebError {
+    fn from(e: DbError) -> WebError {
+        WebError::Internal(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for WebError {
+    fn from(e: diesel::result::Error) -> WebError {
+        WebError::Internal(e.to_string())
+    }
+}
+
+impl From<OpError> for WebError {
+    fn from(e: OpError) -> WebError {
+        match e {
+            OpError::NotFound => WebError::NotFound,
+            OpError::Forbidden(m) => WebError::Forbidden(m),
+            OpError::Conflict(m) => WebError::Conflict(m),
+            OpError::Invalid(list) => WebError::Invalid(list),
+            OpError::Db(e) => WebError::Internal(e.to_string()),
+            OpError::Hash(e) => WebError::Internal(e.to_string()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    shell: AuthShell,
+    code: u16,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// `/login?next=…` for a path on this site.
+pub fn login_url(next: &str) -> String {
+    if next.is_empty() || next == "/" {
+        return "/login".to_string();
+    }
+    let query: String = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    format!("/login?{query}")
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let WebError::SignInRequired { next } = self {
+            let to = login_url(next);
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, to.clone()))
+                .insert_header(("HX-Redirect", to))
+                .finish();
+        }
+        let status = self.status_code();
+        let (title, message): (&str, String) = match self {
+            WebError::NotFound => {
+                ("Page not found", "The page you asked for does not exist, or you do not have access to it.".into())
+            }
+            WebError::Forbidden(m) if m.is_empty() => {
+                ("Not allowed", "Your role in this organization does not allow this action.".into())
+            }
+            WebError::Forbidden(m) => ("Not allowed", m.clone()),
+            WebError::Csrf => (
+                "This form has expired",
+                "For your security the form could not be accepted. Go back, reload the page and try again.".into(),
+            ),
+            WebError::BadRequest(m) => ("Bad request", m.clone()),
+            WebError::Conflict(m) => ("Conflict", m.clone()),
+            WebError::Invalid(_) => ("Please check your input", self.to_string()),
+            WebError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                ("Something went wrong", "An unexpected error occurred. It has been logged; please try again.".into())
+            }
+            WebError::SignInRequired { .. } => unreachable_page(),
+        };
+        let page = ErrorPage { shell: AuthShell::bare(title), code: status.as_u16(), heading: title, message: &message };
+        let body = page.render().unwrap_or_else(|_| message.clone());
+        HttpResponse::build(status).content_type(ContentType::html()).body(body)
+    }
+}
+
+fn unreachable_page() -> (&'static str, String) {
+    ("Sign in required", "Sign in to continue.".into())
+}

@@ -1,0 +1,42 @@
+//! Form errors as the templates show them: one message per field.
+
+use crate::domain::Invalid;
+use crate::web::error::WebError;
+
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(Vec<Invalid>);
+
+impl FormErrors {
+    pub fn none() -> FormErrors {
+        FormErrors(Vec::new())
+    }
+
+    pub fn one(field: &'static str, message: impl Into<String>) -> FormErrors {
+        FormErrors(vec![Invalid::new(field, message)])
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    /// The messages of every field, for a form-wide alert.
+    pub fn messages(&self) -> Vec<&str> {
+        self.0.iter().map(|e| e.message.as_str()).collect()
+    }
+}
+
+/// Splits an error into the ones a form shows (422) and the rest.
+pub fn form_errors(e: WebError) -> Result<FormErrors, WebError> {
+    match e {
+        WebError::Invalid(list) => Ok(FormErrors(list)),
+        other => Err(other),
+    }
+}

@@ -1,0 +1,71 @@
+//! The organization list, creating another organization, and each organization's home.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::ops;
+use crate::store::members::{self, OrgOfAccount};
+use crate::web::error::WebError;
+use crate::web::extract::{CurrentAccount, OrgAccess};
+use crate::web::forms::{FormErrors, form_errors};
+use crate::web::session::{self, FlashKind};
+use crate::web::shell::{self, Shell, see_other};
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "orgs/index.html")]
+struct OrgsPage {
+    shell: Shell,
+    orgs: Vec<OrgOfAccount>,
+    name: String,
+    errors: FormErrors,
+}
+
+async fn page(
+    state: &AppState,
+    current: &CurrentAccount,
+    name: String,
+    errors: FormErrors,
+) -> Result<OrgsPage, WebError> {
+    let account = current.id();
+    let orgs = state
+        .run(move |db| members::orgs_of_account(&mut *db.conn()?, account).map_err(WebError::from))
+        .await?;
+    let shell = Shell::load(state, current, None, "orgs", "Organizations").await?;
+    Ok(OrgsPage { shell, orgs, name, errors })
+}
+
+pub async fn index(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse, WebError> {
+    shell::ok(&page(&state, &current, String::new(), FormErrors::none()).await?)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    form: web::Form<CreateForm>,
+) -> Result<HttpResponse, WebError> {
+    let name = form.into_inner().name;
+    let (ctx, owner, attempt) = (current.ctx(), current.id(), name.clone());
+    match state.run(move |db| ops::orgs::create(db, &ctx, owner, &attempt)).await {
+        Ok(org) => {
+            session::flash(&current.session, FlashKind::Success, format!("Organization “{}” created.", name.trim()));
+            Ok(see_other(&req, &shell::org_home(org, true)))
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            shell::unprocessable(&page(&state, &current, name, errors).await?)
+        }
+    }
+}
+
+/// `/orgs/{org}`: the organization's first page for this member.
+pub async fn home(req: HttpRequest, access: OrgAccess) -> HttpResponse {
+    see_other(&req, &Shell::org_home(&access))
+}

@@ -1,0 +1,131 @@
+//! The profile: name, password, organizations, deleting the account.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::ops::accounts;
+use crate::store::members::{self, OrgOfAccount};
+use crate::web::error::WebError;
+use crate::web::extract::CurrentAccount;
+use crate::web::forms::{FormErrors, form_errors};
+use crate::web::session::{self, FlashKind};
+use crate::web::shell::{self, Shell, see_other};
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "profile/index.html")]
+struct ProfilePage {
+    shell: Shell,
+    name: String,
+    email: String,
+    created_at: String,
+    orgs: Vec<OrgOfAccount>,
+    owns_org: bool,
+    errors: FormErrors,
+}
+
+async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, errors: FormErrors) -> Result<ProfilePage, WebError> {
+    let account = current.id();
+    let orgs = state
+        .run(move |db| members::orgs_of_account(&mut *db.conn()?, account).map_err(WebError::from))
+        .await?;
+    let shell = Shell::load(state, current, None, "profile", "Profile").await?;
+    Ok(ProfilePage {
+        shell,
+        name: name.unwrap_or_else(|| current.account.name.clone()),
+        email: current.account.email.to_string(),
+        created_at: current.account.created_at.format("%Y-%m-%d").to_string(),
+        owns_org: orgs.iter().any(|o| o.role == crate::domain::Role::Owner),
+        orgs,
+        errors,
+    })
+}
+
+pub async fn show(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse, WebError> {
+    shell::ok(&page(&state, &current, None, FormErrors::none()).await?)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    form: web::Form<ProfileForm>,
+) -> Result<HttpResponse, WebError> {
+    let name = form.into_inner().name;
+    let (account, attempt) = (current.id(), name.clone());
+    match state.run(move |db| accounts::update_profile(db, account, &attempt)).await {
+        Ok(()) => {
+            session::flash(&current.session, FlashKind::Success, "Profile saved.");
+            Ok(see_other(&req, "/profile"))
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            shell::unprocessable(&page(&state, &current, Some(name), errors).await?)
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let account = current.id();
+    match state.run(move |db| accounts::change_password(db, account, &form.current_password, &form.new_password)).await {
+        Ok(epoch) => {
+            // this session moves to the new epoch; every other one is over
+            session::set_epoch(&current.session, epoch);
+            session::flash(&current.session, FlashKind::Success, "Password changed. Your other sessions have been signed out.");
+            Ok(see_other(&req, "/profile"))
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            shell::unprocessable(&page(&state, &current, None, errors).await?)
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    confirm_email: String,
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, WebError> {
+    let confirm = form.into_inner().confirm_email;
+    let (account, meta) = (current.id(), current.meta.clone());
+    match state.run(move |db| accounts::delete_account(db, &meta, account, &confirm)).await {
+        Ok(()) => {
+            session::sign_out(&current.session);
+            Ok(see_other(&req, "/login"))
+        }
+        Err(WebError::Forbidden(message)) => {
+            shell::unprocessable(&page(&state, &current, None, FormErrors::one("confirm_email", message)).await?)
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            shell::unprocessable(&page(&state, &current, None, errors).await?)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Request-wide protections: CSRF on every POST of the HTML side, security headers.
+
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, HttpMessage, ResponseError, web::Bytes};
+use futures_util::StreamExt;
+
+use crate::crypto::constant_time_eq;
+use crate::web::error::WebError;
+use crate::web::session;
+
+/// The largest form body the CSRF check reads (and so the largest form Steward accepts).
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// Rejects with 403 every state-changing request of the HTML side that does not carry this
+/// session's CSRF token, in the `X-CSRF-Token` header (htmx) or the `csrf_token` form field.
+/// The JSON API is exempt: it authenticates with a bearer key, never with the cookie.
+pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !unsafe_method || req.path().starts_with("/api/") {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let expected = session::stored_csrf_token(&req.get_session());
+    let header_token = req.headers().get("X-CSRF-Token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+
+    let presented = match header_token {
+        Some(t) => Some(t),
+        None => {
+            // Read the form body, find the token, and put the body back for the handler.
+            let mut payload = req.take_payload();
+            let mut body = web_bytes();
+            let mut too_large = false;
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk?;
+                if body.len() + chunk.len() > MAX_FORM_BYTES {
+                    too_large = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if too_large {
+                let resp = WebError::BadRequest("The form is too large.".into()).error_response();
+                return Ok(req.into_response(resp));
+            }
+            let token = form_field(&body, "csrf_token");
+            let bytes = Bytes::from(body);
+            let stream: BoxedStream =
+                Box::pin(futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(bytes) }));
+            req.set_payload(Payload::from(stream));
+            token
+        }
+    };
+
+    let valid = match (expected, presented) {
+        (Some(e), Some(p)) => constant_time_eq(e.as_bytes(), p.as_bytes()),
+        _ => false,
+    };
+    if !valid {
+        tracing::warn!(path = %req.path(), "request refused: missing or wrong CSRF token");
+        return Ok(req.into_response(WebError::Csrf.error_response()));
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+type BoxedStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
+
+fn web_bytes() -> Vec<u8> {
+    Vec::with_capacity(1024)
+}
+
+/// The first value of `name` in an urlencoded body.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// Headers on every response. No inline script or style is allowed anywhere.
+pub fn headers(https: bool) -> DefaultHeaders {
+    let mut h = DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"));
+    if https {
+        h = h.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_found_among_other_fields() {
+        assert_eq!(form_field(b"name=a&csrf_token=abc%2Bd&x=1", "csrf_token").as_deref(), Some("abc+d"));
+        assert_eq!(form_field(b"name=a", "csrf_token"), None);
+        assert_eq!(form_field(b"\xff\xfe", "csrf_token"), None);
+    }
+}

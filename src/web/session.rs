@@ -1,0 +1,122 @@
+//! What the session cookie holds: who is signed in (with the account's session epoch and the
+//! sign-in time), the CSRF token and the flash message.
+
+use actix_session::Session;
+use chrono::Utc;
+
+use crate::crypto;
+use crate::store::accounts::Account;
+
+const ACCOUNT: &str = "uid";
+const EPOCH: &str = "ep";
+const ISSUED_AT: &str = "iat";
+const SEEN_AT: &str = "seen";
+const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
+
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT_SECS: i64 = 2 * 3600;
+/// And after this long whatever happens.
+pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 3600;
+/// How stale the idle timestamp may get before the cookie is rewritten.
+const SEEN_RESOLUTION_SECS: i64 = 60;
+
+/// The signed-in part of a session, as read from the cookie (not yet checked against the
+/// database).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub account_id: String,
+    pub epoch: i64,
+}
+
+/// Starts a fresh session for `account`: the old session's content is dropped and the cookie
+/// renewed, so nothing from before sign-in survives it (session fixation).
+pub fn sign_in(session: &Session, account: &Account) {
+    let flash: Option<String> = session.get(FLASH).ok().flatten();
+    session.clear();
+    session.renew();
+    let now = Utc::now().timestamp();
+    let _ = session.insert(ACCOUNT, account.id.to_db());
+    let _ = session.insert(EPOCH, account.session_epoch);
+    let _ = session.insert(ISSUED_AT, now);
+    let _ = session.insert(SEEN_AT, now);
+    let _ = session.insert(CSRF, crypto::random_token());
+    if let Some(f) = flash {
+        let _ = session.insert(FLASH, f);
+    }
+}
+
+pub fn sign_out(session: &Session) {
+    session.purge();
+}
+
+/// Moves the session onto a new epoch (after a password change, this session stays valid).
+pub fn set_epoch(session: &Session, epoch: i64) {
+    let _ = session.insert(EPOCH, epoch);
+}
+
+/// The signed-in account of this session if its time-outs have not passed; refreshes the idle
+/// timestamp. An expired session is cleared.
+pub fn signed_in(session: &Session) -> Option<SignedIn> {
+    let account_id: String = session.get(ACCOUNT).ok().flatten()?;
+    let epoch: i64 = session.get(EPOCH).ok().flatten()?;
+    let issued: i64 = session.get(ISSUED_AT).ok().flatten()?;
+    let seen: i64 = session.get(SEEN_AT).ok().flatten()?;
+    let now = Utc::now().timestamp();
+    if now - issued > ABSOLUTE_TIMEOUT_SECS || now - seen > IDLE_TIMEOUT_SECS {
+        session.purge();
+        return None;
+    }
+    if now - seen >= SEEN_RESOLUTION_SECS {
+        let _ = session.insert(SEEN_AT, now);
+    }
+    Some(SignedIn { account_id, epoch })
+}
+
+/// This session's CSRF token, made on first use.
+pub fn csrf_token(session: &Session) -> String {
+    if let Ok(Some(token)) = session.get::<String>(CSRF) {
+        return token;
+    }
+    let token = crypto::random_token();
+    let _ = session.insert(CSRF, &token);
+    token
+}
+
+/// The token stored in the session, if any (the CSRF check never creates one).
+pub fn stored_csrf_token(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF).ok().flatten()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Error,
+    Info,
+}
+
+impl FlashKind {
+    pub fn css(self) -> &'static str {
+        match self {
+            FlashKind::Success => "flash-success",
+            FlashKind::Error => "flash-error",
+            FlashKind::Info => "flash-info",
+        }
+    }
+}
+
+/// A message for the next page shown (post/redirect/get).
+pub fn flash(session: &Session, kind: FlashKind, message: impl Into<String>) {
+    let _ = session.insert(FLASH, Flash { kind, message: message.into() });
+}
+
+pub fn take_flash(session: &Session) -> Option<Flash> {
+    session.remove_as::<Flash>(FLASH).and_then(Result::ok)
+}

@@ -1,0 +1,193 @@
+//! The page shell every signed-in page shares: the account, the organization switcher, the
+//! navigation shown by permission, the flash message and the CSRF token.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::domain::{OrgId, Permission};
+use crate::store::members;
+use crate::web::assets::{self, AssetUrls};
+use crate::web::error::WebError;
+use crate::web::extract::{CurrentAccount, OrgAccess};
+use crate::web::session::{self, Flash};
+use crate::web::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgNav {
+    pub id: String,
+    pub name: String,
+    pub role: &'static str,
+    pub items: Vec<NavItem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SwitcherEntry {
+    pub id: String,
+    pub name: String,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Shell {
+    pub title: String,
+    pub assets: AssetUrls,
+    pub csrf_token: String,
+    pub account_name: String,
+    pub account_email: String,
+    pub initials: String,
+    pub flash: Option<Flash>,
+    pub org: Option<OrgNav>,
+    pub orgs: Vec<SwitcherEntry>,
+}
+
+/// The shell of pages shown signed out: sign-in, sign-up, invitations, errors.
+#[derive(Debug, Clone)]
+pub struct AuthShell {
+    pub title: String,
+    pub assets: AssetUrls,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+}
+
+impl AuthShell {
+    pub fn new(session: &actix_session::Session, title: impl Into<String>) -> AuthShell {
+        AuthShell {
+            title: title.into(),
+            assets: assets::urls(),
+            csrf_token: session::csrf_token(session),
+            flash: session::take_flash(session),
+        }
+    }
+
+    /// For error pages, which hold no form.
+    pub fn bare(title: impl Into<String>) -> AuthShell {
+        AuthShell { title: title.into(), assets: assets::urls(), csrf_token: String::new(), flash: None }
+    }
+}
+
+/// The sections of an organization, each shown to those holding its permission.
+const SECTIONS: &[(&str, &str, Permission)] = &[("Members", "members", Permission::MembersRead)];
+
+fn initials(name: &str) -> String {
+    let mut out: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
+    if out.is_empty() {
+        out.push('?');
+    }
+    out.to_uppercase()
+}
+
+impl Shell {
+    /// Builds the shell for a page of `section` in the organization of `access`, or for an
+    /// account page when `access` is None.
+    pub async fn load(
+        state: &AppState,
+        current: &CurrentAccount,
+        access: Option<&OrgAccess>,
+        section: &str,
+        title: impl Into<String>,
+    ) -> Result<Shell, WebError> {
+        let account = current.id();
+        let current_org: Option<OrgId> = access.map(|a| a.org_id);
+        let orgs = state
+            .run(move |db| members::active_orgs_brief(&mut *db.conn()?, account).map_err(WebError::from))
+            .await?;
+        let org = access.map(|a| OrgNav {
+            id: a.org_id.to_string(),
+            name: a.org_name.clone(),
+            role: a.role.label(),
+            items: SECTIONS
+                .iter()
+                .filter(|(_, _, p)| a.can(*p))
+                .map(|(label, slug, _)| NavItem {
+                    label,
+                    href: format!("/orgs/{}/{slug}", a.org_id),
+                    active: *slug == section,
+                })
+                .collect(),
+        });
+        Ok(Shell {
+            title: title.into(),
+            assets: assets::urls(),
+            csrf_token: session::csrf_token(&current.session),
+            account_name: current.account.name.clone(),
+            account_email: current.account.email.to_string(),
+            initials: initials(&current.account.name),
+            flash: session::take_flash(&current.session),
+            org,
+            orgs: orgs
+                .into_iter()
+                .map(|(id, name)| SwitcherEntry { current: Some(id) == current_org, id: id.to_string(), name })
+                .collect(),
+        })
+    }
+
+    /// The landing page of an organization for this member.
+    pub fn org_home(access: &OrgAccess) -> String {
+        org_home(access.org_id, access.can(Permission::MembersRead))
+    }
+}
+
+pub fn org_home(org: OrgId, can_read_members: bool) -> String {
+    if can_read_members { format!("/orgs/{org}/members") } else { format!("/orgs/{org}/deployments") }
+}
+
+/// Renders a template as an HTML response with `status`.
+pub fn render(status: actix_web::http::StatusCode, page: &impl Template) -> Result<HttpResponse, WebError> {
+    let body = page.render().map_err(|e| WebError::Internal(format!("template: {e}")))?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
+pub fn ok(page: &impl Template) -> Result<HttpResponse, WebError> {
+    render(actix_web::http::StatusCode::OK, page)
+}
+
+pub fn unprocessable(page: &impl Template) -> Result<HttpResponse, WebError> {
+    render(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, page)
+}
+
+/// Post/redirect/get: 303 to `location`; htmx requests are told to navigate there instead,
+/// since their XMLHttpRequest would follow a 303 silently.
+pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
+    if req.headers().contains_key("HX-Request") {
+        HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
+    } else {
+        HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    }
+}
+
+/// `next` if it is a path on this site, never another site (no scheme, no `//host`).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && next.len() <= 2048;
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_followed_to_paths_on_this_site() {
+        assert_eq!(safe_next("/orgs/1/members?page=2"), Some("/orgs/1/members?page=2"));
+        for bad in ["https://evil.example", "//evil.example/x", "/\\evil.example", "evil", "", "/a\nb", "javascript:alert(1)"] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn initials_come_from_the_first_two_words() {
+        assert_eq!(initials("ada lovelace byron"), "AL");
+        assert_eq!(initials("  "), "?");
+    }
+}

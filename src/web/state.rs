@@ -1,0 +1,31 @@
+//! What every handler shares: the database, the configuration.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::web::error::WebError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Runs blocking work (Diesel, argon2) on the blocking thread pool, never on the async
+    /// workers, and maps its error once.
+    pub async fn run<T, E>(&self, f: impl FnOnce(&Db) -> Result<T, E> + Send + 'static) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        E: Into<WebError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        match web::block(move || f(&db)).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(e) => Err(WebError::Internal(format!("blocking task failed: {e}"))),
+        }
+    }
+}
