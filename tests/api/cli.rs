@@ -1,0 +1,50 @@
+//! The `steward` command itself.
+
+use std::process::Command;
+
+fn steward(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STEWARD_DATABASE_URL", format!("sqlite://{}", dir.join("cli.db").display()));
+    cmd
+}
+
+#[test]
+fn migrate_and_create_owner_make_a_working_first_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = steward(dir.path()).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = steward(dir.path())
+        .args(["create-owner", "--email", "Root@Example.com", "--org", "Acme", "--name", "Root"])
+        .env("STEWARD_OWNER_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("created account"), "{stdout}");
+    assert!(!stdout.contains("a-long-enough-password"));
+
+    let again = steward(dir.path())
+        .args(["create-owner", "--email", "root@example.com", "--org", "Other"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "the same email cannot own a second first account");
+
+    let generated = steward(dir.path()).args(["create-owner", "--email", "ops@example.com", "--org", "Ops"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&generated.stdout).contains("password (shown once): "));
+}
+
+#[test]
+fn a_malformed_setting_stops_the_start_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [("STEWARD_BIND", "nope"), ("STEWARD_INVITE_TTL", "soon"), ("STEWARD_SIGNUP", "perhaps")] {
+        let out = steward(dir.path()).env(var, value).arg("serve").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(var));
+    }
+    let out = steward(dir.path()).arg("frobnicate").output().unwrap();
+    assert!(!out.status.success());
+}
