@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod mail;
 pub mod ops;
 pub mod store;
 pub mod web;
@@ -30,6 +31,8 @@ use crate::web::state::AppState;
 pub enum StartupError {
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error(transparent)]
+    Mail(#[from] mail::MailError),
     #[error("session key: {0}")]
     SessionKey(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -50,7 +53,8 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let key = load_session_key(&config.session_key)?;
     let https = config.is_https();
     let workers = config.workers;
-    let state = AppState { db: db.clone(), config: Arc::new(config.clone()) };
+    let mail = mail::Sender::from_config(&config)?;
+    let state = AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail) };
 
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())

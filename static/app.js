@@ -112,7 +112,11 @@
 
   // Pages re-rendered by the server with a modal open (e.g. after an error).
   function openFlaggedModals(root) {
-    eachIn(root, "dialog.modal[data-open]", openModal);
+    eachIn(root, "dialog.modal[data-open]", function (dialog) {
+      // rendered with `open` so that it shows without JavaScript; reopen it as a real modal
+      if (dialog.open && dialog.hasAttribute("open")) dialog.removeAttribute("open");
+      openModal(dialog);
+    });
   }
 
   doc.addEventListener("htmx:afterSwap", function (evt) {
@@ -163,6 +167,9 @@
     // b. [data-close-modal]
     var closer = closestEl(t, "[data-close-modal]");
     if (closer) {
+      // A modal rendered as its own page (no htmx): a Cancel link navigates back.
+      var root = doc.getElementById("modal-root");
+      if (closer.tagName === "A" && !(root && root.contains(closer))) return;
       evt.preventDefault();
       closeModal(closestEl(closer, "dialog"));
       return;

@@ -25,6 +25,8 @@ diesel::table! {
     memberships (org_id, account_id) {
         org_id -> Text,
         account_id -> Text,
+        email -> Text,
+        name -> Text,
         role -> Text,
         status -> Text,
         created_at -> Timestamp,

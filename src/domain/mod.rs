@@ -4,13 +4,14 @@ pub mod email;
 pub mod ids;
 pub mod names;
 pub mod password;
+pub mod policy;
 pub mod roles;
 pub mod status;
 
 pub use email::Email;
 pub use ids::{AccountId, OrgId};
 pub use roles::{Permission, PermissionSet, Role};
-pub use status::MembershipStatus;
+pub use status::{InvitationState, InvitationStatus, MembershipStatus};
 
 /// A rule of the product said no; the message is meant for the person who asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,6 +8,7 @@ use crate::domain::{AccountId, Email, Invalid, OrgId, names, password::check_new
 use crate::ops::{Ctx, OpError, all_valid, orgs::insert_owned_org};
 use crate::store::accounts::{self, Account, AccountRow};
 use crate::store::audit::{Actor, NewEvent, RequestMeta};
+use crate::store::members::NewMember;
 use crate::store::{self, audit, members, orgs};
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -43,7 +44,7 @@ pub fn sign_up(db: &Db, meta: &RequestMeta, input: &SignupInput) -> Result<(Acco
         }
         accounts::insert(conn, &new_account_row(account, &email, &name, hash))?;
         let ctx = Ctx { actor: Actor::Account { id: account.to_db(), email: email.to_string() }, meta: meta.clone() };
-        insert_owned_org(conn, &ctx, account, &org_name)
+        insert_owned_org(conn, &ctx, NewMember { account, email: &email, name: &name }, &org_name)
     })?;
     Ok((account, org))
 }
@@ -103,7 +104,11 @@ pub fn create_owner(
 
 pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(), OpError> {
     let name = names::person_name(raw_name)?;
-    db.write(|conn| accounts::set_name(conn, account, &name).map_err(OpError::from))
+    db.write(|conn| {
+        accounts::set_name(conn, account, &name)?;
+        members::rename_account(conn, account, &name)?;
+        Ok(())
+    })
 }
 
 /// Changes the password after checking the current one. Returns the new session epoch: every

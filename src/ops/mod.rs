@@ -2,6 +2,9 @@
 //! and records its audit event in one transaction.
 
 pub mod accounts;
+pub mod deployments;
+pub mod invitations;
+pub mod members;
 pub mod orgs;
 
 use crate::db::DbError;
@@ -32,6 +35,9 @@ pub enum OpError {
     Db(#[from] DbError),
     #[error(transparent)]
     Hash(#[from] crate::crypto::HashError),
+    /// The email could not be sent; nothing was saved.
+    #[error("The email could not be sent, so nothing was saved. {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 impl From<Invalid> for OpError {

@@ -1,18 +1,21 @@
-//! Organizations: create one.
+//! Organizations: create, rename, transfer ownership, leave, delete.
 
 use serde_json::json;
 
 use crate::db::{Db, DbConn};
-use crate::domain::{AccountId, OrgId, Role, names};
+use crate::domain::policy::{self, TransferRefusal};
+use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, Role, names};
+use crate::ops::members::lock_and_authorize;
 use crate::ops::{Ctx, OpError};
 use crate::store::audit::NewEvent;
-use crate::store::{self, audit, members, orgs};
+use crate::store::members::NewMember;
+use crate::store::{self, accounts, audit, members, orgs};
 
 /// Creates an organization owned by `owner`, inside the caller's transaction.
 pub(crate) fn insert_owned_org(
     conn: &mut DbConn,
     ctx: &Ctx,
-    owner: AccountId,
+    owner: NewMember<'_>,
     name: &str,
 ) -> Result<OrgId, OpError> {
     let at = store::now();
@@ -33,5 +36,113 @@ pub(crate) fn insert_owned_org(
 /// Another organization for a signed-in account, which becomes its owner.
 pub fn create(db: &Db, ctx: &Ctx, owner: AccountId, raw_name: &str) -> Result<OrgId, OpError> {
     let name = names::org_name("name", raw_name)?;
-    db.write(|conn| insert_owned_org(conn, ctx, owner, &name))
+    db.write(|conn| {
+        let account = accounts::find(conn, owner)?.ok_or(OpError::NotFound)?;
+        let who = NewMember { account: owner, email: &account.email, name: &account.name };
+        insert_owned_org(conn, ctx, who, &name)
+    })
+}
+
+pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, raw_name: &str) -> Result<(), OpError> {
+    let name = names::org_name("name", raw_name)?;
+    db.write(|conn| {
+        lock_and_authorize(conn, org, actor, Permission::OrgManage)?;
+        let old = orgs::find(conn, org)?.ok_or(OpError::NotFound)?.name;
+        if old == name {
+            return Ok(());
+        }
+        orgs::rename(conn, org, &name)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("org.renamed").target(name.clone()).details(json!({ "old_name": old, "new_name": name })),
+            store::now(),
+        )?;
+        Ok(())
+    })
+}
+
+/// Makes `to` the owner; the old owner becomes an admin.
+pub fn transfer(db: &Db, ctx: &Ctx, org: OrgId, owner: AccountId, to_raw: &str) -> Result<String, OpError> {
+    let to: AccountId =
+        to_raw.trim().parse().map_err(|_| Invalid::new("account", "Choose the member who will become the owner."))?;
+    db.write(|conn| {
+        lock_and_authorize(conn, org, owner, Permission::OrgOwner)?;
+        let target = members::find(conn, org, to)?;
+        let active = target.as_ref().is_some_and(|m| m.status == MembershipStatus::Active);
+        policy::can_transfer(owner, to, active).map_err(|r| match r {
+            TransferRefusal::ToSelf => Invalid::new("account", "You are already the owner."),
+            TransferRefusal::NotAnActiveMember => {
+                Invalid::new("account", "Ownership can only go to an active member of this organization.")
+            }
+        })?;
+        let target = target.ok_or(OpError::NotFound)?;
+        // one owner at all times: the unique index allows no moment with two
+        members::set_role(conn, org, owner, Role::Admin)?;
+        members::set_role(conn, org, to, Role::Owner)?;
+        let from_email = members::find(conn, org, owner)?.map(|m| m.email.to_string()).unwrap_or_default();
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("org.ownership_transferred")
+                .target(target.name.clone())
+                .target_email(target.email.to_string())
+                .details(json!({ "from": from_email, "to": target.email.as_str(), "previous_role": target.role.as_str() })),
+            store::now(),
+        )?;
+        Ok(target.email.to_string())
+    })
+}
+
+/// The member leaves; the owner must transfer ownership first.
+pub fn leave(db: &Db, ctx: &Ctx, org: OrgId, account: AccountId) -> Result<String, OpError> {
+    db.write(|conn| {
+        if !orgs::lock(conn, org)? {
+            return Err(OpError::NotFound);
+        }
+        let me = members::find(conn, org, account)?.ok_or(OpError::NotFound)?;
+        if !policy::can_leave(me.role) {
+            return Err(OpError::Forbidden(
+                "The owner cannot leave. Transfer ownership to another member first, or delete the organization.".into(),
+            ));
+        }
+        members::delete(conn, org, account)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("member.left")
+                .target(me.name.clone())
+                .target_email(me.email.to_string())
+                .details(json!({ "role": me.role.as_str() })),
+            store::now(),
+        )?;
+        Ok(orgs::find(conn, org)?.map(|o| o.name).unwrap_or_default())
+    })
+}
+
+/// Deletes the organization and everything it holds (memberships, invitations, deployments,
+/// keys, events) once its name is typed. Its events go with it, so the deletion itself is
+/// recorded in the server log.
+pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, owner: AccountId, confirm_name: &str) -> Result<String, OpError> {
+    let name = db.write(|conn| {
+        lock_and_authorize(conn, org, owner, Permission::OrgOwner)?;
+        let current = orgs::find(conn, org)?.ok_or(OpError::NotFound)?;
+        if confirm_name.trim() != current.name {
+            return Err(OpError::from(Invalid::new("confirm_name", "Type the organization's name exactly to confirm.")));
+        }
+        orgs::delete(conn, org)?;
+        Ok(current.name)
+    })?;
+    let actor = match &ctx.actor {
+        crate::store::audit::Actor::Account { email, .. } => email.clone(),
+        other => other.kind().to_string(),
+    };
+    tracing::warn!(action = "org.deleted", org = %org, name = %name, actor = %actor, "organization deleted");
+    Ok(name)
 }

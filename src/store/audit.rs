@@ -16,6 +16,8 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Account { id: String, email: String },
+    /// A person acting through an invitation link without an account session (declining).
+    Invitee { email: String },
     ApiKey { id: String, name: String },
     System,
 }
@@ -23,7 +25,7 @@ pub enum Actor {
 impl Actor {
     pub fn kind(&self) -> &'static str {
         match self {
-            Actor::Account { .. } => "account",
+            Actor::Account { .. } | Actor::Invitee { .. } => "account",
             Actor::ApiKey { .. } => "api_key",
             Actor::System => "system",
         }
@@ -140,6 +142,7 @@ pub fn append(
     };
     let (actor_id, actor_email) = match actor {
         Actor::Account { id, email } => (Some(id.clone()), Some(email.clone())),
+        Actor::Invitee { email } => (None, Some(email.clone())),
         Actor::ApiKey { id, name } => (Some(id.clone()), Some(name.clone())),
         Actor::System => (None, None),
     };

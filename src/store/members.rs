@@ -4,14 +4,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{accounts, memberships, organizations};
-use crate::domain::{AccountId, MembershipStatus, OrgId, Role};
+use crate::db::schema::{memberships, organizations};
+use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Role};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships)]
 pub struct MembershipRow {
     pub org_id: String,
     pub account_id: String,
+    pub email: String,
+    pub name: String,
     pub role: String,
     pub status: String,
     pub created_at: NaiveDateTime,
@@ -22,6 +24,8 @@ pub struct MembershipRow {
 pub struct Membership {
     pub org_id: OrgId,
     pub account_id: AccountId,
+    pub email: Email,
+    pub name: String,
     pub role: Role,
     pub status: MembershipStatus,
     pub created_at: NaiveDateTime,
@@ -33,6 +37,8 @@ impl From<MembershipRow> for Membership {
         Membership {
             org_id: r.org_id.parse().unwrap_or_default(),
             account_id: r.account_id.parse().unwrap_or_default(),
+            email: Email::from_db(r.email),
+            name: r.name,
             // the CHECK constraints keep both columns within their enums
             role: Role::parse(&r.role).unwrap_or(Role::Viewer),
             status: MembershipStatus::parse(&r.status).unwrap_or(MembershipStatus::Inactive),
@@ -42,16 +48,20 @@ impl From<MembershipRow> for Membership {
     }
 }
 
-pub fn insert(
-    conn: &mut DbConn,
-    org: OrgId,
-    account: AccountId,
-    role: Role,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+/// Who a new membership is for.
+#[derive(Debug, Clone)]
+pub struct NewMember<'a> {
+    pub account: AccountId,
+    pub email: &'a Email,
+    pub name: &'a str,
+}
+
+pub fn insert(conn: &mut DbConn, org: OrgId, who: NewMember<'_>, role: Role, at: NaiveDateTime) -> QueryResult<()> {
     let row = MembershipRow {
         org_id: org.to_db(),
-        account_id: account.to_db(),
+        account_id: who.account.to_db(),
+        email: who.email.to_string(),
+        name: who.name.to_string(),
         role: role.as_str().to_string(),
         status: MembershipStatus::Active.as_str().to_string(),
         created_at: at,
@@ -140,39 +150,12 @@ pub fn owns_any(conn: &mut DbConn, account: AccountId) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// A row of the member list.
-#[derive(Debug, Clone, Queryable)]
-pub struct MemberListRow {
-    pub account_id: String,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub status: String,
-    pub created_at: NaiveDateTime,
-    pub last_active_at: Option<NaiveDateTime>,
-}
-
-pub fn list(conn: &mut DbConn, org: OrgId, limit: i64, offset: i64) -> QueryResult<Vec<MemberListRow>> {
-    memberships::table
-        .inner_join(accounts::table)
-        .filter(memberships::org_id.eq(org.to_db()))
-        .select((
-            memberships::account_id,
-            accounts::email,
-            accounts::name,
-            memberships::role,
-            memberships::status,
-            memberships::created_at,
-            memberships::last_active_at,
-        ))
-        .order((memberships::created_at.asc(), memberships::account_id.asc()))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)
-}
-
-pub fn count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
-    memberships::table.filter(memberships::org_id.eq(org.to_db())).count().get_result(conn)
+/// Keeps the copied name in step with the account's.
+pub fn rename_account(conn: &mut DbConn, account: AccountId, name: &str) -> QueryResult<()> {
+    diesel::update(memberships::table.filter(memberships::account_id.eq(account.to_db())))
+        .set(memberships::name.eq(name))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The organizations where the account is an active member, for the switcher.
@@ -185,4 +168,46 @@ pub fn active_orgs_brief(conn: &mut DbConn, account: AccountId) -> QueryResult<V
         .order((organizations::name.asc(), organizations::id.asc()))
         .load(conn)?;
     Ok(rows.into_iter().filter_map(|(id, name)| Some((id.parse().ok()?, name))).collect())
+}
+
+pub fn set_role(conn: &mut DbConn, org: OrgId, account: AccountId, role: Role) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org.to_db(), account.to_db())))
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_status(conn: &mut DbConn, org: OrgId, account: AccountId, status: MembershipStatus) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org.to_db(), account.to_db())))
+        .set(memberships::status.eq(status.as_str()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn delete(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<usize> {
+    diesel::delete(memberships::table.find((org.to_db(), account.to_db()))).execute(conn)
+}
+
+/// The membership of the account with this email, if any.
+pub fn find_by_email(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResult<Option<Membership>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org.to_db()))
+        .filter(memberships::email.eq(email.as_str()))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Membership::from))
+}
+
+/// The active members of an organization but the given one, by email (for ownership transfer).
+pub fn active_others(conn: &mut DbConn, org: OrgId, except: AccountId, limit: i64) -> QueryResult<Vec<Membership>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org.to_db()))
+        .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
+        .filter(memberships::account_id.ne(except.to_db()))
+        .select(MembershipRow::as_select())
+        .order(memberships::email.asc())
+        .limit(limit)
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Membership::from).collect())
 }

@@ -2,6 +2,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod deployments;
+pub mod directory;
+pub mod invitations;
 pub mod members;
 pub mod orgs;
 

@@ -51,6 +51,11 @@ impl From<OpError> for WebError {
             OpError::Invalid(list) => WebError::Invalid(list),
             OpError::Db(e) => WebError::Internal(e.to_string()),
             OpError::Hash(e) => WebError::Internal(e.to_string()),
+            // shown in the form that tried to send, like any other refusal
+            OpError::Mail(m) => {
+                tracing::error!(error = %m, "email not sent");
+                WebError::Invalid(vec![crate::domain::Invalid::new("email", OpError::Mail(m).to_string())])
+            }
         }
     }
 }

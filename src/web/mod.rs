@@ -2,15 +2,18 @@
 
 pub mod assets;
 pub mod auth;
+pub mod deployments;
 pub mod error;
 pub mod extract;
 pub mod forms;
 pub mod health;
+pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod profile;
 pub mod security;
 pub mod session;
+pub mod settings;
 pub mod shell;
 pub mod state;
 
@@ -29,5 +32,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profile/delete", web::post().to(profile::delete))
         .service(web::resource("/orgs").route(web::get().to(orgs::index)).route(web::post().to(orgs::create)))
         .route("/orgs/{org}", web::get().to(orgs::home))
-        .route("/orgs/{org}/members", web::get().to(members::index));
+        .route("/orgs/{org}/members", web::get().to(members::index))
+        .route("/orgs/{org}/invitations/new", web::get().to(members::invite_form))
+        .route("/orgs/{org}/invitations", web::post().to(members::invite))
+        .route("/orgs/{org}/invitations/{id}/resend", web::post().to(invitations::resend))
+        .route("/orgs/{org}/invitations/{id}/cancel", web::post().to(invitations::cancel))
+        .route("/orgs/{org}/members/{account}/edit", web::get().to(members::edit_form))
+        .route("/orgs/{org}/members/{account}", web::post().to(members::update))
+        .route("/orgs/{org}/members/{account}/deactivate", web::post().to(members::deactivate))
+        .route("/orgs/{org}/members/{account}/activate", web::post().to(members::activate))
+        .service(
+            web::resource("/orgs/{org}/members/{account}/remove")
+                .route(web::get().to(members::remove_form))
+                .route(web::post().to(members::remove)),
+        )
+        .service(
+            web::resource("/orgs/{org}/settings").route(web::get().to(settings::show)).route(web::post().to(settings::rename)),
+        )
+        .route("/orgs/{org}/transfer", web::post().to(settings::transfer))
+        .route("/orgs/{org}/leave", web::post().to(settings::leave))
+        .route("/orgs/{org}/delete", web::post().to(settings::delete))
+        .route("/invitations/{token}", web::get().to(invitations::show))
+        .route("/invitations/{token}/accept", web::post().to(invitations::accept))
+        .route("/invitations/{token}/decline", web::post().to(invitations::decline))
+        .route("/profile/invitations/{id}/accept", web::post().to(invitations::accept_by_id))
+        .route("/profile/invitations/{id}/decline", web::post().to(invitations::decline_by_id));
+    deployments::routes(cfg);
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::ops;
+use crate::store::invitations::{self, ForAccount};
 use crate::store::members::{self, OrgOfAccount};
 use crate::web::error::WebError;
 use crate::web::extract::{CurrentAccount, OrgAccess};
@@ -17,6 +18,7 @@ use crate::web::state::AppState;
 struct OrgsPage {
     shell: Shell,
     orgs: Vec<OrgOfAccount>,
+    invitations: Vec<ForAccount>,
     name: String,
     errors: FormErrors,
 }
@@ -27,12 +29,18 @@ async fn page(
     name: String,
     errors: FormErrors,
 ) -> Result<OrgsPage, WebError> {
-    let account = current.id();
-    let orgs = state
-        .run(move |db| members::orgs_of_account(&mut *db.conn()?, account).map_err(WebError::from))
+    let (account, email) = (current.id(), current.account.email.clone());
+    let (orgs, invitations) = state
+        .run(move |db| -> Result<_, WebError> {
+            let mut conn = db.conn()?;
+            Ok((
+                members::orgs_of_account(&mut conn, account)?,
+                invitations::pending_for_email(&mut conn, &email, crate::store::now())?,
+            ))
+        })
         .await?;
     let shell = Shell::load(state, current, None, "orgs", "Organizations").await?;
-    Ok(OrgsPage { shell, orgs, name, errors })
+    Ok(OrgsPage { shell, orgs, invitations, name, errors })
 }
 
 pub async fn index(state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse, WebError> {

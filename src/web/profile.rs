@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::ops::accounts;
+use crate::store::invitations::{self, ForAccount};
 use crate::store::members::{self, OrgOfAccount};
 use crate::web::error::WebError;
 use crate::web::extract::CurrentAccount;
@@ -20,14 +21,21 @@ struct ProfilePage {
     email: String,
     created_at: String,
     orgs: Vec<OrgOfAccount>,
+    invitations: Vec<ForAccount>,
     owns_org: bool,
     errors: FormErrors,
 }
 
 async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, errors: FormErrors) -> Result<ProfilePage, WebError> {
-    let account = current.id();
-    let orgs = state
-        .run(move |db| members::orgs_of_account(&mut *db.conn()?, account).map_err(WebError::from))
+    let (account, email) = (current.id(), current.account.email.clone());
+    let (orgs, invitations) = state
+        .run(move |db| -> Result<_, WebError> {
+            let mut conn = db.conn()?;
+            Ok((
+                members::orgs_of_account(&mut conn, account)?,
+                invitations::pending_for_email(&mut conn, &email, crate::store::now())?,
+            ))
+        })
         .await?;
     let shell = Shell::load(state, current, None, "profile", "Profile").await?;
     Ok(ProfilePage {
@@ -37,6 +45,7 @@ async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, 
         created_at: current.account.created_at.format("%Y-%m-%d").to_string(),
         owns_org: orgs.iter().any(|o| o.role == crate::domain::Role::Owner),
         orgs,
+        invitations,
         errors,
     })
 }

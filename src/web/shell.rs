@@ -74,7 +74,11 @@ impl AuthShell {
 }
 
 /// The sections of an organization, each shown to those holding its permission.
-const SECTIONS: &[(&str, &str, Permission)] = &[("Members", "members", Permission::MembersRead)];
+const SECTIONS: &[(&str, &str, Permission)] = &[
+    ("Members", "members", Permission::MembersRead),
+    ("Deployments", "deployments", Permission::DeploymentsRead),
+    ("Settings", "settings", Permission::OrgManage),
+];
 
 fn initials(name: &str) -> String {
     let mut out: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();

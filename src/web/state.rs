@@ -6,15 +6,22 @@ use actix_web::web;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::mail::Sender;
+use crate::ops::invitations;
 use crate::web::error::WebError;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    pub mail: Arc<Sender>,
 }
 
 impl AppState {
+    pub fn invitation_settings(&self) -> invitations::Settings {
+        invitations::Settings { base_url: self.config.base_url.clone(), ttl: self.config.invite_ttl }
+    }
+
     /// Runs blocking work (Diesel, argon2) on the blocking thread pool, never on the async
     /// workers, and maps its error once.
     pub async fn run<T, E>(&self, f: impl FnOnce(&Db) -> Result<T, E> + Send + 'static) -> Result<T, WebError>

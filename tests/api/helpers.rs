@@ -187,7 +187,9 @@ impl TestApp {
                     last_login_at: None,
                 };
                 steward::store::accounts::insert(&mut conn, &row).expect("insert account");
-                steward::store::members::insert(&mut conn, org, id, role, steward::store::now()).expect("insert member");
+                let email = steward::domain::Email::parse(&email_owned).expect("email");
+                let who = steward::store::members::NewMember { account: id, email: &email, name: &row.name };
+                steward::store::members::insert(&mut conn, org, who, role, steward::store::now()).expect("insert member");
                 id
             })
             .await;

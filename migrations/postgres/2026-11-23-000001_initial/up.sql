@@ -22,6 +22,10 @@ CREATE TABLE organizations (
 CREATE TABLE memberships (
     org_id          TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     account_id      TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    -- copies of the account's email (which never changes) and name (kept in step by the
+    -- profile), so that the member list of a large organization is one indexed table
+    email           TEXT NOT NULL,
+    name            TEXT NOT NULL,
     role            TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'editor', 'viewer')),
     status          TEXT NOT NULL CHECK (status IN ('active', 'inactive')),
     created_at      TIMESTAMP NOT NULL,
@@ -31,6 +35,7 @@ CREATE TABLE memberships (
 -- at most one owner per organization, whatever the application does
 CREATE UNIQUE INDEX memberships_one_owner ON memberships (org_id) WHERE role = 'owner';
 CREATE INDEX memberships_account ON memberships (account_id);
+CREATE INDEX memberships_org_email ON memberships (org_id, email);
 CREATE INDEX memberships_org_created ON memberships (org_id, created_at);
 CREATE INDEX memberships_org_last_active ON memberships (org_id, last_active_at);
 
@@ -49,7 +54,7 @@ CREATE TABLE invitations (
 CREATE UNIQUE INDEX invitations_token_key ON invitations (token_hash);
 CREATE UNIQUE INDEX invitations_one_pending ON invitations (org_id, email) WHERE status = 'pending';
 CREATE INDEX invitations_email ON invitations (email, status);
-CREATE INDEX invitations_org_created ON invitations (org_id, created_at);
+CREATE INDEX invitations_org_email ON invitations (org_id, email);
 
 CREATE TABLE deployments (
     id          TEXT PRIMARY KEY NOT NULL,

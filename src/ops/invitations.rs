@@ -1,0 +1,399 @@
+//! Invitations: invite, resend, cancel, and the invited person's accept and decline.
+//!
+//! An email is sent before the invitation it carries is saved: a failed send leaves nothing
+//! behind, and the transaction never waits on a mail server.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::crypto;
+use crate::db::{Db, DbConn};
+use crate::domain::ids::InvitationId;
+use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, MembershipStatus, OrgId, Permission, names};
+use crate::domain::password::check_new_password;
+use crate::mail::{self, Sender};
+use crate::ops::members::{lock_and_authorize, parse_role};
+use crate::ops::{Ctx, OpError, all_valid};
+use crate::store::accounts::{self, Account, AccountRow};
+use crate::store::audit::{Actor, NewEvent, RequestMeta};
+use crate::store::invitations::{self, Invitation, NewInvitation};
+use crate::store::members::{self, NewMember};
+use crate::store::{self, audit, orgs};
+
+/// What the invitation operations need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub base_url: String,
+    pub ttl: Duration,
+}
+
+impl Settings {
+    fn link(&self, token: &str) -> String {
+        format!("{}/invitations/{token}", self.base_url)
+    }
+
+    fn expiry(&self, now: NaiveDateTime) -> NaiveDateTime {
+        now + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::hours(24))
+    }
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct InviteInput {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+}
+
+/// Refuses an email that is already a member, or already has a pending invitation.
+fn check_invitable(conn: &mut DbConn, org: OrgId, email: &Email) -> Result<(), OpError> {
+    if let Some(m) = members::find_by_email(conn, org, email)? {
+        let message = match m.status {
+            MembershipStatus::Active => format!("{email} is already a member of this organization."),
+            MembershipStatus::Inactive => {
+                format!("{email} is already a member of this organization (deactivated). Activate them instead.")
+            }
+        };
+        return Err(crate::domain::Invalid::new("email", message).into());
+    }
+    if invitations::pending_for(conn, org, email)?.is_some() {
+        return Err(crate::domain::Invalid::new(
+            "email",
+            format!("An invitation for {email} is already pending. Use Resend on its row to send it again."),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+struct MailContext {
+    org_name: String,
+    inviter: Account,
+}
+
+fn mail_context(conn: &mut DbConn, org: OrgId, inviter: AccountId) -> Result<MailContext, OpError> {
+    let org_name = orgs::find(conn, org)?.ok_or(OpError::NotFound)?.name;
+    let inviter = accounts::find(conn, inviter)?.ok_or(OpError::NotFound)?;
+    Ok(MailContext { org_name, inviter })
+}
+
+fn send_invitation(
+    sender: &Sender,
+    settings: &Settings,
+    mc: &MailContext,
+    email: &Email,
+    role: crate::domain::Role,
+    token: &str,
+    expires_at: NaiveDateTime,
+) -> Result<(), OpError> {
+    let mail = mail::Invitation {
+        org_name: mc.org_name.clone(),
+        inviter_name: mc.inviter.name.clone(),
+        inviter_email: mc.inviter.email.to_string(),
+        role: role.label(),
+        link: settings.link(token),
+        expires_at,
+    };
+    sender.send(&mail.message(&sender.from, email.as_str())?)?;
+    Ok(())
+}
+
+/// Invites `email` with `role`: checks, sends the email, then saves the invitation and its
+/// `member.invited` event.
+pub fn invite(
+    db: &Db,
+    sender: &Sender,
+    settings: &Settings,
+    ctx: &Ctx,
+    org: OrgId,
+    inviter: AccountId,
+    input: &InviteInput,
+) -> Result<InvitationId, OpError> {
+    let email = Email::parse(&input.email);
+    let role = parse_role(&input.role);
+    all_valid([
+        email.as_ref().map(|_| ()).map_err(Clone::clone),
+        role.as_ref().map(|_| ()).map_err(Clone::clone),
+    ])?;
+    let (email, role) = (email?, role?);
+
+    let mc = {
+        let mut conn = db.conn()?;
+        check_invitable(&mut conn, org, &email)?;
+        mail_context(&mut conn, org, inviter)?
+    };
+    let token = crypto::random_token();
+    let now = store::now();
+    let expires_at = settings.expiry(now);
+    send_invitation(sender, settings, &mc, &email, role, &token, expires_at)?;
+
+    let id = InvitationId::new();
+    db.write(|conn| {
+        lock_and_authorize(conn, org, inviter, Permission::MembersManage)?;
+        check_invitable(conn, org, &email)?;
+        let hash = crypto::sha256_hex(token.as_bytes());
+        invitations::insert(
+            conn,
+            NewInvitation { id, org, email: &email, role, token_hash: &hash, invited_by: inviter, at: now, expires_at },
+        )?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("member.invited")
+                .target(email.to_string())
+                .target_email(email.to_string())
+                .details(json!({ "role": role.as_str(), "expires_at": expires_at.and_utc().to_rfc3339() })),
+            now,
+        )?;
+        Ok(id)
+    })
+}
+
+fn only_pending(inv: &Invitation) -> Result<(), OpError> {
+    if inv.status == InvitationStatus::Pending {
+        Ok(())
+    } else {
+        Err(OpError::Conflict(format!("This invitation was already {}.", inv.status.as_str())))
+    }
+}
+
+/// A new token and expiry for a pending or expired invitation, and a new email; the old link
+/// stops working.
+pub fn resend(
+    db: &Db,
+    sender: &Sender,
+    settings: &Settings,
+    ctx: &Ctx,
+    org: OrgId,
+    actor: AccountId,
+    id: InvitationId,
+) -> Result<Email, OpError> {
+    let (inv, mc) = {
+        let mut conn = db.conn()?;
+        let inv = invitations::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
+        only_pending(&inv)?;
+        (inv, mail_context(&mut conn, org, actor)?)
+    };
+    let token = crypto::random_token();
+    let now = store::now();
+    let expires_at = settings.expiry(now);
+    send_invitation(sender, settings, &mc, &inv.email, inv.role, &token, expires_at)?;
+
+    db.write(|conn| {
+        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        let current = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
+        only_pending(&current)?;
+        invitations::renew(conn, id, &crypto::sha256_hex(token.as_bytes()), expires_at)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("invitation.resent")
+                .target(inv.email.to_string())
+                .target_email(inv.email.to_string())
+                .details(json!({ "role": inv.role.as_str(), "expires_at": expires_at.and_utc().to_rfc3339() })),
+            now,
+        )?;
+        Ok(inv.email.clone())
+    })
+}
+
+pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, id: InvitationId) -> Result<Email, OpError> {
+    db.write(|conn| {
+        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        let inv = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
+        only_pending(&inv)?;
+        let now = store::now();
+        invitations::set_status(conn, id, InvitationStatus::Cancelled, now)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("invitation.cancelled")
+                .target(inv.email.to_string())
+                .target_email(inv.email.to_string())
+                .details(json!({ "role": inv.role.as_str() })),
+            now,
+        )?;
+        Ok(inv.email)
+    })
+}
+
+/// How an invitation is named by the person answering it.
+#[derive(Debug, Clone)]
+pub enum Ref {
+    /// The token of the emailed link.
+    Token(String),
+    /// The id, from the profile of the signed-in invited account.
+    Id(InvitationId),
+}
+
+fn load(conn: &mut DbConn, by: &Ref) -> Result<Option<Invitation>, OpError> {
+    Ok(match by {
+        Ref::Token(token) => invitations::find_by_token_hash(conn, &crypto::sha256_hex(token.as_bytes()))?,
+        Ref::Id(id) => invitations::find_any(conn, *id)?,
+    })
+}
+
+/// What the invitation page shows.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub invitation: Invitation,
+    pub state: InvitationState,
+    pub org_name: String,
+    pub inviter: Option<String>,
+    pub account_exists: bool,
+}
+
+/// The invitation behind a link, or None for an unknown (or superseded) token.
+pub fn view(db: &Db, by: &Ref) -> Result<Option<View>, OpError> {
+    let mut conn = db.conn()?;
+    let Some(invitation) = load(&mut conn, by)? else { return Ok(None) };
+    let org_name = orgs::find(&mut conn, invitation.org_id)?.map(|o| o.name).unwrap_or_default();
+    let inviter = match invitation.invited_by {
+        Some(id) => accounts::find(&mut conn, id)?.map(|a| format!("{} ({})", a.name, a.email)),
+        None => None,
+    };
+    let account_exists = accounts::email_taken(&mut conn, &invitation.email)?;
+    let state = invitation.state(store::now());
+    Ok(Some(View { invitation, state, org_name, inviter, account_exists }))
+}
+
+/// Why an invitation cannot be answered.
+pub fn gone_message(state: InvitationState) -> &'static str {
+    match state {
+        InvitationState::Expired => "This invitation has expired.",
+        InvitationState::Accepted => "This invitation has already been used.",
+        InvitationState::Declined => "This invitation was declined.",
+        InvitationState::Cancelled => "This invitation was cancelled.",
+        InvitationState::Pending => "This invitation is still open.",
+    }
+}
+
+/// Who is answering an invitation.
+pub enum Answerer<'a> {
+    /// A signed-in account (its email must be the invited one).
+    Account(&'a Account),
+    /// Nobody signed in: a new account is made from these, for the invited email.
+    NewAccount { name: &'a str, password: &'a str },
+}
+
+fn answerable(inv: Option<Invitation>, now: NaiveDateTime) -> Result<Invitation, OpError> {
+    let inv = inv.ok_or(OpError::NotFound)?;
+    match inv.state(now) {
+        InvitationState::Pending => Ok(inv),
+        state => Err(OpError::Conflict(format!("{} An admin of the organization can resend it.", gone_message(state)))),
+    }
+}
+
+fn wrong_account() -> OpError {
+    OpError::Forbidden(
+        "This invitation was sent to another email address. Sign out and open the link again, signed in as the invited person."
+            .into(),
+    )
+}
+
+/// Accepts the invitation: the membership, the invitation's new status and
+/// `invitation.accepted` in one transaction. Returns the account and the organization.
+pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Result<(AccountId, OrgId), OpError> {
+    // Validate and hash a new account's password before taking any lock.
+    let new_account = match &who {
+        Answerer::Account(_) => None,
+        Answerer::NewAccount { name, password } => {
+            let name = names::person_name(name);
+            all_valid([name.as_ref().map(|_| ()).map_err(Clone::clone), check_new_password("password", password)])?;
+            Some((name?, crypto::hash_password(password)?))
+        }
+    };
+    db.write(|conn| {
+        let now = store::now();
+        let inv = answerable(load(conn, by)?, now)?;
+        orgs::lock(conn, inv.org_id)?;
+        // re-read under the lock: a concurrent answer or cancel wins
+        let inv = answerable(invitations::find_any(conn, inv.id)?, now)?;
+        let account = match (&who, new_account.clone()) {
+            (Answerer::Account(a), _) => {
+                if a.email != inv.email {
+                    return Err(wrong_account());
+                }
+                (*a).clone()
+            }
+            (Answerer::NewAccount { .. }, Some((name, hash))) => {
+                if accounts::email_taken(conn, &inv.email)? {
+                    return Err(OpError::Conflict("An account already exists for this email. Sign in to accept.".into()));
+                }
+                let id = AccountId::new();
+                let row = AccountRow {
+                    id: id.to_db(),
+                    email: inv.email.to_string(),
+                    name,
+                    password_hash: hash,
+                    session_epoch: 0,
+                    created_at: now,
+                    last_login_at: Some(now),
+                };
+                accounts::insert(conn, &row)?;
+                Account::from(row)
+            }
+            (Answerer::NewAccount { .. }, None) => return Err(OpError::NotFound),
+        };
+        if members::find(conn, inv.org_id, account.id)?.is_some() {
+            return Err(OpError::Conflict("You are already a member of this organization.".into()));
+        }
+        members::insert(
+            conn,
+            inv.org_id,
+            NewMember { account: account.id, email: &account.email, name: &account.name },
+            inv.role,
+            now,
+        )?;
+        invitations::set_status(conn, inv.id, InvitationStatus::Accepted, now)?;
+        audit::append(
+            conn,
+            inv.org_id,
+            &Actor::Account { id: account.id.to_db(), email: account.email.to_string() },
+            meta,
+            NewEvent::new("invitation.accepted")
+                .target(account.name.clone())
+                .target_email(account.email.to_string())
+                .details(json!({ "role": inv.role.as_str() })),
+            now,
+        )?;
+        Ok((account.id, inv.org_id))
+    })
+}
+
+/// Declines the invitation. The link alone is enough (it was mailed to the invited person),
+/// unless someone else is signed in.
+pub fn decline(db: &Db, meta: &RequestMeta, by: &Ref, signed_in: Option<&Account>) -> Result<String, OpError> {
+    db.write(|conn| {
+        let now = store::now();
+        let inv = answerable(load(conn, by)?, now)?;
+        orgs::lock(conn, inv.org_id)?;
+        let inv = answerable(invitations::find_any(conn, inv.id)?, now)?;
+        let actor = match signed_in {
+            Some(a) if a.email != inv.email => return Err(wrong_account()),
+            Some(a) => Actor::Account { id: a.id.to_db(), email: a.email.to_string() },
+            None => Actor::Invitee { email: inv.email.to_string() },
+        };
+        invitations::set_status(conn, inv.id, InvitationStatus::Declined, now)?;
+        audit::append(
+            conn,
+            inv.org_id,
+            &actor,
+            meta,
+            NewEvent::new("invitation.declined")
+                .target(inv.email.to_string())
+                .target_email(inv.email.to_string())
+                .details(json!({ "role": inv.role.as_str() })),
+            now,
+        )?;
+        Ok(orgs::find(conn, inv.org_id)?.map(|o| o.name).unwrap_or_default())
+    })
+}

@@ -1,0 +1,128 @@
+//! Member actions: change role, deactivate, activate, remove.
+
+use serde_json::json;
+
+use crate::db::{Db, DbConn};
+use crate::domain::policy::{self, Target};
+use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, Role};
+use crate::ops::{Ctx, OpError};
+use crate::store::audit::NewEvent;
+use crate::store::members::{self, Membership};
+use crate::store::{self, audit, orgs};
+
+/// Locks the organization and checks, inside the transaction, that `actor` is still an active
+/// member holding `permission`: a request authorized a moment ago may have lost the race to a
+/// change that removed its right.
+pub(crate) fn lock_and_authorize(
+    conn: &mut DbConn,
+    org: OrgId,
+    actor: AccountId,
+    permission: Permission,
+) -> Result<Membership, OpError> {
+    if !orgs::lock(conn, org)? {
+        return Err(OpError::NotFound);
+    }
+    let me = members::find(conn, org, actor)?.filter(|m| m.status == MembershipStatus::Active).ok_or(OpError::NotFound)?;
+    if !me.role.can(permission) {
+        return Err(OpError::Forbidden(String::new()));
+    }
+    Ok(me)
+}
+
+fn target_of(conn: &mut DbConn, org: OrgId, account: AccountId) -> Result<Membership, OpError> {
+    members::find(conn, org, account)?.ok_or(OpError::NotFound)
+}
+
+fn refuse(r: policy::Refusal) -> OpError {
+    OpError::Forbidden(r.message().to_string())
+}
+
+pub fn parse_role(raw: &str) -> Result<Role, Invalid> {
+    let role = Role::parse(raw.trim()).ok_or_else(|| Invalid::new("role", "Choose a role: Admin, Editor or Viewer."))?;
+    policy::can_grant(role).map_err(|r| Invalid::new("role", r.message()))?;
+    Ok(role)
+}
+
+pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
+    let role = parse_role(raw_role)?;
+    db.write(|conn| {
+        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        let t = target_of(conn, org, target)?;
+        policy::can_change_role(actor, Target { account: target, role: t.role }, role).map_err(refuse)?;
+        if t.role == role {
+            return Ok(());
+        }
+        members::set_role(conn, org, target, role)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("member.role_changed")
+                .target(t.name.clone())
+                .target_email(t.email.to_string())
+                .details(json!({ "old_role": t.role.as_str(), "new_role": role.as_str() })),
+            store::now(),
+        )?;
+        Ok(())
+    })
+}
+
+pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: AccountId, active: bool) -> Result<(), OpError> {
+    let (status, action) = if active {
+        (MembershipStatus::Active, "member.activated")
+    } else {
+        (MembershipStatus::Inactive, "member.deactivated")
+    };
+    db.write(|conn| {
+        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        let t = target_of(conn, org, target)?;
+        policy::can_act_on(actor, Target { account: target, role: t.role }).map_err(refuse)?;
+        if t.status == status {
+            return Ok(());
+        }
+        members::set_status(conn, org, target, status)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new(action)
+                .target(t.name.clone())
+                .target_email(t.email.to_string())
+                .details(json!({ "role": t.role.as_str() })),
+            store::now(),
+        )?;
+        Ok(())
+    })
+}
+
+/// Ends the membership after the typed confirmation; the account stays.
+pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: AccountId, confirm_email: &str) -> Result<(), OpError> {
+    db.write(|conn| {
+        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        let t = target_of(conn, org, target)?;
+        policy::can_act_on(actor, Target { account: target, role: t.role }).map_err(refuse)?;
+        if !t.email.matches_typed(confirm_email) {
+            return Err(Invalid::new("confirm_email", "Type the member's email address exactly to confirm.").into());
+        }
+        members::delete(conn, org, target)?;
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new("member.removed")
+                .target(t.name.clone())
+                .target_email(t.email.to_string())
+                .details(json!({ "role": t.role.as_str(), "status": t.status.as_str() })),
+            store::now(),
+        )?;
+        Ok(())
+    })
+}
+
+/// A member of the organization, as the edit and remove dialogs show them.
+pub fn member(db: &Db, org: OrgId, account: AccountId) -> Result<Membership, OpError> {
+    target_of(&mut *db.conn()?, org, account)
+}

@@ -1,0 +1,129 @@
+//! Deployments: the resources roles and API keys govern.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{accounts, deployments};
+use crate::domain::ids::DeploymentId;
+use crate::domain::{AccountId, OrgId};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = deployments)]
+pub struct DeploymentRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub region: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub id: DeploymentId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub region: String,
+    pub created_by: Option<AccountId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<DeploymentRow> for Deployment {
+    fn from(r: DeploymentRow) -> Deployment {
+        Deployment {
+            id: r.id.parse().unwrap_or_default(),
+            org_id: r.org_id.parse().unwrap_or_default(),
+            name: r.name,
+            region: r.region,
+            created_by: r.created_by.and_then(|id| id.parse().ok()),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A deployment as the list shows it, with its creator's email (None once that account is gone,
+/// or when an API key created it).
+#[derive(Debug, Clone)]
+pub struct DeploymentListRow {
+    pub deployment: Deployment,
+    pub created_by_email: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, deployment: &Deployment) -> QueryResult<()> {
+    let row = DeploymentRow {
+        id: deployment.id.to_db(),
+        org_id: deployment.org_id.to_db(),
+        name: deployment.name.clone(),
+        region: deployment.region.clone(),
+        created_by: deployment.created_by.map(|a| a.to_db()),
+        created_at: deployment.created_at,
+        updated_at: deployment.updated_at,
+    };
+    diesel::insert_into(deployments::table).values(&row).execute(conn).map(|_| ())
+}
+
+/// The deployment `id` of `org`: one of another organization is not found, like a missing one.
+pub fn find(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<Option<Deployment>> {
+    deployments::table
+        .filter(deployments::id.eq(id.to_db()))
+        .filter(deployments::org_id.eq(org.to_db()))
+        .select(DeploymentRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Deployment::from))
+}
+
+/// Whether another deployment of `org` (not `except`) already has `name`.
+pub fn name_taken(conn: &mut DbConn, org: OrgId, name: &str, except: Option<DeploymentId>) -> QueryResult<bool> {
+    let same_name =
+        deployments::table.filter(deployments::org_id.eq(org.to_db())).filter(deployments::name.eq(name));
+    match except {
+        Some(id) => diesel::select(diesel::dsl::exists(same_name.filter(deployments::id.ne(id.to_db())))).get_result(conn),
+        None => diesel::select(diesel::dsl::exists(same_name)).get_result(conn),
+    }
+}
+
+pub fn rename(conn: &mut DbConn, org: OrgId, id: DeploymentId, name: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())))
+        .set((deployments::name.eq(name), deployments::updated_at.eq(at)))
+        .execute(conn)
+}
+
+/// Deletes the deployment; the database drops its API key scopes with it (ON DELETE CASCADE).
+pub fn delete(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<usize> {
+    diesel::delete(deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())))
+        .execute(conn)
+}
+
+pub fn count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
+    deployments::table.filter(deployments::org_id.eq(org.to_db())).count().get_result(conn)
+}
+
+/// How many deployments of `org` sort before `name`: where it stands in the list.
+pub fn rank(conn: &mut DbConn, org: OrgId, name: &str) -> QueryResult<i64> {
+    deployments::table
+        .filter(deployments::org_id.eq(org.to_db()))
+        .filter(deployments::name.lt(name))
+        .count()
+        .get_result(conn)
+}
+
+/// One page of the organization's deployments by name, walking the (org_id, name) index.
+pub fn list(conn: &mut DbConn, org: OrgId, limit: i64, offset: i64) -> QueryResult<Vec<DeploymentListRow>> {
+    let rows: Vec<(DeploymentRow, Option<String>)> = deployments::table
+        .left_join(accounts::table.on(accounts::id.nullable().eq(deployments::created_by)))
+        .filter(deployments::org_id.eq(org.to_db()))
+        .order(deployments::name.asc())
+        .limit(limit)
+        .offset(offset)
+        .select((DeploymentRow::as_select(), accounts::email.nullable()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email })
+        .collect())
+}

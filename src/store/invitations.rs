@@ -1,0 +1,178 @@
+//! Invitations: offers to join an organization, found by the hash of their token.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{invitations, memberships, organizations};
+use crate::domain::ids::InvitationId;
+use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, OrgId, Role};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct InvitationRow {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub token_hash: String,
+    pub invited_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub responded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub email: Email,
+    pub role: Role,
+    pub status: InvitationStatus,
+    pub invited_by: Option<AccountId>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+impl Invitation {
+    pub fn state(&self, now: NaiveDateTime) -> InvitationState {
+        InvitationState::of(self.status, self.expires_at, now)
+    }
+}
+
+impl From<InvitationRow> for Invitation {
+    fn from(r: InvitationRow) -> Invitation {
+        Invitation {
+            id: r.id.parse().unwrap_or_default(),
+            org_id: r.org_id.parse().unwrap_or_default(),
+            email: Email::from_db(r.email),
+            // the CHECK constraints keep both within their enums
+            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+            status: InvitationStatus::parse(&r.status).unwrap_or(InvitationStatus::Cancelled),
+            invited_by: r.invited_by.and_then(|s| s.parse().ok()),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+pub struct NewInvitation<'a> {
+    pub id: InvitationId,
+    pub org: OrgId,
+    pub email: &'a Email,
+    pub role: Role,
+    pub token_hash: &'a str,
+    pub invited_by: AccountId,
+    pub at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: NewInvitation<'_>) -> QueryResult<()> {
+    let row = InvitationRow {
+        id: new.id.to_db(),
+        org_id: new.org.to_db(),
+        email: new.email.to_string(),
+        role: new.role.as_str().to_string(),
+        status: InvitationStatus::Pending.as_str().to_string(),
+        token_hash: new.token_hash.to_string(),
+        invited_by: Some(new.invited_by.to_db()),
+        created_at: new.at,
+        expires_at: new.expires_at,
+        responded_at: None,
+    };
+    diesel::insert_into(invitations::table).values(&row).execute(conn).map(|_| ())
+}
+
+/// An invitation of this organization (never another's).
+pub fn find(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .filter(invitations::id.eq(id.to_db()))
+        .filter(invitations::org_id.eq(org.to_db()))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Invitation::from))
+}
+
+pub fn find_any(conn: &mut DbConn, id: InvitationId) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .find(id.to_db())
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Invitation::from))
+}
+
+pub fn find_by_token_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .filter(invitations::token_hash.eq(hash))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Invitation::from))
+}
+
+/// The pending (possibly expired) invitation of `email` to `org`, if any.
+pub fn pending_for(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .filter(invitations::org_id.eq(org.to_db()))
+        .filter(invitations::email.eq(email.as_str()))
+        .filter(invitations::status.eq(InvitationStatus::Pending.as_str()))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Invitation::from))
+}
+
+pub fn set_status(conn: &mut DbConn, id: InvitationId, status: InvitationStatus, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(invitations::table.find(id.to_db()))
+        .set((invitations::status.eq(status.as_str()), invitations::responded_at.eq(Some(at))))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A new token and a new expiry: the old link stops working.
+pub fn renew(conn: &mut DbConn, id: InvitationId, token_hash: &str, expires_at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(invitations::table.find(id.to_db()))
+        .set((invitations::token_hash.eq(token_hash), invitations::expires_at.eq(expires_at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// An invitation addressed to an account, as its profile and organization list show it.
+#[derive(Debug, Clone)]
+pub struct ForAccount {
+    pub id: InvitationId,
+    pub org_name: String,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    pub expires_at: NaiveDateTime,
+}
+
+/// The pending, unexpired invitations addressed to `email`.
+pub fn pending_for_email(conn: &mut DbConn, email: &Email, now: NaiveDateTime) -> QueryResult<Vec<ForAccount>> {
+    let rows: Vec<(String, String, String, Option<String>, NaiveDateTime)> = invitations::table
+        .inner_join(organizations::table)
+        .left_join(
+            memberships::table.on(memberships::org_id
+                .eq(invitations::org_id)
+                .and(invitations::invited_by.eq(memberships::account_id.nullable()))),
+        )
+        .filter(invitations::email.eq(email.as_str()))
+        .filter(invitations::status.eq(InvitationStatus::Pending.as_str()))
+        .filter(invitations::expires_at.gt(now))
+        .select((invitations::id, organizations::name, invitations::role, memberships::email.nullable(), invitations::expires_at))
+        .order(invitations::created_at.desc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, org_name, role, invited_by, expires_at)| ForAccount {
+            id: id.parse().unwrap_or_default(),
+            org_name,
+            role: Role::parse(&role).unwrap_or(Role::Viewer),
+            invited_by,
+            expires_at,
+        })
+        .collect())
+}

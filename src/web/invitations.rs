@@ -1,0 +1,318 @@
+//! Invitations: resend and cancel (organization side), and the invitation page where the
+//! invited person accepts or declines.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::domain::ids::InvitationId;
+use crate::domain::{InvitationState, Permission};
+use crate::ops::invitations::{self as inv, Answerer, Ref, View};
+use crate::store::accounts;
+use crate::web::error::WebError;
+use crate::web::extract::{Authorized, CurrentAccount, perm, request_meta};
+use crate::web::forms::{FormErrors, form_errors};
+use crate::web::session::{self, FlashKind};
+use crate::web::shell::{self, AuthShell, org_home, see_other};
+use crate::web::state::AppState;
+
+fn invitation_id(raw: &str) -> Result<InvitationId, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
+pub async fn resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::MembersManage>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (org, id) = (access.org_id, invitation_id(&path.1)?);
+    let (ctx, me, settings, st) = (access.ctx(), access.current.id(), state.invitation_settings(), state.get_ref().clone());
+    let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, me, id)).await;
+    match result {
+        Ok(email) => session::flash(&access.session, FlashKind::Success, format!("Invitation sent again to {email}.")),
+        Err(WebError::Invalid(list)) => {
+            let message = list.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            session::flash(&access.session, FlashKind::Error, message);
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(see_other(&req, &format!("/orgs/{org}/members")))
+}
+
+pub async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::MembersManage>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (org, id) = (access.org_id, invitation_id(&path.1)?);
+    let (ctx, me) = (access.ctx(), access.current.id());
+    let email = state.run(move |db| inv::cancel(db, &ctx, org, me, id)).await?;
+    session::flash(&access.session, FlashKind::Success, format!("Invitation for {email} cancelled."));
+    Ok(see_other(&req, &format!("/orgs/{org}/members")))
+}
+
+// ---- the invited person's side -------------------------------------------------------------
+
+/// What the invitation page can show.
+enum Case {
+    /// Signed in as the invited person: Accept and Decline.
+    SignedInAsInvitee,
+    /// Signed in as someone else: refused.
+    OtherAccount { email: String },
+    /// Signed out and no account for the email: a form to create one.
+    NewAccount,
+    /// Signed out and an account exists: sign in first.
+    SignInFirst,
+}
+
+#[derive(Template)]
+#[template(path = "invitations/show.html")]
+struct InvitationPage {
+    shell: AuthShell,
+    token: String,
+    org_name: String,
+    inviter: String,
+    role: &'static str,
+    email: String,
+    expires: String,
+    case: &'static str,
+    other_email: String,
+    login_href: String,
+    name: String,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "invitations/gone.html")]
+struct GonePage {
+    shell: AuthShell,
+    heading: &'static str,
+    message: String,
+}
+
+fn gone(session: &Session, status: StatusCode, heading: &'static str, message: String) -> Result<HttpResponse, WebError> {
+    shell::render(status, &GonePage { shell: AuthShell::new(session, "Invitation"), heading, message })
+}
+
+fn unknown(session: &Session) -> Result<HttpResponse, WebError> {
+    gone(
+        session,
+        StatusCode::NOT_FOUND,
+        "This invitation link is not valid",
+        "The link may be mistyped, or a newer invitation replaced it. Ask an admin of the organization to resend the invitation."
+            .into(),
+    )
+}
+
+fn page_for(
+    session: &Session,
+    token: &str,
+    view: &View,
+    current: Option<&CurrentAccount>,
+    name: String,
+    errors: FormErrors,
+) -> Result<HttpResponse, WebError> {
+    let case = match current {
+        Some(c) if c.account.email == view.invitation.email => Case::SignedInAsInvitee,
+        Some(c) => Case::OtherAccount { email: c.account.email.to_string() },
+        None if view.account_exists => Case::SignInFirst,
+        None => Case::NewAccount,
+    };
+    let (case_name, other_email, status) = match &case {
+        Case::SignedInAsInvitee => ("invitee", String::new(), StatusCode::OK),
+        Case::OtherAccount { email } => ("other", email.clone(), StatusCode::FORBIDDEN),
+        Case::NewAccount => ("new", String::new(), StatusCode::OK),
+        Case::SignInFirst => ("sign_in", String::new(), StatusCode::OK),
+    };
+    let status = if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { status };
+    let login_href = crate::web::error::login_url(&format!("/invitations/{token}"));
+    shell::render(
+        status,
+        &InvitationPage {
+            shell: AuthShell::new(session, "Invitation"),
+            token: token.to_string(),
+            org_name: view.org_name.clone(),
+            inviter: view.inviter.clone().unwrap_or_else(|| "A former member".into()),
+            role: view.invitation.role.label(),
+            email: view.invitation.email.to_string(),
+            expires: crate::web::members::fmt_time(view.invitation.expires_at),
+            case: case_name,
+            other_email,
+            login_href,
+            name,
+            errors,
+        },
+    )
+}
+
+async fn lookup(state: &AppState, token: String) -> Result<Option<View>, WebError> {
+    // a token is 43 URL-safe characters; anything else cannot match
+    if token.len() > 128 {
+        return Ok(None);
+    }
+    state.run(move |db| inv::view(db, &Ref::Token(token))).await
+}
+
+fn answered(session: &Session, view: &View) -> Result<HttpResponse, WebError> {
+    gone(
+        session,
+        StatusCode::GONE,
+        inv::gone_message(view.state),
+        format!("Ask an admin of {} to resend the invitation if you still want to join.", view.org_name),
+    )
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    session: Session,
+    current: Option<CurrentAccount>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let token = path.into_inner();
+    let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
+    if view.state != InvitationState::Pending {
+        return answered(&session, &view);
+    }
+    page_for(&session, &token, &view, current.as_ref(), String::new(), FormErrors::none())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn accept(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    current: Option<CurrentAccount>,
+    path: web::Path<String>,
+    form: web::Form<AcceptForm>,
+) -> Result<HttpResponse, WebError> {
+    let token = path.into_inner();
+    let form = form.into_inner();
+    let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
+    if view.state != InvitationState::Pending {
+        return answered(&session, &view);
+    }
+    let meta = request_meta(&req);
+    let signed_in = current.as_ref().map(|c| c.account.clone());
+    if signed_in.is_none() && view.account_exists {
+        // the page tells them to sign in first
+        return page_for(&session, &token, &view, None, String::new(), FormErrors::none());
+    }
+    let (t, name, password) = (token.clone(), form.name.clone(), form.password.clone());
+    let result = state
+        .run(move |db| {
+            let who = match &signed_in {
+                Some(a) => Answerer::Account(a),
+                None => Answerer::NewAccount { name: &name, password: &password },
+            };
+            inv::accept(db, &meta, &Ref::Token(t), who)
+        })
+        .await;
+    match result {
+        Ok((account, org)) => finish_accept(&req, &state, &session, current.is_none(), account, org, &view.org_name).await,
+        Err(WebError::Forbidden(_)) => page_for(&session, &token, &view, current.as_ref(), String::new(), FormErrors::none()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            page_for(&session, &token, &view, current.as_ref(), form.name, errors)
+        }
+    }
+}
+
+async fn finish_accept(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &Session,
+    new_session: bool,
+    account: crate::domain::AccountId,
+    org: crate::domain::OrgId,
+    org_name: &str,
+) -> Result<HttpResponse, WebError> {
+    let (acc, membership) = state
+        .run(move |db| -> Result<_, WebError> {
+            let mut conn = db.conn()?;
+            let acc = accounts::find(&mut conn, account)?.ok_or(WebError::NotFound)?;
+            let m = crate::store::members::find(&mut conn, org, account)?.ok_or(WebError::NotFound)?;
+            Ok((acc, m))
+        })
+        .await?;
+    if new_session {
+        session::sign_in(session, &acc);
+    }
+    session::flash(session, FlashKind::Success, format!("Welcome to {org_name}."));
+    Ok(see_other(req, &org_home(org, membership.role.can(Permission::MembersRead))))
+}
+
+pub async fn decline(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    current: Option<CurrentAccount>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let token = path.into_inner();
+    let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
+    if view.state != InvitationState::Pending {
+        return answered(&session, &view);
+    }
+    let meta = request_meta(&req);
+    let signed_in = current.as_ref().map(|c| c.account.clone());
+    let t = token.clone();
+    match state.run(move |db| inv::decline(db, &meta, &Ref::Token(t), signed_in.as_ref())).await {
+        Ok(org_name) => {
+            session::flash(&session, FlashKind::Info, format!("You declined the invitation to {org_name}."));
+            Ok(see_other(&req, if current.is_some() { "/profile" } else { "/login" }))
+        }
+        Err(WebError::Forbidden(_)) => page_for(&session, &token, &view, current.as_ref(), String::new(), FormErrors::none()),
+        Err(e) => Err(e),
+    }
+}
+
+// ---- from the profile or the organization list, signed in -----------------------------------
+
+pub async fn accept_by_id(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = invitation_id(&path.into_inner())?;
+    let (meta, account) = (current.meta.clone(), current.account.clone());
+    let (_, org) = state.run(move |db| inv::accept(db, &meta, &Ref::Id(id), Answerer::Account(&account))).await.map_err(not_yours)?;
+    let account = current.id();
+    let org_name = state
+        .run(move |db| crate::store::orgs::find(&mut *db.conn()?, org).map_err(WebError::from))
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    finish_accept(&req, &state, &current.session, false, account, org, &org_name).await
+}
+
+pub async fn decline_by_id(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = invitation_id(&path.into_inner())?;
+    let (meta, account) = (current.meta.clone(), current.account.clone());
+    let org_name = state.run(move |db| inv::decline(db, &meta, &Ref::Id(id), Some(&account))).await.map_err(not_yours)?;
+    session::flash(&current.session, FlashKind::Info, format!("You declined the invitation to {org_name}."));
+    Ok(see_other(&req, "/profile"))
+}
+
+/// Someone else's invitation, by id, is not found: ids are not a way to learn about others.
+fn not_yours(e: WebError) -> WebError {
+    match e {
+        WebError::Forbidden(_) => WebError::NotFound,
+        other => other,
+    }
+}

@@ -1,0 +1,146 @@
+//! The organization's settings: rename, transfer ownership, leave, delete.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::domain::Permission;
+use crate::ops;
+use crate::store::members::{self, Membership};
+use crate::web::error::WebError;
+use crate::web::extract::{Authorized, OrgAccess, perm};
+use crate::web::forms::{FormErrors, form_errors};
+use crate::web::session::{self, FlashKind};
+use crate::web::shell::{self, Shell, see_other};
+use crate::web::state::AppState;
+
+/// How many members the transfer list offers (the owner types to filter in larger ones).
+const TRANSFER_CHOICES: i64 = 500;
+
+#[derive(Template)]
+#[template(path = "settings/index.html")]
+struct SettingsPage {
+    shell: Shell,
+    org: String,
+    org_name: String,
+    name: String,
+    is_owner: bool,
+    candidates: Vec<Membership>,
+    errors: FormErrors,
+}
+
+async fn page(
+    state: &AppState,
+    access: &OrgAccess,
+    name: Option<String>,
+    errors: FormErrors,
+) -> Result<HttpResponse, WebError> {
+    let is_owner = access.can(Permission::OrgOwner);
+    let (org, me) = (access.org_id, access.current.id());
+    let candidates = if is_owner {
+        state.run(move |db| members::active_others(&mut *db.conn()?, org, me, TRANSFER_CHOICES).map_err(WebError::from)).await?
+    } else {
+        Vec::new()
+    };
+    let shell = Shell::load(state, access, Some(access), "settings", "Settings").await?;
+    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    shell::render(
+        status,
+        &SettingsPage {
+            shell,
+            org: org.to_string(),
+            org_name: access.org_name.clone(),
+            name: name.unwrap_or_else(|| access.org_name.clone()),
+            is_owner,
+            candidates,
+            errors,
+        },
+    )
+}
+
+pub async fn show(state: web::Data<AppState>, access: Authorized<perm::OrgManage>) -> Result<HttpResponse, WebError> {
+    page(&state, &access, None, FormErrors::none()).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn rename(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::OrgManage>,
+    form: web::Form<RenameForm>,
+) -> Result<HttpResponse, WebError> {
+    let name = form.into_inner().name;
+    let (ctx, org, me, attempt) = (access.ctx(), access.org_id, access.current.id(), name.clone());
+    match state.run(move |db| ops::orgs::rename(db, &ctx, org, me, &attempt)).await {
+        Ok(()) => {
+            session::flash(&access.session, FlashKind::Success, "Organization renamed.");
+            Ok(see_other(&req, &format!("/orgs/{org}/settings")))
+        }
+        Err(e) => page(&state, &access, Some(name), form_errors(e)?).await,
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct TransferForm {
+    #[serde(default)]
+    account: String,
+}
+
+pub async fn transfer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::OrgOwner>,
+    form: web::Form<TransferForm>,
+) -> Result<HttpResponse, WebError> {
+    let to = form.into_inner().account;
+    let (ctx, org, me) = (access.ctx(), access.org_id, access.current.id());
+    match state.run(move |db| ops::orgs::transfer(db, &ctx, org, me, &to)).await {
+        Ok(email) => {
+            session::flash(&access.session, FlashKind::Success, format!("{email} is now the owner. You are an admin."));
+            Ok(see_other(&req, &format!("/orgs/{org}/settings")))
+        }
+        Err(e) => page(&state, &access, None, form_errors(e)?).await,
+    }
+}
+
+pub async fn leave(req: HttpRequest, state: web::Data<AppState>, access: OrgAccess) -> Result<HttpResponse, WebError> {
+    let (ctx, org, me) = (access.ctx(), access.org_id, access.current.id());
+    match state.run(move |db| ops::orgs::leave(db, &ctx, org, me)).await {
+        Ok(name) => {
+            session::flash(&access.session, FlashKind::Success, format!("You left {name}."));
+            Ok(see_other(&req, "/orgs"))
+        }
+        Err(WebError::Forbidden(message)) => {
+            session::flash(&access.session, FlashKind::Error, message.clone());
+            Err(WebError::Forbidden(message))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    confirm_name: String,
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::OrgOwner>,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, WebError> {
+    let typed = form.into_inner().confirm_name;
+    let (ctx, org, me) = (access.ctx(), access.org_id, access.current.id());
+    match state.run(move |db| ops::orgs::delete(db, &ctx, org, me, &typed)).await {
+        Ok(name) => {
+            session::flash(&access.session, FlashKind::Success, format!("Organization {name} deleted."));
+            Ok(see_other(&req, "/orgs"))
+        }
+        Err(e) => page(&state, &access, None, form_errors(e)?).await,
+    }
+}
