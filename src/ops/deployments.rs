@@ -131,10 +131,7 @@ fn name_conflict(e: DieselError) -> OpError {
 pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<Deployment, OpError> {
     let name = parse_name(&input.name);
     let region = parse_region(&input.region);
-    all_valid([
-        name.as_ref().map(|_| ()).map_err(Clone::clone),
-        region.as_ref().map(|_| ()).map_err(Clone::clone),
-    ])?;
+    all_valid([name.as_ref().map(|_| ()).map_err(Clone::clone), region.as_ref().map(|_| ()).map_err(Clone::clone)])?;
     let (name, region) = (name?, region?);
     db.write(|conn| {
         if !orgs::lock(conn, org)? {

@@ -79,24 +79,29 @@ pub fn find(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<Opti
 
 /// Whether another deployment of `org` (not `except`) already has `name`.
 pub fn name_taken(conn: &mut DbConn, org: OrgId, name: &str, except: Option<DeploymentId>) -> QueryResult<bool> {
-    let same_name =
-        deployments::table.filter(deployments::org_id.eq(org.to_db())).filter(deployments::name.eq(name));
+    let same_name = deployments::table.filter(deployments::org_id.eq(org.to_db())).filter(deployments::name.eq(name));
     match except {
-        Some(id) => diesel::select(diesel::dsl::exists(same_name.filter(deployments::id.ne(id.to_db())))).get_result(conn),
+        Some(id) => {
+            diesel::select(diesel::dsl::exists(same_name.filter(deployments::id.ne(id.to_db())))).get_result(conn)
+        }
         None => diesel::select(diesel::dsl::exists(same_name)).get_result(conn),
     }
 }
 
 pub fn rename(conn: &mut DbConn, org: OrgId, id: DeploymentId, name: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())))
-        .set((deployments::name.eq(name), deployments::updated_at.eq(at)))
-        .execute(conn)
+    diesel::update(
+        deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())),
+    )
+    .set((deployments::name.eq(name), deployments::updated_at.eq(at)))
+    .execute(conn)
 }
 
 /// Deletes the deployment; the database drops its API key scopes with it (ON DELETE CASCADE).
 pub fn delete(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<usize> {
-    diesel::delete(deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())))
-        .execute(conn)
+    diesel::delete(
+        deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())),
+    )
+    .execute(conn)
 }
 
 pub fn count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {

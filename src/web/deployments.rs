@@ -66,9 +66,14 @@ struct Attempt {
     rename: Option<(DeploymentId, String, FormErrors)>,
 }
 
-async fn page(state: &AppState, access: &OrgAccess, page: i64, attempt: Attempt) -> Result<DeploymentsPage, WebError> {
+async fn page(
+    state: &AppState,
+    access: &OrgAccess,
+    number: i64,
+    attempt: Attempt,
+) -> Result<DeploymentsPage, WebError> {
     let org = access.org_id;
-    let listing: DeploymentPage = state.run(move |db| ops::list(db, org, page)).await?;
+    let listing: DeploymentPage = state.run(move |db| ops::list(db, org, number)).await?;
     let (pages, number, total) = (listing.page_count(), listing.page, listing.total);
     let shell = Shell::load(state, access, Some(access), "deployments", "Deployments").await?;
     let rows = listing
@@ -144,7 +149,11 @@ pub async fn create(
     let (ctx, org, attempt) = (access.ctx(), access.org_id, input.clone());
     match state.run(move |db| ops::create(db, &ctx, org, &attempt)).await {
         Ok(d) => {
-            session::flash(&access.session, FlashKind::Success, format!("Deployment “{}” created in {}.", d.name, d.region));
+            session::flash(
+                &access.session,
+                FlashKind::Success,
+                format!("Deployment “{}” created in {}.", d.name, d.region),
+            );
             Ok(see_other(&req, &list_url(&access)))
         }
         Err(e) => {
@@ -177,7 +186,11 @@ pub async fn rename(
             Ok(see_other(&req, &list_url(&access)))
         }
         Ok(renamed) => {
-            session::flash(&access.session, FlashKind::Info, format!("Deployment “{}” already has this name.", renamed.old_name));
+            session::flash(
+                &access.session,
+                FlashKind::Info,
+                format!("Deployment “{}” already has this name.", renamed.old_name),
+            );
             Ok(see_other(&req, &list_url(&access)))
         }
         Err(e) => {

@@ -139,7 +139,11 @@ async fn bad_names_and_regions_get_422_and_change_nothing(app: &TestApp) {
 
     owner.post(&list, &[("name", "web"), ("region", "us-east-1")]).await.assert_status(303);
     let [(id, _, _)] = deployments_of(app, org).await.try_into().unwrap();
-    for (name, message) in [("", "This field is required."), ("Bad Name", "Start the name with a lowercase letter."), (huge.as_str(), "Use at most 63 characters.")] {
+    for (name, message) in [
+        ("", "This field is required."),
+        ("Bad Name", "Start the name with a lowercase letter."),
+        (huge.as_str(), "Use at most 63 characters."),
+    ] {
         let page = owner.post(&format!("{list}/{id}"), &[("name", name)]).await;
         page.assert_status(422);
         // the row's rename form is open again, with the message
@@ -163,17 +167,43 @@ async fn a_name_is_unique_within_its_organization(app: &TestApp) {
     taken.assert_status(422);
     assert_eq!(taken.texts("details[open] .field-error"), vec!["A deployment with this name already exists."]);
     assert_eq!(deployments_of(app, org).await.len(), 2);
+    // the database holds the line too, as the unique violation the operation turns into that message
+    let raced = app
+        .with_db(move |db| {
+            let at = store::now();
+            let d = store::deployments::Deployment {
+                id: DeploymentId::new(),
+                org_id: org,
+                name: "web".into(),
+                region: "us-east-1".into(),
+                created_by: None,
+                created_at: at,
+                updated_at: at,
+            };
+            store::deployments::insert(&mut db.conn().unwrap(), &d).unwrap_err()
+        })
+        .await;
+    assert!(
+        matches!(raced, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)),
+        "{raced:?}"
+    );
 
     // another organization may use the same name
     let (other, other_org) = app.sign_up("bob@example.com", "Other").await;
-    other.post(&format!("/orgs/{other_org}/deployments"), &[("name", "web"), ("region", "us-east-1")]).await.assert_status(303);
+    other
+        .post(&format!("/orgs/{other_org}/deployments"), &[("name", "web"), ("region", "us-east-1")])
+        .await
+        .assert_status(303);
     assert_eq!(deployments_of(app, other_org).await.len(), 1);
 }
 
 async fn another_organizations_deployment_is_out_of_reach(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (other, other_org) = app.sign_up("eve@example.com", "Other").await;
-    other.post(&format!("/orgs/{other_org}/deployments"), &[("name", "secret-db"), ("region", "us-west-2")]).await.assert_status(303);
+    other
+        .post(&format!("/orgs/{other_org}/deployments"), &[("name", "secret-db"), ("region", "us-west-2")])
+        .await
+        .assert_status(303);
     let [(theirs, _, _)] = deployments_of(app, other_org).await.try_into().unwrap();
 
     let list = format!("/orgs/{org}/deployments");
@@ -262,7 +292,11 @@ async fn deleting_a_deployment_removes_it_from_api_key_scopes(app: &TestApp) {
     let scopes = move |db: &steward::db::Db| {
         use diesel::prelude::*;
         use steward::db::schema::api_key_deployments as akd;
-        akd::table.filter(akd::deployment_id.eq(id.to_db())).count().get_result::<i64>(&mut *db.conn().unwrap()).unwrap()
+        akd::table
+            .filter(akd::deployment_id.eq(id.to_db()))
+            .count()
+            .get_result::<i64>(&mut *db.conn().unwrap())
+            .unwrap()
     };
     app.with_db(move |db| {
         use diesel::prelude::*;
@@ -282,7 +316,10 @@ async fn deleting_a_deployment_removes_it_from_api_key_scopes(app: &TestApp) {
             ))
             .execute(&mut conn)
             .unwrap();
-        diesel::insert_into(akd::table).values((akd::api_key_id.eq(&key), akd::deployment_id.eq(id.to_db()))).execute(&mut conn).unwrap();
+        diesel::insert_into(akd::table)
+            .values((akd::api_key_id.eq(&key), akd::deployment_id.eq(id.to_db())))
+            .execute(&mut conn)
+            .unwrap();
     })
     .await;
     assert_eq!(app.with_db(scopes).await, 1);

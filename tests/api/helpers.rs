@@ -365,3 +365,111 @@ macro_rules! on_both_backends_with {
         }
     };
 }
+
+/// The invitation token in a raw message (quoted-printable soft breaks undone).
+pub fn token_in(raw: &str) -> Option<String> {
+    let text = raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let at = text.find("/invitations/")? + "/invitations/".len();
+    let token: String = text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    (token.len() == 43).then_some(token)
+}
+
+impl TestApp {
+    /// The messages written to the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(&self.outbox) else { return Vec::new() };
+        let mut files: Vec<(std::time::SystemTime, String)> = dir
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, std::fs::read_to_string(e.path()).ok()?)))
+            .collect();
+        files.sort_by_key(|(t, _)| *t);
+        files.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The token of the newest invitation mailed to `email` through the outbox.
+    pub fn outbox_token_for(&self, email: &str) -> String {
+        self.outbox()
+            .iter()
+            .rev()
+            .find(|m| m.contains(&format!("To: {email}")))
+            .and_then(|m| token_in(m))
+            .unwrap_or_else(|| panic!("no invitation for {email} in the outbox"))
+    }
+
+    /// Rows in a table, for "nothing changed" assertions.
+    pub async fn count(&self, table: &'static str) -> i64 {
+        self.with_db(move |db| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let rows: Vec<N> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                .load(&mut *db.conn().expect("conn"))
+                .expect("count");
+            rows[0].n
+        })
+        .await
+    }
+
+    /// The organization's audit actions, oldest first.
+    pub async fn actions(&self, org: OrgId) -> Vec<String> {
+        self.with_db(move |db| {
+            let events = steward::store::audit::all_of_org(&mut db.conn().expect("conn"), org).expect("events");
+            for e in &events {
+                assert_eq!(e.hash, e.compute_hash(), "event {} breaks the chain", e.seq);
+            }
+            events.into_iter().map(|e| e.action).collect()
+        })
+        .await
+    }
+
+    /// The account id of `email`.
+    pub async fn account_id(&self, email: &str) -> AccountId {
+        let email = steward::domain::Email::parse(email).expect("email");
+        self.with_db(move |db| {
+            steward::store::accounts::find_by_email(&mut *db.conn().expect("conn"), &email).expect("query").expect("account").id
+        })
+        .await
+    }
+}
+
+impl Client {
+    /// Invites `email` as `role` to `org`, expecting success.
+    pub async fn invite(&self, org: OrgId, email: &str, role: &str) -> Page {
+        let page = self.post(&format!("/orgs/{org}/invitations"), &[("email", email), ("role", role)]).await;
+        assert_eq!(page.status, 303, "invitation of {email} failed: {}", page.body);
+        page
+    }
+}
+
+impl TestApp {
+    /// Adds `n` members named `member-000@bulk.test`… with `role`, without hashing a password
+    /// for each (they never sign in). Created a second apart, in order.
+    pub async fn add_bulk_members(&self, org: OrgId, n: usize, role: steward::domain::Role) {
+        self.with_db(move |db| {
+            let mut conn = db.conn().expect("conn");
+            let start = steward::store::now() - chrono::Duration::days(1);
+            for i in 0..n {
+                let id = AccountId::new();
+                let email = steward::domain::Email::parse(&format!("member-{i:03}@bulk.test")).expect("email");
+                let row = steward::store::accounts::AccountRow {
+                    id: id.to_db(),
+                    email: email.to_string(),
+                    name: format!("Bulk Person {i:03}"),
+                    password_hash: "not-a-hash".into(),
+                    session_epoch: 0,
+                    created_at: start,
+                    last_login_at: None,
+                };
+                steward::store::accounts::insert(&mut conn, &row).expect("account");
+                let who = steward::store::members::NewMember { account: id, email: &email, name: &row.name };
+                let at = start + chrono::Duration::seconds(i as i64);
+                steward::store::members::insert(&mut conn, org, who, role, at).expect("member");
+            }
+        })
+        .await
+    }
+}

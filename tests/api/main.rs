@@ -1,8 +1,14 @@
 //! HTTP-level tests: the real server on a free port, on SQLite and on PostgreSQL.
 
 mod helpers;
+mod smtp;
 
 mod accounts;
 mod cli;
+mod concurrency;
+mod deployments;
+mod invitations;
+mod members;
 mod org_access;
 mod security;
+mod settings;

@@ -81,6 +81,12 @@ impl Browser {
         field.send_keys(value).await.expect("type");
     }
 
+    /// Picks the option with `value` in a `<select>`.
+    pub async fn choose(&self, css: &str, value: &str) {
+        let select = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        select.select_by_value(value).await.unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.expect("click");
     }
@@ -103,6 +109,29 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("timed out waiting for {what}; at {}", self.path().await);
+    }
+
+    /// Waits for an element to appear (htmx swaps, page loads).
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// Waits until the element's text contains `text`.
+    pub async fn wait_for_text(&self, css: &str, text: &str) {
+        for _ in 0..100 {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                if e.text().await.unwrap_or_default().contains(text) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {text:?} in {css}");
     }
 
     pub async fn screenshot(&self, name: &str) {

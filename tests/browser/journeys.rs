@@ -44,3 +44,76 @@ async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_accept_change_role_deactivate_and_remove_a_member() {
+    let app = TestApp::try_spawn(Backend::Sqlite, Options::default()).await.expect("app");
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let base = app.base.clone();
+    let (_, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
+
+    // the owner signs in and invites Grace through the modal
+    browser.goto(&format!("{base}/login")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+    browser.click(".page-actions a.btn-primary").await;
+    browser.wait_for("dialog.modal[open] #invite-email").await;
+    browser.screenshot("invite-modal").await;
+    browser.fill("#invite-email", "grace@example.com").await;
+    browser.choose("#invite-role", "editor").await;
+    browser.click("dialog.modal button[type=submit]").await;
+    browser.wait_for_text(".flash", "Invitation sent to grace@example.com.").await;
+    browser.wait_for_text("tr[data-email='grace@example.com']", "Pending Invitation").await;
+
+    // Grace opens the emailed link in a fresh session and creates her account
+    let token = app.outbox_token_for("grace@example.com");
+    browser.client.delete_all_cookies().await.expect("cookies");
+    browser.goto(&format!("{base}/invitations/{token}")).await;
+    assert!(browser.text(".auth-card").await.contains("Analytical Engines"));
+    browser.fill("#name", "Grace Hopper").await;
+    browser.fill("#password", "grace-password-123").await;
+    browser.click("form[action$='/accept'] button[type=submit]").await;
+    browser.wait_for_path("the deployments", |p| p.ends_with("/deployments")).await;
+    assert!(browser.text(".flash").await.contains("Welcome to Analytical Engines"));
+
+    // back as the owner: change her role, deactivate, remove with the typed email
+    browser.client.delete_all_cookies().await.expect("cookies");
+    browser.goto(&format!("{base}/login?next=/orgs/{org}/members")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("tr[data-email='grace@example.com']").await;
+    browser.click("tr[data-email='grace@example.com'] a[href$='/edit']").await;
+    browser.wait_for("dialog.modal[open] #edit-role").await;
+    browser.choose("#edit-role", "viewer").await;
+    browser.click("dialog.modal button[type=submit]").await;
+    browser.wait_for_text(".flash", "Member updated.").await;
+    browser.wait_for_text("tr[data-email='grace@example.com']", "Viewer").await;
+
+    browser.click("tr[data-email='grace@example.com'] form[action$='/deactivate'] button").await;
+    browser.wait_for_text("tr[data-email='grace@example.com']", "Inactive").await;
+
+    browser.click("tr[data-email='grace@example.com'] a[href$='/remove']").await;
+    browser.wait_for("dialog.modal[open] #confirm_email").await;
+    let submit = browser.wait_for("dialog.modal button[type=submit]").await;
+    assert_eq!(submit.attr("disabled").await.expect("attr").is_some(), true, "disabled until the email is typed");
+    browser.fill("#confirm_email", "GRACE@example.com").await;
+    browser.screenshot("remove-modal").await;
+    browser.click("dialog.modal button[type=submit]").await;
+    browser.wait_for_text(".flash", "Member removed.").await;
+    assert!(!browser.text("table").await.contains("grace@example.com"));
+    browser.screenshot("after-remove").await;
+
+    let actions = app.actions(org).await;
+    assert_eq!(
+        actions,
+        vec!["org.created", "member.invited", "invitation.accepted", "member.role_changed", "member.deactivated", "member.removed"]
+    );
+    browser.close().await;
+    app.stop().await;
+}
