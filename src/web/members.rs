@@ -52,7 +52,9 @@ pub struct RowView {
     pub status_class: &'static str,
     pub role: &'static str,
     pub created: String,
+    pub created_full: String,
     pub last_active: String,
+    pub last_active_full: String,
     pub auth_method: &'static str,
     pub can_edit: bool,
     pub can_deactivate: bool,
@@ -67,7 +69,20 @@ pub fn fmt_time(t: chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn row_view(row: directory::Row, me: AccountId, can_manage: bool) -> RowView {
+/// "just now", "5 minutes ago", "3 days ago", then the date.
+pub fn fmt_ago(t: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> String {
+    let secs = (now - t).num_seconds().max(0);
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
+    match secs {
+        0..=59 => "just now".into(),
+        60..=3599 => plural(secs / 60, "minute"),
+        3600..=86_399 => plural(secs / 3600, "hour"),
+        86_400..=2_591_999 => plural(secs / 86_400, "day"),
+        _ => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn row_view(row: directory::Row, me: AccountId, can_manage: bool, now: chrono::NaiveDateTime) -> RowView {
     let role = Role::parse(&row.role).unwrap_or(Role::Viewer);
     if row.kind == "invitation" {
         let expired = row.status == "expired";
@@ -79,8 +94,10 @@ fn row_view(row: directory::Row, me: AccountId, can_manage: bool) -> RowView {
             status_label: if expired { "Expired Invitation" } else { "Pending Invitation" },
             status_class: if expired { "badge-amber" } else { "badge-blue" },
             role: role.label(),
-            created: fmt_time(row.created_at),
+            created: row.created_at.format("%Y-%m-%d").to_string(),
+            created_full: fmt_time(row.created_at),
             last_active: "—".into(),
+            last_active_full: String::new(),
             auth_method: "—",
             can_edit: false,
             can_deactivate: false,
@@ -101,8 +118,10 @@ fn row_view(row: directory::Row, me: AccountId, can_manage: bool) -> RowView {
         status_label: if active { "Active" } else { "Inactive" },
         status_class: if active { "badge-green" } else { "badge-gray" },
         role: role.label(),
-        created: fmt_time(row.created_at),
-        last_active: row.last_active_at.map(fmt_time).unwrap_or_else(|| "Never".into()),
+        created: row.created_at.format("%Y-%m-%d").to_string(),
+        created_full: fmt_time(row.created_at),
+        last_active: row.last_active_at.map(|t| fmt_ago(t, now)).unwrap_or_else(|| "Never".into()),
+        last_active_full: row.last_active_at.map(fmt_time).unwrap_or_default(),
         auth_method: "Password",
         can_edit: actionable,
         can_deactivate: actionable && active,
@@ -182,7 +201,8 @@ pub async fn index(
         .await?;
     let can_manage = access.can(Permission::MembersManage);
     let me = access.current.id();
-    let rows: Vec<RowView> = rows.into_iter().map(|r| row_view(r, me, can_manage)).collect();
+    let now = store::now();
+    let rows: Vec<RowView> = rows.into_iter().map(|r| row_view(r, me, can_manage, now)).collect();
     let (status_s, role_s, sort_s) =
         (status.map(|s| s.as_str()).unwrap_or(""), role.map(|r| r.as_str()).unwrap_or(""), if sort == Sort::Email { "" } else { sort.as_str() });
     let first = if rows.is_empty() { 0 } else { (page - 1) * PAGE_SIZE + 1 };
@@ -207,6 +227,22 @@ pub async fn index(
 }
 
 // ---- invite -------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_ago;
+    use chrono::{Duration, NaiveDate};
+
+    #[test]
+    fn last_active_reads_as_elapsed_time() {
+        let now = NaiveDate::from_ymd_opt(2026, 11, 23).and_then(|d| d.and_hms_opt(12, 0, 0)).unwrap_or_default();
+        assert_eq!(fmt_ago(now - Duration::seconds(5), now), "just now");
+        assert_eq!(fmt_ago(now - Duration::minutes(1), now), "1 minute ago");
+        assert_eq!(fmt_ago(now - Duration::hours(5), now), "5 hours ago");
+        assert_eq!(fmt_ago(now - Duration::days(3), now), "3 days ago");
+        assert_eq!(fmt_ago(now - Duration::days(60), now), "2026-09-24");
+    }
+}
 
 #[derive(Template)]
 #[template(path = "members/invite.html")]

@@ -35,9 +35,10 @@ CREATE TABLE memberships (
 -- at most one owner per organization, whatever the application does
 CREATE UNIQUE INDEX memberships_one_owner ON memberships (org_id) WHERE role = 'owner';
 CREATE INDEX memberships_account ON memberships (account_id);
-CREATE INDEX memberships_org_email ON memberships (org_id, email);
-CREATE INDEX memberships_org_created ON memberships (org_id, created_at);
-CREATE INDEX memberships_org_last_active ON memberships (org_id, last_active_at);
+-- the member list's three sort orders, each with its tie-breaker, so a page is an index range
+CREATE INDEX memberships_org_email ON memberships (org_id, email, account_id);
+CREATE INDEX memberships_org_created ON memberships (org_id, created_at, account_id);
+CREATE INDEX memberships_org_last_active ON memberships (org_id, last_active_at, account_id);
 
 CREATE TABLE invitations (
     id            TEXT PRIMARY KEY NOT NULL,
@@ -54,7 +55,8 @@ CREATE TABLE invitations (
 CREATE UNIQUE INDEX invitations_token_key ON invitations (token_hash);
 CREATE UNIQUE INDEX invitations_one_pending ON invitations (org_id, email) WHERE status = 'pending';
 CREATE INDEX invitations_email ON invitations (email, status);
-CREATE INDEX invitations_org_email ON invitations (org_id, email);
+CREATE INDEX invitations_org_email ON invitations (org_id, email, id);
+CREATE INDEX invitations_org_created ON invitations (org_id, created_at, id);
 
 CREATE TABLE deployments (
     id          TEXT PRIMARY KEY NOT NULL,
