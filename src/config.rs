@@ -56,6 +56,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`STEWARD_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -133,7 +135,18 @@ impl Config {
             None => 0,
         };
 
+        let trusted_proxies = match get("STEWARD_TRUSTED_PROXIES") {
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|_| invalid("STEWARD_TRUSTED_PROXIES", format!("{s:?} is not an IP address"))))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+
         Ok(Config {
+            trusted_proxies,
             bind,
             database_url,
             base_url,
@@ -218,6 +231,7 @@ mod tests {
             ("STEWARD_SIGNUP", "maybe"),
             ("STEWARD_SESSION_KEY", "short"),
             ("STEWARD_SMTP_URL", "mail.example.com"),
+            ("STEWARD_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var);

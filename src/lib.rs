@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod mail;
 pub mod ops;
+pub mod seed;
 pub mod store;
 pub mod web;
 

@@ -1,4 +1,4 @@
-//! The `steward` command: serve (the default), migrate, create-owner.
+//! The `steward` command: serve (the default), migrate, create-owner, seed, audit verify.
 
 use std::process::ExitCode;
 
@@ -15,6 +15,12 @@ commands:
                                           create an account owning a new organization;
                                           the password is read from STEWARD_OWNER_PASSWORD,
                                           or generated and printed once
+  seed --members N --events M [--org NAME]
+                                          a synthetic organization for demos and benchmarks
+                                          (owner seed-owner@example.com, password from
+                                          STEWARD_OWNER_PASSWORD or printed once)
+  audit verify                            walk every organization's audit hash chain; exit 1
+                                          naming the first event that does not match
   help                                    show this text
 
 configuration comes from the STEWARD_* environment variables (see README).";
@@ -38,6 +44,8 @@ fn main() -> ExitCode {
         "serve" => serve(config),
         "migrate" => migrate(&config),
         "create-owner" => create_owner(&config, &args[1..]),
+        "seed" => seed(&config, &args[1..]),
+        "audit" if args.get(1).map(String::as_str) == Some("verify") => audit_verify(&config),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
     match result {
@@ -93,4 +101,30 @@ fn create_owner(config: &Config, args: &[String]) -> Result<(), String> {
         println!("password (shown once): {password}");
     }
     Ok(())
+}
+
+fn seed(config: &Config, args: &[String]) -> Result<(), String> {
+    let number = |name: &str| -> Result<usize, String> {
+        match flag(args, name) {
+            Some(v) => v.replace('_', "").parse().map_err(|_| format!("{name} needs a number, got {v:?}")),
+            None => Ok(0),
+        }
+    };
+    let options = steward::seed::Options {
+        members: number("--members")?,
+        events: number("--events")?,
+        org_name: flag(args, "--org").unwrap_or("Seeded Org").to_string(),
+        owner_password: std::env::var("STEWARD_OWNER_PASSWORD").ok().filter(|p| !p.is_empty()),
+    };
+    let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let report = steward::seed::run(&db::Db::new(pool), &options).map_err(|e| e.to_string())?;
+    println!("{report}");
+    Ok(())
+}
+
+fn audit_verify(config: &Config) -> Result<(), String> {
+    let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let report = ops::audit::verify(&db::Db::new(pool)).map_err(|e| e.to_string())?;
+    println!("{report}");
+    if report.is_intact() { Ok(()) } else { Err("the audit log does not match its hash chain".into()) }
 }

@@ -2,6 +2,7 @@
 //! and records its audit event in one transaction.
 
 pub mod accounts;
+pub mod audit;
 pub mod deployments;
 pub mod invitations;
 pub mod members;

@@ -186,3 +186,150 @@ pub fn all_of_org(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<EventRow>> {
         .select(EventRow::as_select())
         .load(conn)
 }
+
+/// What the audit log is filtered by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub action: Option<String>,
+    /// An actor's or a target's email (exact, normalised).
+    pub email: Option<String>,
+    /// From this moment (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// Until this moment (exclusive).
+    pub until: Option<NaiveDateTime>,
+}
+
+/// The id range an event must fall in to match the filter's time window, found through the
+/// `(org_id, occurred_at, id)` index: events are appended in time order under the
+/// organization's lock, so a time window is an id range, and every page then scans an index
+/// range however deep it is. None when no event can match.
+fn id_window(conn: &mut DbConn, org: OrgId, filter: &Filter) -> QueryResult<Option<(i64, i64)>> {
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    if let Some(from) = filter.from {
+        let first: Option<i64> = audit_events::table
+            .filter(audit_events::org_id.eq(org.to_db()))
+            .filter(audit_events::occurred_at.ge(from))
+            .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
+            .select(audit_events::id)
+            .first(conn)
+            .optional()?;
+        match first {
+            Some(id) => lo = id,
+            None => return Ok(None),
+        }
+    }
+    if let Some(until) = filter.until {
+        let last: Option<i64> = audit_events::table
+            .filter(audit_events::org_id.eq(org.to_db()))
+            .filter(audit_events::occurred_at.lt(until))
+            .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
+            .select(audit_events::id)
+            .first(conn)
+            .optional()?;
+        match last {
+            Some(id) => hi = id,
+            None => return Ok(None),
+        }
+    }
+    Ok((lo <= hi).then_some((lo, hi)))
+}
+
+/// Which email column a query looks at.
+#[derive(Clone, Copy)]
+enum EmailColumn {
+    Actor,
+    Target,
+}
+
+fn page_by(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &Filter,
+    window: (i64, i64),
+    before: Option<i64>,
+    email: Option<(EmailColumn, &str)>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    let mut q = audit_events::table
+        .filter(audit_events::org_id.eq(org.to_db()))
+        .filter(audit_events::id.between(window.0, window.1))
+        .select(EventRow::as_select())
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(action) = &filter.action {
+        q = q.filter(audit_events::action.eq(action.clone()));
+    }
+    match email {
+        Some((EmailColumn::Actor, e)) => q = q.filter(audit_events::actor_email.eq(e.to_string())),
+        Some((EmailColumn::Target, e)) => q = q.filter(audit_events::target_email.eq(e.to_string())),
+        None => {}
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(audit_events::occurred_at.lt(until));
+    }
+    if let Some(before) = before {
+        q = q.filter(audit_events::id.lt(before));
+    }
+    q.load(conn)
+}
+
+/// Up to `limit` matching events older than the event `before` (the cursor), newest first.
+pub fn page(conn: &mut DbConn, org: OrgId, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<EventRow>> {
+    let Some(window) = id_window(conn, org, filter)? else { return Ok(Vec::new()) };
+    match filter.email.as_deref() {
+        None => page_by(conn, org, filter, window, before, None, limit),
+        Some(email) => {
+            // Two index-ordered scans, merged: "actor = e OR target = e" would not be one.
+            let mut rows = page_by(conn, org, filter, window, before, Some((EmailColumn::Actor, email)), limit)?;
+            rows.extend(page_by(conn, org, filter, window, before, Some((EmailColumn::Target, email)), limit)?);
+            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            rows.dedup_by_key(|r| r.id);
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            Ok(rows)
+        }
+    }
+}
+
+/// The organizations that have events, for `steward audit verify`.
+pub fn orgs_with_events(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    audit_events::table.select(audit_events::org_id).distinct().order(audit_events::org_id.asc()).load(conn)
+}
+
+/// Up to `limit` events of an organization's chain after position `after_seq`, in order.
+pub fn chain_after(conn: &mut DbConn, org: &str, after_seq: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    audit_events::table
+        .filter(audit_events::org_id.eq(org))
+        .filter(audit_events::seq.gt(after_seq))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+/// The actions the audit log records (spec §5).
+pub const ACTIONS: [&str; 19] = [
+    "org.created",
+    "org.renamed",
+    "org.deleted",
+    "org.ownership_transferred",
+    "member.invited",
+    "invitation.resent",
+    "invitation.cancelled",
+    "invitation.accepted",
+    "invitation.declined",
+    "member.role_changed",
+    "member.deactivated",
+    "member.activated",
+    "member.removed",
+    "member.left",
+    "api_key.created",
+    "api_key.revoked",
+    "deployment.created",
+    "deployment.updated",
+    "deployment.deleted",
+];

@@ -2,6 +2,7 @@
 //! handler runs.
 
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::ops::Deref;
 
 use actix_session::{Session, SessionExt};
@@ -35,10 +36,32 @@ pub fn state(req: &HttpRequest) -> Result<AppState, WebError> {
         .ok_or_else(|| WebError::Internal("application state missing".into()))
 }
 
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
+/// in `X-Forwarded-For` that is not itself a trusted proxy. A forwarded header from anyone
+/// else is ignored: it is whatever the client chose to write.
+pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let Some(header) = forwarded_for else { return Some(peer) };
+    let mut nearest = peer;
+    for hop in header.rsplit(',').map(str::trim) {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => nearest = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => return Some(nearest),
+        }
+    }
+    Some(nearest)
+}
+
 /// Where the request came from, for the audit log.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    let trusted = req.app_data::<web::Data<AppState>>().map(|s| s.config.trusted_proxies.clone()).unwrap_or_default();
+    let forwarded = req.headers().get("X-Forwarded-For").and_then(|v| v.to_str().ok());
     RequestMeta {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_ip(req.peer_addr().map(|a| a.ip()), forwarded, &trusted).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
@@ -226,4 +249,22 @@ pub mod perm {
     marker!(ApiKeysManage, Permission::ApiKeysManage);
     marker!(OrgManage, Permission::OrgManage);
     marker!(OrgOwner, Permission::OrgOwner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy = "10.0.0.1".parse().unwrap();
+        let client = "203.0.113.9".parse().unwrap();
+        // a client writing the header itself is ignored
+        assert_eq!(client_ip(Some(client), Some("1.2.3.4"), &[proxy]), Some(client));
+        // through the proxy, the address it saw
+        assert_eq!(client_ip(Some(proxy), Some("1.2.3.4, 203.0.113.9"), &[proxy]), Some(client));
+        assert_eq!(client_ip(Some(proxy), None, &[proxy]), Some(proxy));
+        assert_eq!(client_ip(Some(proxy), Some("garbage"), &[proxy]), Some(proxy));
+        assert_eq!(client_ip(Some(proxy), Some("203.0.113.9"), &[]), Some(proxy));
+    }
 }

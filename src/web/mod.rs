@@ -1,6 +1,7 @@
 //! The HTML side: routes, extractors, CSRF, pages.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod deployments;
 pub mod error;
@@ -49,6 +50,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/orgs/{org}/settings").route(web::get().to(settings::show)).route(web::post().to(settings::rename)),
         )
+        .route("/orgs/{org}/audit", web::get().to(audit::index))
+        .route("/orgs/{org}/audit.csv", web::get().to(audit::export))
         .route("/orgs/{org}/transfer", web::post().to(settings::transfer))
         .route("/orgs/{org}/leave", web::post().to(settings::leave))
         .route("/orgs/{org}/delete", web::post().to(settings::delete))

@@ -77,6 +77,7 @@ impl AuthShell {
 const SECTIONS: &[(&str, &str, Permission)] = &[
     ("Members", "members", Permission::MembersRead),
     ("Deployments", "deployments", Permission::DeploymentsRead),
+    ("Audit log", "audit", Permission::AuditRead),
     ("Settings", "settings", Permission::OrgManage),
 ];
 

@@ -39,11 +39,18 @@ pub struct Options {
     pub base_url: Option<String>,
     pub invite_ttl: Duration,
     pub smtp_url: Option<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { signup: Signup::Open, base_url: None, invite_ttl: Duration::from_secs(86_400), smtp_url: None }
+        Options {
+            signup: Signup::Open,
+            base_url: None,
+            invite_ttl: Duration::from_secs(86_400),
+            smtp_url: None,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -109,6 +116,7 @@ impl TestApp {
             signup: options.signup,
             db_pool_size: 4,
             workers: 2,
+            trusted_proxies: options.trusted_proxies,
         };
         let running = tokio::task::spawn_blocking(move || steward::build(config))
             .await

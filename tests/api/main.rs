@@ -4,6 +4,7 @@ mod helpers;
 mod smtp;
 
 mod accounts;
+mod audit;
 mod cli;
 mod concurrency;
 mod deployments;

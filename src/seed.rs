@@ -1,0 +1,1038 @@
+//! `steward seed`: a realistic synthetic organization for demos and benchmarks.
+//!
+//! Everything is generated in memory from a per-run xorshift stream and written in large
+//! multi-row INSERTs, one transaction per batch, so that a million audit events take seconds.
+//! The audit chain is built exactly as `store::audit::append` builds it, event after event, on a
+//! generator thread while the previous batch is being written.
+
+use std::fmt::{self, Write as _};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::crypto::{self, sha256_hex};
+use crate::db::schema::{accounts, api_keys, audit_events, deployments, invitations, memberships, organizations};
+use crate::db::{Backend, Db, DbConn, DbError, write_tx};
+use crate::domain::ids::{ApiKeyId, DeploymentId, InvitationId};
+use crate::domain::password::check_new_password;
+use crate::domain::{AccountId, InvitationStatus, MembershipStatus, OrgId, Role, names};
+use crate::ops::deployments::REGIONS;
+use crate::store::accounts::AccountRow;
+use crate::store::audit::{EventRow, GENESIS_HASH};
+use crate::store::deployments::DeploymentRow;
+use crate::store::invitations::InvitationRow;
+use crate::store::members::MembershipRow;
+use crate::store::orgs::OrgRow;
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub members: usize,
+    pub events: usize,
+    pub org_name: String,
+    /// The owner's password; generated (and reported once) when None.
+    pub owner_password: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("seed failed: {0}")]
+pub struct SeedError(pub String);
+
+impl From<diesel::result::Error> for SeedError {
+    fn from(e: diesel::result::Error) -> SeedError {
+        SeedError(format!("database error: {e}"))
+    }
+}
+
+impl From<DbError> for SeedError {
+    fn from(e: DbError) -> SeedError {
+        SeedError(e.to_string())
+    }
+}
+
+/// What was made, printed by the command.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub org_id: String,
+    pub owner_email: String,
+    pub generated_password: Option<String>,
+    pub members: usize,
+    pub invitations: usize,
+    pub events: usize,
+    pub seconds: f64,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "seeded organization {} in {:.1}s", self.org_id, self.seconds)?;
+        writeln!(f, "  members: {}, invitations: {}, audit events: {}", self.members, self.invitations, self.events)?;
+        write!(f, "  owner: {}", self.owner_email)?;
+        if let Some(p) = &self.generated_password {
+            write!(f, " (password, shown once: {p})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A multi-row INSERT, on the connection's own backend (MultiConnection has no batch insert).
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+
+/// How far back the organization's history goes (about 18 months).
+const HISTORY_DAYS: i64 = 540;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+/// The default invitation lifetime (`STEWARD_INVITE_TTL`).
+const INVITE_TTL_MICROS: i64 = 24 * MICROS_PER_HOUR;
+
+/// Rows per transaction.
+const MEMBERS_PER_TX: usize = 10_000;
+const EVENTS_PER_TX: usize = 20_000;
+/// Bound parameters per statement, under SQLite's 32,766 (PostgreSQL allows 65,535).
+const MAX_PARAMS: usize = 30_000;
+const ACCOUNT_ROWS_PER_STATEMENT: usize = MAX_PARAMS / 7;
+const MEMBERSHIP_ROWS_PER_STATEMENT: usize = MAX_PARAMS / 8;
+const EVENT_ROWS_PER_STATEMENT: usize = 2_000;
+
+const OWNER_NAME: &str = "Seed Owner";
+const EMAIL_DOMAIN: &str = "seed.example";
+
+/// Display name and the ASCII form used in the email address.
+const FIRST_NAMES: &[(&str, &str)] = &[
+    ("Ada", "ada"), ("Alan", "alan"), ("Amara", "amara"), ("Ana", "ana"), ("Arjun", "arjun"),
+    ("Beatriz", "beatriz"), ("Björn", "bjorn"), ("Carlos", "carlos"), ("Chen", "chen"), ("Chloé", "chloe"),
+    ("Daniel", "daniel"), ("Dmitri", "dmitri"), ("Elena", "elena"), ("Emeka", "emeka"), ("Fatima", "fatima"),
+    ("Grace", "grace"), ("Hannah", "hannah"), ("Hiroshi", "hiroshi"), ("Ines", "ines"), ("Isaac", "isaac"),
+    ("Jamal", "jamal"), ("José", "jose"), ("Katarzyna", "katarzyna"), ("Kenji", "kenji"), ("Lars", "lars"),
+    ("Leila", "leila"), ("Linus", "linus"), ("Lucía", "lucia"), ("Margaret", "margaret"), ("Mei", "mei"),
+    ("Mohammed", "mohammed"), ("Nadia", "nadia"), ("Noah", "noah"), ("Olivia", "olivia"), ("Omar", "omar"),
+    ("Priya", "priya"), ("Rafael", "rafael"), ("Sara", "sara"), ("Siobhán", "siobhan"), ("Tariq", "tariq"),
+    ("Tomás", "tomas"), ("Yuki", "yuki"), ("Zanele", "zanele"), ("Zoë", "zoe"),
+];
+
+const LAST_NAMES: &[(&str, &str)] = &[
+    ("Adeyemi", "adeyemi"), ("Andersson", "andersson"), ("Bianchi", "bianchi"), ("Brown", "brown"),
+    ("Chen", "chen"), ("Costa", "costa"), ("Dubois", "dubois"), ("Fischer", "fischer"), ("García", "garcia"),
+    ("Hopper", "hopper"), ("Ivanova", "ivanova"), ("Jansen", "jansen"), ("Kim", "kim"), ("Kowalski", "kowalski"),
+    ("Lovelace", "lovelace"), ("Martin", "martin"), ("Mensah", "mensah"), ("Müller", "muller"),
+    ("Nakamura", "nakamura"), ("Nguyen", "nguyen"), ("Novak", "novak"), ("O'Connor", "oconnor"),
+    ("Okafor", "okafor"), ("Patel", "patel"), ("Pereira", "pereira"), ("Rossi", "rossi"), ("Sato", "sato"),
+    ("Schmidt", "schmidt"), ("Silva", "silva"), ("Singh", "singh"), ("Smith", "smith"), ("Tanaka", "tanaka"),
+    ("Turing", "turing"), ("Van Dijk", "vandijk"), ("Wang", "wang"), ("Williams", "williams"),
+    ("Yilmaz", "yilmaz"), ("Zhang", "zhang"),
+];
+
+const SERVICES: &[&str] = &[
+    "api", "web", "worker", "billing", "search", "auth", "ingest", "analytics", "scheduler", "notifications",
+    "reports", "gateway", "payments", "media",
+];
+const ENVIRONMENTS: &[&str] = &["prod", "staging", "dev", "canary", "eu-prod", "qa"];
+
+const KEY_NAMES: &[&str] = &[
+    "ci-deploy", "terraform", "metrics-exporter", "backup-job", "github-actions", "zapier-sync", "billing-sync",
+    "status-page",
+];
+
+const BROWSERS: &[&str] = &[
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+];
+const API_AGENTS: &[&str] =
+    &["curl/8.5.0", "python-requests/2.32.3", "terraform-provider-steward/1.4.2", "Go-http-client/2.0", "node-fetch/3.3.2"];
+
+/// The actions of the generated history and how often each happens, per thousand events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    MemberInvited,
+    InvitationResent,
+    InvitationCancelled,
+    InvitationAccepted,
+    InvitationDeclined,
+    RoleChanged,
+    Deactivated,
+    Activated,
+    Removed,
+    Left,
+    DeploymentCreated,
+    DeploymentUpdated,
+    DeploymentDeleted,
+    KeyCreated,
+    KeyRevoked,
+    OrgRenamed,
+}
+
+const ACTION_WEIGHTS: &[(Action, u64)] = &[
+    (Action::MemberInvited, 170),
+    (Action::InvitationResent, 40),
+    (Action::InvitationCancelled, 20),
+    (Action::InvitationAccepted, 140),
+    (Action::InvitationDeclined, 15),
+    (Action::RoleChanged, 90),
+    (Action::Deactivated, 40),
+    (Action::Activated, 25),
+    (Action::Removed, 20),
+    (Action::Left, 10),
+    (Action::DeploymentCreated, 80),
+    (Action::DeploymentUpdated, 240),
+    (Action::DeploymentDeleted, 45),
+    (Action::KeyCreated, 40),
+    (Action::KeyRevoked, 22),
+    (Action::OrgRenamed, 3),
+];
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::MemberInvited => "member.invited",
+            Action::InvitationResent => "invitation.resent",
+            Action::InvitationCancelled => "invitation.cancelled",
+            Action::InvitationAccepted => "invitation.accepted",
+            Action::InvitationDeclined => "invitation.declined",
+            Action::RoleChanged => "member.role_changed",
+            Action::Deactivated => "member.deactivated",
+            Action::Activated => "member.activated",
+            Action::Removed => "member.removed",
+            Action::Left => "member.left",
+            Action::DeploymentCreated => "deployment.created",
+            Action::DeploymentUpdated => "deployment.updated",
+            Action::DeploymentDeleted => "deployment.deleted",
+            Action::KeyCreated => "api_key.created",
+            Action::KeyRevoked => "api_key.revoked",
+            Action::OrgRenamed => "org.renamed",
+        }
+    }
+
+    /// Whether the event is about a member (and needs one).
+    fn about_member(self) -> bool {
+        !matches!(
+            self,
+            Action::DeploymentCreated
+                | Action::DeploymentUpdated
+                | Action::DeploymentDeleted
+                | Action::KeyCreated
+                | Action::KeyRevoked
+                | Action::OrgRenamed
+        )
+    }
+
+    /// Whether the JSON API can do it, so that an API key may be the actor.
+    fn via_api(self) -> bool {
+        matches!(
+            self,
+            Action::MemberInvited
+                | Action::InvitationResent
+                | Action::InvitationCancelled
+                | Action::RoleChanged
+                | Action::Removed
+                | Action::DeploymentCreated
+                | Action::DeploymentUpdated
+                | Action::DeploymentDeleted
+        )
+    }
+}
+
+/// splitmix64: a small, fast, deterministic stream, seeded from the OS once per run.
+struct Rng(u64);
+
+impl Rng {
+    fn from_os() -> Rng {
+        Rng(u64::from_le_bytes(crypto::random_bytes::<8>()))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..n (0 when n is 0).
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+
+    fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
+
+    /// Uniform in 0..n microseconds (0 when n ≤ 0).
+    fn micros(&mut self, n: i64) -> i64 {
+        if n <= 0 { 0 } else { self.below(n as u64) as i64 }
+    }
+
+    /// True `per_mille` times in a thousand.
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T], fallback: T) -> T {
+        items.get(self.index(items.len())).copied().unwrap_or(fallback)
+    }
+}
+
+/// A seeded member, as the events need it. Times are microseconds after the organization's
+/// creation.
+struct Member {
+    id: String,
+    email: String,
+    name: String,
+    role: Role,
+    created: i64,
+}
+
+struct Deployment {
+    name: String,
+    region: &'static str,
+}
+
+struct Key {
+    id: String,
+    name: &'static str,
+}
+
+/// Everything decided before the first write: the passwords are hashed without holding a
+/// connection, and the members exist in memory for the events to refer to.
+struct Plan {
+    org: OrgId,
+    org_name: String,
+    /// A short random tag in every generated email, so that runs never collide.
+    run: String,
+    /// The organization's creation; every seeded time lies between it and `now`.
+    start: NaiveDateTime,
+    now: NaiveDateTime,
+    span: i64,
+    owner_hash: String,
+    generated_password: Option<String>,
+    /// Hashed once and shared by every other seeded account: they are not meant to sign in.
+    member_hash: String,
+    events: usize,
+    members: Vec<Member>,
+    rng: Rng,
+}
+
+impl Plan {
+    fn new(options: &Options) -> Result<Plan, SeedError> {
+        let org_name =
+            names::org_name("org", &options.org_name).map_err(|e| SeedError(format!("organization name: {e}")))?;
+        let (password, generated_password) = match &options.owner_password {
+            Some(p) => {
+                check_new_password("password", p).map_err(|e| SeedError(format!("owner password: {e}")))?;
+                (p.clone(), None)
+            }
+            None => {
+                let p = crypto::random_token();
+                (p.clone(), Some(p))
+            }
+        };
+        let owner_hash = crypto::hash_password(&password).map_err(|e| SeedError(e.to_string()))?;
+        let member_hash = crypto::hash_password(&crypto::random_token()).map_err(|e| SeedError(e.to_string()))?;
+        let now = crate::store::now();
+        let span = HISTORY_DAYS * MICROS_PER_DAY;
+        let start = now - TimeDelta::microseconds(span);
+        let mut rng = Rng::from_os();
+        let run: String = (0..6)
+            .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.index(36)]))
+            .collect();
+        let mut plan = Plan {
+            org: OrgId::new(),
+            org_name,
+            run,
+            start,
+            now,
+            span,
+            owner_hash,
+            generated_password,
+            member_hash,
+            // an organization always starts with its `org.created`
+            events: options.events.max(1),
+            members: Vec::new(),
+            rng,
+        };
+        plan.members = plan.make_members(options.members.max(1));
+        Ok(plan)
+    }
+
+    fn at(&self, micros: i64) -> NaiveDateTime {
+        self.start + TimeDelta::microseconds(micros)
+    }
+
+    fn email(&self, first: &str, last: &str, n: usize) -> String {
+        format!("{first}.{last}.{n}.{}@{EMAIL_DOMAIN}", self.run)
+    }
+
+    /// The owner (index 0, who made the organization) and `n - 1` others, oldest first. The
+    /// organization grows: the count of members at time t rises with t², so most joined lately.
+    fn make_members(&mut self, n: usize) -> Vec<Member> {
+        let mut out = Vec::with_capacity(n);
+        out.push(Member {
+            id: AccountId::new().to_db(),
+            email: String::new(), // chosen inside the first transaction
+            name: OWNER_NAME.to_string(),
+            role: Role::Owner,
+            created: 0,
+        });
+        let mut last = 0i64;
+        for i in 1..n {
+            let (first, first_ascii) = self.rng.pick(FIRST_NAMES, ("Ada", "ada"));
+            let (family, family_ascii) = self.rng.pick(LAST_NAMES, ("Lovelace", "lovelace"));
+            let x = i as f64 / n as f64;
+            let created = ((x.sqrt() * self.span as f64) as i64 + self.rng.micros(6 * MICROS_PER_HOUR))
+                .clamp(last, self.span - MICROS_PER_HOUR);
+            last = created;
+            let roll = self.rng.below(1000);
+            let role = if roll < 50 {
+                Role::Admin
+            } else if roll < 300 {
+                Role::Editor
+            } else {
+                Role::Viewer
+            };
+            out.push(Member {
+                id: AccountId::new().to_db(),
+                email: self.email(first_ascii, family_ascii, i),
+                name: format!("{first} {family}"),
+                role,
+                created,
+            });
+        }
+        out
+    }
+}
+
+pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
+    let started = Instant::now();
+    let mut plan = Plan::new(options)?;
+    let mut conn = db.conn()?;
+    let backend = conn.backend();
+    if backend == Backend::Sqlite {
+        // a seeding tool may trade durability for speed: a crash loses a half-made demo org
+        conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")?;
+    }
+    let outcome = seed(&mut conn, &mut plan);
+    if backend == Backend::Sqlite {
+        // back to what every pooled connection uses (see db::SqlitePragmas)
+        let restored = conn.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -2000;");
+        if outcome.is_ok() {
+            restored?;
+        }
+    }
+    let (owner_email, invitations) = match outcome {
+        Ok(made) => made,
+        Err(e) => {
+            discard(&mut conn, &plan);
+            return Err(e);
+        }
+    };
+    Ok(Report {
+        org_id: plan.org.to_db(),
+        owner_email,
+        generated_password: plan.generated_password.take(),
+        members: plan.members.len(),
+        invitations,
+        events: plan.events,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Writes the whole organization; returns the owner's email and the number of invitations.
+fn seed(conn: &mut DbConn, plan: &mut Plan) -> Result<(String, usize), SeedError> {
+    let owner_email = insert_org_and_owner(conn, plan)?;
+    insert_members(conn, plan)?;
+    let (deployments, keys) = write_tx(conn, |c| {
+        let deployments = insert_deployments(c, plan)?;
+        let keys = insert_api_keys(c, plan)?;
+        Ok::<_, SeedError>((deployments, keys))
+    })?;
+    let invitations = write_tx(conn, |c| insert_invitations(c, plan))?;
+    insert_events(conn, plan, &deployments, &keys)?;
+    if conn.backend() == Backend::Postgres {
+        // fresh statistics, so the planner knows the tables just grew by orders of magnitude
+        conn.batch_execute("ANALYZE accounts, memberships, invitations, audit_events;")?;
+    } else {
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    }
+    Ok((owner_email, invitations))
+}
+
+/// The organization, its owner account (the first free `seed-owner…@example.com`) and the
+/// owner membership.
+fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, SeedError> {
+    let org = plan.org.to_db();
+    let (start, now) = (plan.start, plan.now);
+    let name = plan.org_name.clone();
+    let hash = plan.owner_hash.clone();
+    let Some(owner) = plan.members.first_mut() else { return Err(SeedError("no owner planned".into())) };
+    let email = write_tx(conn, |c| {
+        let mut n = 1usize;
+        let email = loop {
+            let candidate =
+                if n == 1 { "seed-owner@example.com".to_string() } else { format!("seed-owner+{n}@example.com") };
+            let taken: bool =
+                diesel::select(diesel::dsl::exists(accounts::table.filter(accounts::email.eq(&candidate))))
+                    .get_result(c)?;
+            if !taken {
+                break candidate;
+            }
+            n += 1;
+        };
+        diesel::insert_into(organizations::table)
+            .values(&OrgRow { id: org.clone(), name, revision: 0, created_at: start })
+            .execute(c)?;
+        diesel::insert_into(accounts::table)
+            .values(&AccountRow {
+                id: owner.id.clone(),
+                email: email.clone(),
+                name: owner.name.clone(),
+                password_hash: hash,
+                session_epoch: 0,
+                created_at: start,
+                last_login_at: None,
+            })
+            .execute(c)?;
+        diesel::insert_into(memberships::table)
+            .values(&MembershipRow {
+                org_id: org.clone(),
+                account_id: owner.id.clone(),
+                email: email.clone(),
+                name: owner.name.clone(),
+                role: Role::Owner.as_str().to_string(),
+                status: MembershipStatus::Active.as_str().to_string(),
+                created_at: start,
+                last_active_at: Some(now),
+            })
+            .execute(c)?;
+        Ok::<_, SeedError>(email)
+    })?;
+    owner.email = email.clone();
+    Ok(email)
+}
+
+/// Every member but the owner, with their accounts, in batches.
+fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
+    let org = plan.org.to_db();
+    let mut account_rows: Vec<AccountRow> = Vec::with_capacity(MEMBERS_PER_TX);
+    let mut membership_rows: Vec<MembershipRow> = Vec::with_capacity(MEMBERS_PER_TX);
+    let members = plan.members.get(1..).unwrap_or_default();
+    for batch in members.chunks(MEMBERS_PER_TX) {
+        account_rows.clear();
+        membership_rows.clear();
+        for m in batch {
+            let since = plan.span - m.created;
+            let inactive = plan.rng.chance(80);
+            let last_active = if plan.rng.chance(30) {
+                // joined and never came back
+                m.created
+            } else if inactive {
+                m.created + (plan.rng.unit() * 0.7 * since as f64) as i64
+            } else {
+                // mostly within the last days, a tail over months
+                let u = plan.rng.unit();
+                let ago = ((u * u * u) * 180.0 * MICROS_PER_DAY as f64) as i64;
+                (plan.span - ago.min(since)).max(m.created)
+            };
+            let created_at = plan.at(m.created);
+            let last_active_at = plan.at(last_active);
+            account_rows.push(AccountRow {
+                id: m.id.clone(),
+                email: m.email.clone(),
+                name: m.name.clone(),
+                password_hash: plan.member_hash.clone(),
+                session_epoch: 0,
+                created_at,
+                last_login_at: Some(last_active_at),
+            });
+            membership_rows.push(MembershipRow {
+                org_id: org.clone(),
+                account_id: m.id.clone(),
+                email: m.email.clone(),
+                name: m.name.clone(),
+                role: m.role.as_str().to_string(),
+                status: if inactive { MembershipStatus::Inactive } else { MembershipStatus::Active }
+                    .as_str()
+                    .to_string(),
+                created_at,
+                last_active_at: Some(last_active_at),
+            });
+        }
+        write_tx(conn, |c| {
+            faster_commits(c)?;
+            for chunk in account_rows.chunks(ACCOUNT_ROWS_PER_STATEMENT) {
+                insert_rows!(c, accounts::table, chunk)?;
+            }
+            for chunk in membership_rows.chunks(MEMBERSHIP_ROWS_PER_STATEMENT) {
+                insert_rows!(c, memberships::table, chunk)?;
+            }
+            Ok::<_, SeedError>(())
+        })?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, the batch's commit does not wait for the WAL flush (SQLite's equivalent is
+/// `synchronous = OFF`, set for the whole run).
+fn faster_commits(conn: &mut DbConn) -> QueryResult<()> {
+    if conn.backend() == Backend::Postgres {
+        conn.batch_execute("SET LOCAL synchronous_commit = off")?;
+    }
+    Ok(())
+}
+
+/// The owner and the admins: who makes changes, oldest first.
+fn actors(plan: &Plan) -> Vec<usize> {
+    plan.members.iter().enumerate().filter(|(_, m)| matches!(m.role, Role::Owner | Role::Admin)).map(|(i, _)| i).collect()
+}
+
+/// A handful of deployments with distinct `service-environment` names.
+fn insert_deployments(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Deployment>, SeedError> {
+    let mut pool: Vec<String> =
+        SERVICES.iter().flat_map(|s| ENVIRONMENTS.iter().map(move |e| format!("{s}-{e}"))).collect();
+    let count = 5 + plan.rng.index(16);
+    let creators = actors(plan);
+    let mut rows = Vec::with_capacity(count);
+    for i in 0..count.min(pool.len()) {
+        let j = i + plan.rng.index(pool.len() - i);
+        pool.swap(i, j);
+        let region = plan.rng.pick(REGIONS, ("us-east-1", "")).0;
+        let created = plan.rng.micros(plan.span);
+        let updated = created + plan.rng.micros(plan.span - created);
+        let creator = plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id.clone());
+        rows.push(DeploymentRow {
+            id: DeploymentId::new().to_db(),
+            org_id: plan.org.to_db(),
+            name: pool[i].clone(),
+            region: region.to_string(),
+            created_by: creator,
+            created_at: plan.at(created),
+            updated_at: plan.at(updated),
+        });
+    }
+    insert_rows!(conn, deployments::table, &rows)?;
+    // the names of the history: the live deployments and others, since renamed or deleted
+    Ok(pool
+        .into_iter()
+        .map(|name| {
+            let region = plan.rng.pick(REGIONS, ("us-east-1", "")).0;
+            Deployment { name, region }
+        })
+        .collect())
+}
+
+/// A few API keys (one of them revoked), the actors of the events made through the API. They
+/// cannot authenticate: nobody knows their secret.
+fn insert_api_keys(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Key>, SeedError> {
+    let count = 3 + plan.rng.index(3);
+    let creators = actors(plan);
+    let mut keys = Vec::with_capacity(count);
+    for (i, name) in KEY_NAMES.iter().take(count).enumerate() {
+        let id = ApiKeyId::new().to_db();
+        let created = plan.rng.micros(plan.span / 2);
+        let revoked = (i == count - 1).then(|| created + plan.rng.micros(plan.span - created));
+        let last_used = revoked.unwrap_or_else(|| plan.span - plan.rng.micros(MICROS_PER_DAY));
+        let row = (
+            api_keys::id.eq(id.clone()),
+            api_keys::org_id.eq(plan.org.to_db()),
+            api_keys::name.eq(*name),
+            api_keys::lookup.eq(format!("seed{}", &sha256_hex(crypto::random_token().as_bytes())[..24])),
+            api_keys::secret_hash.eq(sha256_hex(crypto::random_token().as_bytes())),
+            api_keys::permissions.eq(if i % 2 == 0 { "read_write" } else { "read" }),
+            api_keys::scope.eq("all"),
+            api_keys::expires_at.eq(None::<NaiveDateTime>),
+            api_keys::created_by.eq(plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id.clone())),
+            api_keys::created_at.eq(plan.at(created)),
+            api_keys::last_used_at.eq(Some(plan.at(last_used))),
+            api_keys::revoked_at.eq(revoked.map(|r| plan.at(r))),
+        );
+        insert_rows!(conn, api_keys::table, row)?;
+        keys.push(Key { id, name });
+    }
+    Ok(keys)
+}
+
+/// About 1% of the members again as invitations, half of them still pending, half expired.
+fn insert_invitations(conn: &mut DbConn, plan: &mut Plan) -> Result<usize, SeedError> {
+    let n = plan.members.len();
+    let count = if n >= 10 { (n / 100).max(2) } else { 0 };
+    let inviters = actors(plan);
+    let mut rows = Vec::with_capacity(count);
+    for i in 0..count {
+        let (_, first) = plan.rng.pick(FIRST_NAMES, ("Ada", "ada"));
+        let (_, family) = plan.rng.pick(LAST_NAMES, ("Lovelace", "lovelace"));
+        let created = if i % 2 == 0 {
+            plan.span - plan.rng.micros(20 * MICROS_PER_HOUR) // pending
+        } else {
+            plan.span - 2 * MICROS_PER_DAY - plan.rng.micros(60 * MICROS_PER_DAY) // expired
+        };
+        let role = if plan.rng.chance(300) { Role::Editor } else { Role::Viewer };
+        rows.push(InvitationRow {
+            id: InvitationId::new().to_db(),
+            org_id: plan.org.to_db(),
+            email: plan.email(first, family, n + i),
+            role: role.as_str().to_string(),
+            status: InvitationStatus::Pending.as_str().to_string(),
+            token_hash: sha256_hex(crypto::random_token().as_bytes()),
+            invited_by: plan.members.get(plan.rng.pick(&inviters, 0)).map(|m| m.id.clone()),
+            created_at: plan.at(created),
+            expires_at: plan.at(created + INVITE_TTL_MICROS),
+            responded_at: None,
+        });
+    }
+    if !rows.is_empty() {
+        insert_rows!(conn, invitations::table, &rows)?;
+    }
+    Ok(count)
+}
+
+/// Makes the audit history on a generator thread and writes it batch after batch, the
+/// generator filling the next batch while the last one is written.
+fn insert_events(conn: &mut DbConn, plan: &mut Plan, deployments: &[Deployment], keys: &[Key]) -> Result<(), SeedError> {
+    let rng = Rng(plan.rng.next());
+    let plan: &Plan = plan;
+    let generator = Generator::new(plan, rng, deployments, keys);
+    let total = plan.events;
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<EventRow>>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<EventRow>>();
+        scope.spawn(move || generator.run(total, full_tx, empty_rx));
+        for batch in full_rx {
+            write_tx(conn, |c| {
+                faster_commits(c)?;
+                for chunk in batch.chunks(EVENT_ROWS_PER_STATEMENT) {
+                    insert_rows!(c, audit_events::table, chunk)?;
+                }
+                Ok::<_, SeedError>(())
+            })?;
+            // the generator reuses the rows' strings; it may be gone already
+            let _ = empty_tx.send(batch);
+        }
+        Ok(())
+    })
+}
+
+/// Who acts in an event.
+#[derive(Clone, Copy)]
+enum Who {
+    /// A seeded member, by index.
+    Member(usize),
+    Key(usize),
+    /// Someone declining an invitation, who has no session.
+    Invitee(usize),
+}
+
+struct Generator<'a> {
+    org: String,
+    org_name: String,
+    start: NaiveDateTime,
+    span: i64,
+    members: &'a [Member],
+    /// Indices of the owner and admins, oldest first, and when each joined.
+    actors: Vec<usize>,
+    actor_since: Vec<i64>,
+    member_since: Vec<i64>,
+    deployments: &'a [Deployment],
+    keys: &'a [Key],
+    rng: Rng,
+    renamed: bool,
+    total_weight: u64,
+}
+
+impl<'a> Generator<'a> {
+    fn new(plan: &'a Plan, rng: Rng, deployments: &'a [Deployment], keys: &'a [Key]) -> Generator<'a> {
+        let actors = actors(plan);
+        Generator {
+            org: plan.org.to_db(),
+            org_name: plan.org_name.clone(),
+            start: plan.start,
+            span: plan.span,
+            members: &plan.members,
+            actor_since: actors.iter().filter_map(|&i| plan.members.get(i)).map(|m| m.created).collect(),
+            actors,
+            member_since: plan.members.iter().map(|m| m.created).collect(),
+            deployments,
+            keys,
+            rng,
+            renamed: false,
+            total_weight: ACTION_WEIGHTS.iter().map(|(_, w)| w).sum(),
+        }
+    }
+
+    fn run(mut self, total: usize, full: mpsc::SyncSender<Vec<EventRow>>, empty: mpsc::Receiver<Vec<EventRow>>) {
+        let mut prev_hash = GENESIS_HASH.to_string();
+        let mut last_time = 0i64;
+        let mut seq = 0usize;
+        let mut spare: Vec<Vec<EventRow>> = Vec::new();
+        while seq < total {
+            let mut batch = empty.try_recv().ok().or_else(|| spare.pop()).unwrap_or_default();
+            let n = EVENTS_PER_TX.min(total - seq);
+            batch.truncate(n);
+            while batch.len() < n {
+                batch.push(self.blank_row());
+            }
+            for row in batch.iter_mut() {
+                // evenly spread over the history, a little jitter, never going back in time
+                let base = (i128::from(self.span) * seq as i128 / total as i128) as i64;
+                let step = self.span / total as i64;
+                let t = if seq == 0 { 0 } else { (base + self.rng.micros(step)).max(last_time) };
+                last_time = t;
+                seq += 1;
+                row.seq = seq as i64;
+                row.occurred_at = self.start + TimeDelta::microseconds(t);
+                if seq == 1 {
+                    self.org_created(row);
+                } else if seq == total && self.renamed {
+                    // end the history under the name the organization has
+                    self.event(row, Action::OrgRenamed, t);
+                } else {
+                    let action = self.action();
+                    self.event(row, action, t);
+                }
+                set(&mut row.prev_hash, &prev_hash);
+                row.hash = row.compute_hash();
+                set(&mut prev_hash, &row.hash);
+            }
+            if full.send(batch).is_err() {
+                return; // the writer stopped on an error
+            }
+            if let Ok(b) = empty.try_recv() {
+                spare.push(b);
+            }
+        }
+    }
+
+    fn blank_row(&self) -> EventRow {
+        EventRow {
+            id: 0,
+            org_id: self.org.clone(),
+            seq: 0,
+            occurred_at: self.start,
+            action: String::new(),
+            actor_kind: String::new(),
+            actor_id: None,
+            actor_email: None,
+            target: None,
+            target_email: None,
+            ip: None,
+            user_agent: None,
+            details: String::new(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn action(&mut self) -> Action {
+        let mut roll = self.rng.below(self.total_weight);
+        for &(action, weight) in ACTION_WEIGHTS {
+            if roll < weight {
+                return action;
+            }
+            roll -= weight;
+        }
+        Action::DeploymentUpdated
+    }
+
+    fn org_created(&mut self, row: &mut EventRow) {
+        self.actor(row, Who::Member(0));
+        set(&mut row.action, "org.created");
+        put(&mut row.target, Some(&self.org_name));
+        put(&mut row.target_email, None);
+        row.details = serde_json::json!({ "name": self.org_name }).to_string();
+    }
+
+    /// A member who had joined by `t` (not the owner), if any.
+    fn member_by(&mut self, t: i64) -> Option<usize> {
+        let joined = self.member_since.partition_point(|&c| c <= t);
+        if joined > 1 { Some(1 + self.rng.index(joined - 1)) } else { None }
+    }
+
+    /// An owner or admin who had joined by `t`.
+    fn admin_by(&mut self, t: i64) -> usize {
+        let joined = self.actor_since.partition_point(|&c| c <= t).max(1);
+        self.actors.get(self.rng.index(joined)).copied().unwrap_or(0)
+    }
+
+    fn event(&mut self, row: &mut EventRow, mut action: Action, t: i64) {
+        let target = if action.about_member() { self.member_by(t) } else { None };
+        if action.about_member() && target.is_none() {
+            action = Action::DeploymentUpdated;
+        }
+        let who = match action {
+            Action::InvitationAccepted | Action::Left => Who::Member(target.unwrap_or(0)),
+            Action::InvitationDeclined => Who::Invitee(target.unwrap_or(0)),
+            _ if action.via_api() && !self.keys.is_empty() && self.rng.chance(150) => {
+                Who::Key(self.rng.index(self.keys.len()))
+            }
+            _ => Who::Member(self.admin_by(t)),
+        };
+        self.actor(row, who);
+        set(&mut row.action, action.name());
+        let member = target.and_then(|i| self.members.get(i));
+        let role = member.map_or("viewer", |m| m.role.as_str());
+        let details = &mut row.details;
+        details.clear();
+        match (action, member) {
+            (Action::MemberInvited | Action::InvitationResent, Some(m)) => {
+                put(&mut row.target, Some(&m.email));
+                put(&mut row.target_email, Some(&m.email));
+                let expires = self.start + TimeDelta::microseconds(t + INVITE_TTL_MICROS);
+                let _ = write!(details, r#"{{"expires_at":"{}","role":"{role}"}}"#, expires.format("%Y-%m-%dT%H:%M:%S%.f+00:00"));
+            }
+            (Action::InvitationCancelled | Action::InvitationDeclined, Some(m)) => {
+                put(&mut row.target, Some(&m.email));
+                put(&mut row.target_email, Some(&m.email));
+                let _ = write!(details, r#"{{"role":"{role}"}}"#);
+            }
+            (Action::RoleChanged, Some(m)) => {
+                put(&mut row.target, Some(&m.name));
+                put(&mut row.target_email, Some(&m.email));
+                let roles = ["admin", "editor", "viewer"];
+                let old = self.rng.pick(&roles, "viewer");
+                let new = roles.iter().copied().filter(|r| *r != old).nth(self.rng.index(2)).unwrap_or("editor");
+                let _ = write!(details, r#"{{"new_role":"{new}","old_role":"{old}"}}"#);
+            }
+            (Action::Removed, Some(m)) => {
+                put(&mut row.target, Some(&m.name));
+                put(&mut row.target_email, Some(&m.email));
+                let status = if self.rng.chance(600) { "inactive" } else { "active" };
+                let _ = write!(details, r#"{{"role":"{role}","status":"{status}"}}"#);
+            }
+            (_, Some(m)) => {
+                // accepted, deactivated, activated, left
+                put(&mut row.target, Some(&m.name));
+                put(&mut row.target_email, Some(&m.email));
+                let _ = write!(details, r#"{{"role":"{role}"}}"#);
+            }
+            (Action::DeploymentCreated | Action::DeploymentDeleted, None) => {
+                let d = self.deployment();
+                put(&mut row.target, Some(&d.name));
+                put(&mut row.target_email, None);
+                let _ = write!(details, r#"{{"name":"{}","region":"{}"}}"#, d.name, d.region);
+            }
+            (Action::KeyCreated | Action::KeyRevoked, None) => {
+                let name = self.rng.pick(KEY_NAMES, "ci-deploy");
+                put(&mut row.target, Some(name));
+                put(&mut row.target_email, None);
+                let permissions = if self.rng.chance(500) { "read_write" } else { "read" };
+                let _ = write!(details, r#"{{"name":"{name}","permissions":"{permissions}"}}"#);
+            }
+            (Action::OrgRenamed, None) => {
+                let (old, new) = if self.renamed {
+                    (format!("{} Inc.", self.org_name), self.org_name.clone())
+                } else {
+                    (self.org_name.clone(), format!("{} Inc.", self.org_name))
+                };
+                self.renamed = !self.renamed;
+                put(&mut row.target, Some(&new));
+                put(&mut row.target_email, None);
+                *details = serde_json::json!({ "old_name": old, "new_name": new }).to_string();
+            }
+            _ => {
+                // deployment.updated: a rename
+                let old = self.deployment();
+                let new = self.deployment();
+                put(&mut row.target, Some(&new.name));
+                put(&mut row.target_email, None);
+                let _ = write!(details, r#"{{"new_name":"{}","old_name":"{}"}}"#, new.name, old.name);
+                set(&mut row.action, Action::DeploymentUpdated.name());
+            }
+        }
+    }
+
+    fn deployment(&mut self) -> &'a Deployment {
+        static NONE: Deployment = Deployment { name: String::new(), region: "us-east-1" };
+        self.deployments.get(self.rng.index(self.deployments.len())).unwrap_or(&NONE)
+    }
+
+    /// Fills the actor and where the request came from: each person has a usual address and
+    /// browser, and is sometimes elsewhere; keys call from servers.
+    fn actor(&mut self, row: &mut EventRow, who: Who) {
+        let roaming = self.rng.chance(100);
+        match who {
+            Who::Member(i) | Who::Invitee(i) => {
+                let m = self.members.get(i);
+                set(&mut row.actor_kind, "account");
+                match who {
+                    Who::Member(_) => put(&mut row.actor_id, m.map(|m| m.id.as_str())),
+                    _ => put(&mut row.actor_id, None),
+                }
+                put(&mut row.actor_email, m.map(|m| m.email.as_str()));
+                let h = if roaming { self.rng.next() } else { mix(i as u64) };
+                let ip = slot(&mut row.ip);
+                if h % 3 == 0 {
+                    let _ = write!(ip, "10.{}.{}.{}", (h >> 8) & 0xff, (h >> 16) & 0xff, 2 + (h >> 24) % 250);
+                } else {
+                    let _ = write!(ip, "192.168.{}.{}", (h >> 8) & 0xff, 2 + (h >> 16) % 250);
+                }
+                let agent = BROWSERS.get((h >> 32) as usize % BROWSERS.len()).copied().unwrap_or("Mozilla/5.0");
+                put(&mut row.user_agent, Some(agent));
+            }
+            Who::Key(k) => {
+                let key = self.keys.get(k);
+                set(&mut row.actor_kind, "api_key");
+                put(&mut row.actor_id, key.map(|k| k.id.as_str()));
+                put(&mut row.actor_email, key.map(|k| k.name));
+                let h = mix(0x4b45_5900 + k as u64);
+                let _ = write!(slot(&mut row.ip), "10.20.{}.{}", (h >> 8) & 0xff, 2 + (h >> 16) % 250);
+                let agent = API_AGENTS.get(k % API_AGENTS.len()).copied().unwrap_or("curl/8.5.0");
+                put(&mut row.user_agent, Some(agent));
+            }
+        }
+    }
+}
+
+/// A fixed scramble of a small number, for per-person addresses.
+fn mix(x: u64) -> u64 {
+    Rng(x).next()
+}
+
+/// Overwrites a reused string.
+fn set(slot: &mut String, value: &str) {
+    slot.clear();
+    slot.push_str(value);
+}
+
+/// Overwrites a reused optional string.
+fn put(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(s), Some(v)) => set(s, v),
+        (None, Some(v)) => *slot = Some(v.to_string()),
+        (_, None) => *slot = None,
+    }
+}
+
+/// A reused optional string, emptied, to write into.
+fn slot(slot: &mut Option<String>) -> &mut String {
+    let s = slot.get_or_insert_with(String::new);
+    s.clear();
+    s
+}
+
+/// After a failure, removes what was written so far (best effort): the organization, whose
+/// rows go with it, and the run's accounts.
+fn discard(conn: &mut DbConn, plan: &Plan) {
+    let pattern = format!("%.{}@{EMAIL_DOMAIN}", plan.run);
+    let owner = plan.members.first().map(|m| m.id.clone()).unwrap_or_default();
+    let _ = write_tx(conn, |c| {
+        diesel::delete(organizations::table.find(plan.org.to_db())).execute(c)?;
+        diesel::delete(accounts::table.filter(accounts::email.like(&pattern))).execute(c)?;
+        diesel::delete(accounts::table.find(owner)).execute(c)?;
+        Ok::<_, diesel::result::Error>(())
+    });
+}

@@ -1,0 +1,282 @@
+//! The audit log: recorded with each change, browsed, exported, tamper-evident.
+
+use chrono::{Duration, NaiveDate};
+use steward::domain::{OrgId, Role};
+use steward::store::audit::{Actor, NewEvent, RequestMeta};
+
+use crate::helpers::{Backend, Options, TestApp};
+
+/// Appends `n` events dated one day apart from `start`, as the app would (for filters).
+async fn add_events(app: &TestApp, org: OrgId, start: NaiveDate, specs: Vec<(&'static str, &'static str, &'static str)>) {
+    app.with_db(move |db| {
+        let mut day = start.and_hms_opt(12, 0, 0).unwrap();
+        for (action, actor, target) in specs {
+            steward::db::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+                steward::store::orgs::lock(conn, org)?;
+                let who = Actor::Account { id: "x".into(), email: actor.into() };
+                let meta = RequestMeta { ip: Some("198.51.100.7".into()), user_agent: Some("tests".into()) };
+                steward::store::audit::append(conn, org, &who, &meta, NewEvent::new(action).target(target).target_email(target), day)
+            })
+            .unwrap();
+            day += Duration::days(1);
+        }
+    })
+    .await
+}
+
+async fn a_change_whose_event_cannot_be_written_is_not_kept(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let (bob, _) = app.add_member(org, "bob@example.com", Role::Viewer).await;
+    let backend = app.backend;
+    app.with_db(move |db| {
+        use diesel::RunQueryDsl;
+        let mut conn = db.conn().unwrap();
+        let statements: &[&str] = match backend {
+            Backend::Sqlite => &["CREATE TRIGGER no_role_events BEFORE INSERT ON audit_events \
+                 WHEN NEW.action = 'member.role_changed' BEGIN SELECT RAISE(ABORT, 'audit store refused'); END"],
+            Backend::Postgres => &[
+                "CREATE FUNCTION no_role_events() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.action = 'member.role_changed' THEN RAISE EXCEPTION 'audit store refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER no_role_events BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION no_role_events()",
+            ],
+        };
+        for s in statements {
+            diesel::sql_query(*s).execute(&mut *conn).unwrap();
+        }
+    })
+    .await;
+    let page = owner.post(&format!("/orgs/{org}/members/{bob}"), &[("role", "editor")]).await;
+    page.assert_status(500);
+    assert!(page.contains("Something went wrong") && !page.contains("audit store refused"), "no internals leak");
+    let role = app
+        .with_db(move |db| steward::store::members::find(&mut *db.conn().unwrap(), org, bob).unwrap().unwrap().role)
+        .await;
+    assert_eq!(role, Role::Viewer, "the role change was rolled back with its event");
+    assert_eq!(app.actions(org).await, vec!["org.created"]);
+}
+
+async fn the_log_filters_by_action_email_and_dates_newest_first(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    add_events(
+        app,
+        org,
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        vec![
+            ("member.invited", "ada@example.com", "bob@example.com"),
+            ("member.role_changed", "al@example.com", "bob@example.com"),
+            ("deployment.created", "bob@example.com", "web"),
+            ("member.removed", "al@example.com", "carl@example.com"),
+        ],
+    )
+    .await;
+    let texts = |p: &crate::helpers::Page| p.texts("#audit-events tbody td:nth-child(2)");
+
+    let all = owner.get(&format!("/orgs/{org}/audit")).await;
+    all.assert_status(200);
+    assert_eq!(texts(&all), vec!["member.removed", "deployment.created", "member.role_changed", "member.invited", "org.created"]);
+    let by_action = owner.get(&format!("/orgs/{org}/audit?action=member.role_changed")).await;
+    assert_eq!(texts(&by_action), vec!["member.role_changed"]);
+    let by_email = owner.get(&format!("/orgs/{org}/audit?email=BOB@example.com")).await;
+    assert_eq!(texts(&by_email), vec!["deployment.created", "member.role_changed", "member.invited"], "actor or target");
+    let by_dates = owner.get(&format!("/orgs/{org}/audit?from=2026-01-02&to=2026-01-03")).await;
+    assert_eq!(texts(&by_dates), vec!["deployment.created", "member.role_changed"], "both days whole");
+    let combined = owner.get(&format!("/orgs/{org}/audit?email=al@example.com&from=2026-01-03")).await;
+    assert_eq!(texts(&combined), vec!["member.removed"]);
+    let none = owner.get(&format!("/orgs/{org}/audit?from=2030-01-01")).await;
+    assert!(none.contains("No events match"));
+
+    let bad = owner.get(&format!("/orgs/{org}/audit?from=yesterday")).await;
+    bad.assert_status(422);
+    assert!(bad.contains("Enter a date as YYYY-MM-DD."));
+    owner.get(&format!("/orgs/{org}/audit?action=member.exploded")).await.assert_status(422);
+    // the details are readable
+    assert!(all.contains("Account") && all.contains("198.51.100.7"));
+}
+
+async fn pages_follow_a_cursor_to_the_beginning(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let specs: Vec<_> = (0..120).map(|_| ("deployment.updated", "ada@example.com", "web")).collect();
+    add_events(app, org, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), specs).await;
+    let mut seen = 0;
+    let mut href = format!("/orgs/{org}/audit");
+    for expected in [50, 50, 21] {
+        let page = owner.get(&href).await;
+        page.assert_status(200);
+        let rows = page.texts("#audit-events tbody tr").len();
+        assert_eq!(rows, expected);
+        seen += rows;
+        match page.html().select(&scraper::Selector::parse("a[rel=next]").unwrap()).next() {
+            Some(a) => href = a.value().attr("href").unwrap().to_string(),
+            None => assert_eq!(expected, 21, "the last page has no Older link"),
+        }
+    }
+    assert_eq!(seen, 121);
+    assert!(href.contains("cursor="));
+}
+
+async fn the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme, Inc.").await;
+    owner.post("/profile", &[("name", "=HYPERLINK(\"http://evil\")")]).await.assert_status(303);
+    add_events(
+        app,
+        org,
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        vec![
+            ("member.invited", "=cmd|' /C calc'!A0", "+evil@example.com"),
+            ("member.removed", "ada@example.com", "comma, \"quote\"\nnewline"),
+        ],
+    )
+    .await;
+    let resp = owner.http.get(format!("{}/orgs/{org}/audit.csv", owner.base)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = resp.headers()["content-disposition"].to_str().unwrap().to_string();
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    assert_eq!(disposition, format!("attachment; filename=\"audit-acme-inc-{today}.csv\""));
+    let body = resp.text().await.unwrap();
+
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        vec!["time", "action", "actor_email", "actor_kind", "target", "ip", "user_agent", "details"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][1], "member.removed");
+    assert_eq!(&rows[0][4], "comma, \"quote\"\nnewline", "quoting survives a round trip");
+    assert_eq!(&rows[1][2], "'=cmd|' /C calc'!A0", "formulas are neutralised");
+    assert_eq!(&rows[1][4], "'+evil@example.com");
+    assert_eq!(&rows[0][0], "2026-03-02T12:00:00Z");
+    assert!(chrono::DateTime::parse_from_rfc3339(&rows[2][0]).is_ok());
+    assert_eq!(&rows[2][1], "org.created");
+
+    let filtered = owner.http.get(format!("{}/orgs/{org}/audit.csv?action=member.invited", owner.base)).send().await.unwrap();
+    let body = filtered.text().await.unwrap();
+    assert_eq!(csv::Reader::from_reader(body.as_bytes()).records().count(), 1);
+    let bad = owner.http.get(format!("{}/orgs/{org}/audit.csv?to=never", owner.base)).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+}
+
+async fn a_large_export_streams_every_row_once(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    // more than two of the export's batches
+    app.with_db(move |db| {
+        steward::db::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+            steward::store::orgs::lock(conn, org)?;
+            for _ in 0..4_500 {
+                let who = Actor::Account { id: "x".into(), email: "ada@example.com".into() };
+                steward::store::audit::append(conn, org, &who, &RequestMeta::default(), NewEvent::new("deployment.updated"), steward::store::now())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    })
+    .await;
+    let body = owner.http.get(format!("{}/orgs/{org}/audit.csv", owner.base)).send().await.unwrap().text().await.unwrap();
+    let times: Vec<String> = csv::Reader::from_reader(body.as_bytes()).records().map(|r| r.unwrap()[1].to_string()).collect();
+    assert_eq!(times.len(), 4_501);
+    assert_eq!(times.last().map(String::as_str), Some("org.created"));
+}
+
+async fn editors_read_the_log_viewers_do_not(app: &TestApp) {
+    let (_, org) = app.sign_up("ada@example.com", "Acme").await;
+    let (_, editor) = app.add_member(org, "ed@example.com", Role::Editor).await;
+    let (_, viewer) = app.add_member(org, "vic@example.com", Role::Viewer).await;
+    editor.get(&format!("/orgs/{org}/audit")).await.assert_status(200);
+    editor.get(&format!("/orgs/{org}/audit.csv")).await.assert_status(200);
+    viewer.get(&format!("/orgs/{org}/audit")).await.assert_status(403);
+    viewer.get(&format!("/orgs/{org}/audit.csv")).await.assert_status(403);
+    let nav = viewer.get(&format!("/orgs/{org}/deployments")).await.texts(".nav-link");
+    assert!(!nav.contains(&"Audit log".to_string()));
+}
+
+/// Verify names the first event that does not match, whatever was done to the rows.
+async fn tampering_is_detected(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    for i in 0..5 {
+        owner.post(&format!("/orgs/{org}/settings"), &[("name", &format!("Acme {i}"))]).await.assert_status(303);
+    }
+    let intact = app.with_db(|db| steward::ops::audit::verify(db).unwrap()).await;
+    assert!(intact.is_intact(), "{intact}");
+    assert_eq!(intact.events, 6);
+
+    let sql = |s: String| {
+        app.with_db(move |db| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(s).execute(&mut *db.conn().unwrap()).unwrap();
+            steward::ops::audit::verify(db).unwrap()
+        })
+    };
+    let o = org.to_db();
+    // an edited row
+    let edited = sql(format!("UPDATE audit_events SET details = '{{}}' WHERE org_id = '{o}' AND seq = 3")).await;
+    assert_eq!(edited.mismatches.len(), 1);
+    assert_eq!(edited.mismatches[0].seq, 3);
+    assert!(edited.to_string().contains("event #3"), "{edited}");
+    sql(format!("UPDATE audit_events SET details = (SELECT details FROM audit_events WHERE org_id = '{o}' AND seq = 4) WHERE org_id = '{o}' AND seq = 3")).await;
+    // a deleted row
+    let deleted = sql(format!("DELETE FROM audit_events WHERE org_id = '{o}' AND seq = 5")).await;
+    assert_eq!(deleted.mismatches.len(), 1);
+    assert!(deleted.mismatches[0].seq <= 6);
+}
+
+async fn reordered_rows_are_detected(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    for name in ["One", "Two"] {
+        owner.post(&format!("/orgs/{org}/settings"), &[("name", name)]).await.assert_status(303);
+    }
+    let o = org.to_db();
+    let report = app
+        .with_db(move |db| {
+            use diesel::RunQueryDsl;
+            let mut conn = db.conn().unwrap();
+            // swap the positions of events 2 and 3
+            for s in [
+                format!("UPDATE audit_events SET seq = -2 WHERE org_id = '{o}' AND seq = 2"),
+                format!("UPDATE audit_events SET seq = 2 WHERE org_id = '{o}' AND seq = 3"),
+                format!("UPDATE audit_events SET seq = 3 WHERE org_id = '{o}' AND seq = -2"),
+            ] {
+                diesel::sql_query(s).execute(&mut *conn).unwrap();
+            }
+            steward::ops::audit::verify(db).unwrap()
+        })
+        .await;
+    assert_eq!(report.mismatches.len(), 1);
+    assert_eq!(report.mismatches[0].seq, 2);
+}
+
+crate::on_both_backends!(
+    a_change_whose_event_cannot_be_written_is_not_kept,
+    the_log_filters_by_action_email_and_dates_newest_first,
+    pages_follow_a_cursor_to_the_beginning,
+    the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
+    a_large_export_streams_every_row_once,
+    editors_read_the_log_viewers_do_not,
+    tampering_is_detected,
+    reordered_rows_are_detected,
+);
+
+async fn the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(backend: Backend) {
+    for (trusted, expected) in [(vec![], "127.0.0.1"), (vec!["127.0.0.1".parse().unwrap()], "203.0.113.5")] {
+        let Some(app) = TestApp::try_spawn(backend, Options { trusted_proxies: trusted, ..Options::default() }).await else { return };
+        let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+        let token = owner.csrf().await;
+        let resp = owner
+            .http
+            .post(format!("{}/orgs/{org}/settings", owner.base))
+            .header("X-Forwarded-For", "203.0.113.5")
+            .form(&[("csrf_token", token.as_str()), ("name", "Renamed")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 303);
+        let ip = app
+            .with_db(move |db| steward::store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap().pop().unwrap().ip)
+            .await;
+        assert_eq!(ip.as_deref(), Some(expected));
+        app.stop().await;
+    }
+}
+
+crate::on_both_backends_with!(the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy);
