@@ -58,6 +58,70 @@ pub struct Config {
     pub workers: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`STEWARD_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How often sign-in, invitations and the API may be used (`STEWARD_RATE_LIMIT_*`).
+    pub rate_limits: RateLimits,
+}
+
+/// A rate limit: `count` requests every `per`, and at most `burst` of them at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+    pub burst: u32,
+}
+
+impl Rate {
+    pub const fn per_second(count: u32) -> Rate {
+        Rate { count, per: Duration::from_secs(1), burst: count }
+    }
+
+    pub const fn per_minute(count: u32) -> Rate {
+        Rate { count, per: Duration::from_secs(60), burst: count }
+    }
+
+    pub const fn per_hour(count: u32) -> Rate {
+        Rate { count, per: Duration::from_secs(3600), burst: count }
+    }
+
+    /// The same rate, allowing `burst` requests at once instead of `count`.
+    pub const fn burst(self, burst: u32) -> Rate {
+        Rate { burst, ..self }
+    }
+}
+
+/// The request limits; `None` turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Sign-in attempts per client address (`STEWARD_RATE_LIMIT_LOGIN_IP`).
+    pub login_ip: Option<Rate>,
+    /// Sign-in attempts per email typed, whether or not it has an account
+    /// (`STEWARD_RATE_LIMIT_LOGIN_ACCOUNT`).
+    pub login_account: Option<Rate>,
+    /// Invitations sent per organization (`STEWARD_RATE_LIMIT_INVITE_ORG`).
+    pub invite_org: Option<Rate>,
+    /// Invitation pages, acceptances and declines per client address (`STEWARD_RATE_LIMIT_ACCEPT_IP`).
+    pub accept_ip: Option<Rate>,
+    /// JSON API requests per API key (`STEWARD_RATE_LIMIT_API_KEY`).
+    pub api_key: Option<Rate>,
+}
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits {
+            login_ip: Some(Rate::per_minute(20)),
+            login_account: Some(Rate::per_minute(10)),
+            invite_org: Some(Rate::per_hour(100).burst(50)),
+            accept_ip: Some(Rate::per_minute(30)),
+            api_key: Some(Rate::per_minute(600).burst(100)),
+        }
+    }
+}
+
+impl RateLimits {
+    /// Every limit off.
+    pub const fn off() -> RateLimits {
+        RateLimits { login_ip: None, login_account: None, invite_org: None, accept_ip: None, api_key: None }
+    }
 }
 
 impl Config {
@@ -145,8 +209,24 @@ impl Config {
             None => Vec::new(),
         };
 
+        let defaults = RateLimits::default();
+        let rate = |var: &'static str, default: Option<Rate>| match get(var) {
+            Some(raw) => parse_rate(&raw).ok_or_else(|| {
+                invalid(var, format!("{raw:?} is not a rate like 20/min, 100/h or 600/min,burst=100 (0 or off turns it off)"))
+            }),
+            None => Ok(default),
+        };
+        let rate_limits = RateLimits {
+            login_ip: rate("STEWARD_RATE_LIMIT_LOGIN_IP", defaults.login_ip)?,
+            login_account: rate("STEWARD_RATE_LIMIT_LOGIN_ACCOUNT", defaults.login_account)?,
+            invite_org: rate("STEWARD_RATE_LIMIT_INVITE_ORG", defaults.invite_org)?,
+            accept_ip: rate("STEWARD_RATE_LIMIT_ACCEPT_IP", defaults.accept_ip)?,
+            api_key: rate("STEWARD_RATE_LIMIT_API_KEY", defaults.api_key)?,
+        };
+
         Ok(Config {
             trusted_proxies,
+            rate_limits,
             bind,
             database_url,
             base_url,
@@ -200,6 +280,36 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
+/// Parses a rate limit: `N/s`, `N/min` or `N/h`, optionally followed by `,burst=B` (otherwise
+/// the burst is N). `0` or `off` turns the limit off: `Some(None)`. `None` when malformed.
+pub fn parse_rate(raw: &str) -> Option<Option<Rate>> {
+    let raw = raw.trim();
+    if raw == "0" || raw.eq_ignore_ascii_case("off") {
+        return Some(None);
+    }
+    let (rate, burst) = match raw.split_once(',') {
+        Some((rate, burst)) => (rate, Some(burst.trim().strip_prefix("burst")?.trim_start().strip_prefix('=')?)),
+        None => (raw, None),
+    };
+    let (count, unit) = rate.split_once('/')?;
+    let count: u32 = count.trim().parse().ok().filter(|n| *n > 0)?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        _ => return None,
+    };
+    let burst = match burst {
+        Some(b) => b.trim().parse().ok().filter(|n| *n > 0)?,
+        None => count,
+    };
+    // one request every per/count: below a nanosecond it cannot be measured
+    if (per / count).is_zero() {
+        return None;
+    }
+    Some(Some(Rate { count, per, burst }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +357,53 @@ mod tests {
         assert_eq!(parse_duration("3d"), Some(Duration::from_secs(259_200)));
         assert_eq!(parse_duration("0h"), None);
         assert_eq!(parse_duration("h"), None);
+    }
+
+    #[test]
+    fn rate_limits_have_defaults_and_read_their_variables() {
+        assert_eq!(config(&[]).expect("defaults").rate_limits, RateLimits::default());
+        let c = config(&[
+            ("STEWARD_RATE_LIMIT_LOGIN_IP", "5/s"),
+            ("STEWARD_RATE_LIMIT_LOGIN_ACCOUNT", "off"),
+            ("STEWARD_RATE_LIMIT_INVITE_ORG", "200/h,burst=10"),
+            ("STEWARD_RATE_LIMIT_ACCEPT_IP", "0"),
+            ("STEWARD_RATE_LIMIT_API_KEY", " 1000/min "),
+        ])
+        .expect("rate limits");
+        assert_eq!(c.rate_limits.login_ip, Some(Rate::per_second(5)));
+        assert_eq!(c.rate_limits.login_account, None);
+        assert_eq!(c.rate_limits.invite_org, Some(Rate::per_hour(200).burst(10)));
+        assert_eq!(c.rate_limits.accept_ip, None);
+        assert_eq!(c.rate_limits.api_key, Some(Rate::per_minute(1000)));
+    }
+
+    #[test]
+    fn a_rate_is_n_per_second_minute_or_hour_with_an_optional_burst() {
+        assert_eq!(parse_rate("20/min"), Some(Some(Rate::per_minute(20))));
+        assert_eq!(parse_rate("3/s"), Some(Some(Rate::per_second(3))));
+        assert_eq!(parse_rate("100/h"), Some(Some(Rate::per_hour(100))));
+        assert_eq!(parse_rate("100/hour, burst = 20"), Some(Some(Rate::per_hour(100).burst(20))));
+        assert_eq!(parse_rate("600/min,burst=100"), Some(Some(Rate::per_minute(600).burst(100))));
+        assert_eq!(parse_rate("OFF"), Some(None));
+        assert_eq!(parse_rate("0"), Some(None));
+        for bad in ["", "20", "20/day", "0/min", "-1/min", "x/min", "20/min,burst=0", "20/min,bursts=3", "20/min,3", "4294967295/s"] {
+            assert_eq!(parse_rate(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_rate_limit_names_its_variable() {
+        for var in [
+            "STEWARD_RATE_LIMIT_LOGIN_IP",
+            "STEWARD_RATE_LIMIT_LOGIN_ACCOUNT",
+            "STEWARD_RATE_LIMIT_INVITE_ORG",
+            "STEWARD_RATE_LIMIT_ACCEPT_IP",
+            "STEWARD_RATE_LIMIT_API_KEY",
+        ] {
+            let err = config(&[(var, "lots")]).expect_err(var);
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
     }
 
     #[test]

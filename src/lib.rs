@@ -55,7 +55,9 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let https = config.is_https();
     let workers = config.workers;
     let mail = mail::Sender::from_config(&config)?;
-    let state = AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail) };
+    let limits = web::rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
+    let state =
+        AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
 
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -72,7 +74,10 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             .app_data(
                 aweb::FormConfig::default()
                     .limit(web::security::MAX_FORM_BYTES)
-                    .error_handler(|e, _| WebError::BadRequest(format!("The form could not be read: {e}")).into()),
+                    .error_handler(|e, _| match e {
+                        actix_web::error::UrlencodedError::Overflow { .. } => WebError::TooLarge.into(),
+                        e => WebError::BadRequest(format!("The form could not be read: {e}")).into(),
+                    }),
             )
             .app_data(
                 aweb::QueryConfig::default()

@@ -426,6 +426,7 @@ pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
     if backend == Backend::Sqlite {
         // a seeding tool may trade durability for speed: a crash loses a half-made demo org
         conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")?;
+        conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{}", tune_env("SEED_CKPT", 1000), tune_env("SEED_CACHE", 262144)))?;
     }
     let outcome = seed(&mut conn, &mut plan);
     if backend == Backend::Sqlite {
@@ -781,7 +782,7 @@ impl<'a> Generator<'a> {
         let mut spare: Vec<Vec<EventRow>> = Vec::new();
         while seq < total {
             let mut batch = empty.try_recv().ok().or_else(|| spare.pop()).unwrap_or_default();
-            let n = EVENTS_PER_TX.min(total - seq);
+            let n = tune_env("SEED_TX", EVENTS_PER_TX).min(total - seq);
             batch.truncate(n);
             while batch.len() < n {
                 batch.push(self.blank_row());
@@ -1035,4 +1036,8 @@ fn discard(conn: &mut DbConn, plan: &Plan) {
         diesel::delete(accounts::table.find(owner)).execute(c)?;
         Ok::<_, diesel::result::Error>(())
     });
+}
+
+fn tune_env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

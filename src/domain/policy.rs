@@ -30,18 +30,18 @@ impl Refusal {
 }
 
 /// Rules shared by changing the role of, deactivating, activating and removing a member:
-/// nobody acts on the owner, nor on themselves.
-pub fn can_act_on(actor: AccountId, target: Target) -> Result<(), Refusal> {
+/// nobody acts on the owner, nor on themselves. `actor` is None for an API key.
+pub fn can_act_on(actor: Option<AccountId>, target: Target) -> Result<(), Refusal> {
     if target.role == Role::Owner {
         return Err(Refusal::TargetIsOwner);
     }
-    if target.account == actor {
+    if actor == Some(target.account) {
         return Err(Refusal::TargetIsSelf);
     }
     Ok(())
 }
 
-pub fn can_change_role(actor: AccountId, target: Target, new_role: Role) -> Result<(), Refusal> {
+pub fn can_change_role(actor: Option<AccountId>, target: Target, new_role: Role) -> Result<(), Refusal> {
     can_act_on(actor, target)?;
     can_grant(new_role)
 }
@@ -84,22 +84,23 @@ mod tests {
 
     #[test]
     fn nobody_acts_on_the_owner() {
-        let actor = AccountId::new();
+        let actor = Some(AccountId::new());
         assert_eq!(can_act_on(actor, target(Role::Owner)), Err(Refusal::TargetIsOwner));
         assert_eq!(can_change_role(actor, target(Role::Owner), Role::Viewer), Err(Refusal::TargetIsOwner));
+        assert_eq!(can_act_on(None, target(Role::Owner)), Err(Refusal::TargetIsOwner), "nor does a key");
     }
 
     #[test]
     fn nobody_acts_on_themselves() {
         let actor = AccountId::new();
         let me = Target { account: actor, role: Role::Admin };
-        assert_eq!(can_act_on(actor, me), Err(Refusal::TargetIsSelf));
-        assert_eq!(can_change_role(actor, me, Role::Viewer), Err(Refusal::TargetIsSelf));
+        assert_eq!(can_act_on(Some(actor), me), Err(Refusal::TargetIsSelf));
+        assert_eq!(can_change_role(Some(actor), me, Role::Viewer), Err(Refusal::TargetIsSelf));
     }
 
     #[test]
     fn owner_is_never_granted_by_role_change_or_invitation() {
-        let actor = AccountId::new();
+        let actor = Some(AccountId::new());
         assert_eq!(can_change_role(actor, target(Role::Viewer), Role::Owner), Err(Refusal::OwnerOnlyByTransfer));
         assert_eq!(can_grant(Role::Owner), Err(Refusal::OwnerOnlyByTransfer));
         for role in Role::GRANTABLE {

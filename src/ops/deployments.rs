@@ -5,11 +5,12 @@ use serde_json::json;
 
 use crate::db::Db;
 use crate::domain::ids::DeploymentId;
-use crate::domain::{AccountId, Invalid, OrgId};
+use crate::domain::{AccountId, Invalid, OrgId, Permission};
+use crate::ops::access::lock_and_authorize;
 use crate::ops::{Ctx, OpError, all_valid};
 use crate::store::audit::{Actor, NewEvent};
 use crate::store::deployments::{self, Deployment, DeploymentListRow};
-use crate::store::{self, audit, orgs};
+use crate::store::{self, audit};
 
 /// The longest deployment name: a DNS label, so that a name can become part of a host name.
 pub const MAX_NAME: usize = 63;
@@ -134,9 +135,7 @@ pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<Dep
     all_valid([name.as_ref().map(|_| ()).map_err(Clone::clone), region.as_ref().map(|_| ()).map_err(Clone::clone)])?;
     let (name, region) = (name?, region?);
     db.write(|conn| {
-        if !orgs::lock(conn, org)? {
-            return Err(OpError::NotFound);
-        }
+        lock_and_authorize(conn, org, &ctx.actor, Permission::DeploymentsWrite, None)?;
         if deployments::name_taken(conn, org, &name, None)? {
             return Err(Invalid::new("name", NAME_TAKEN).into());
         }
@@ -180,9 +179,7 @@ impl Renamed {
 /// records nothing.
 pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, id: DeploymentId, raw_name: &str) -> Result<Renamed, OpError> {
     db.write(|conn| {
-        if !orgs::lock(conn, org)? {
-            return Err(OpError::NotFound);
-        }
+        lock_and_authorize(conn, org, &ctx.actor, Permission::DeploymentsWrite, Some(id))?;
         // an unknown deployment is not found whatever the name, so it is looked up first
         let deployment = deployments::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         let renamed = Renamed { old_name: deployment.name, new_name: parse_name(raw_name)? };
@@ -211,9 +208,7 @@ pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, id: DeploymentId, raw_name: &str) 
 /// Deletes a deployment (API keys scoped to it lose it), with `deployment.deleted`.
 pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, id: DeploymentId) -> Result<Deployment, OpError> {
     db.write(|conn| {
-        if !orgs::lock(conn, org)? {
-            return Err(OpError::NotFound);
-        }
+        lock_and_authorize(conn, org, &ctx.actor, Permission::DeploymentsWrite, Some(id))?;
         let deployment = deployments::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         deployments::delete(conn, org, id)?;
         audit::append(

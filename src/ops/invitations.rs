@@ -14,7 +14,8 @@ use crate::domain::ids::InvitationId;
 use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, MembershipStatus, OrgId, Permission, names};
 use crate::domain::password::check_new_password;
 use crate::mail::{self, Sender};
-use crate::ops::members::{lock_and_authorize, parse_role};
+use crate::ops::access::{account_of, lock_and_authorize};
+use crate::ops::members::parse_role;
 use crate::ops::{Ctx, OpError, all_valid};
 use crate::store::accounts::{self, Account, AccountRow};
 use crate::store::audit::{Actor, NewEvent, RequestMeta};
@@ -70,13 +71,39 @@ fn check_invitable(conn: &mut DbConn, org: OrgId, email: &Email) -> Result<(), O
 
 struct MailContext {
     org_name: String,
-    inviter: Account,
+    inviter_name: String,
+    inviter_email: String,
+    /// The account recorded as the inviter: the person, or the person who made the API key.
+    invited_by: Option<AccountId>,
 }
 
-fn mail_context(conn: &mut DbConn, org: OrgId, inviter: AccountId) -> Result<MailContext, OpError> {
+fn mail_context(conn: &mut DbConn, org: OrgId, actor: &Actor) -> Result<MailContext, OpError> {
     let org_name = orgs::find(conn, org)?.ok_or(OpError::NotFound)?.name;
-    let inviter = accounts::find(conn, inviter)?.ok_or(OpError::NotFound)?;
-    Ok(MailContext { org_name, inviter })
+    let by_account = |conn: &mut DbConn, id: AccountId| -> Result<Option<Account>, OpError> { Ok(accounts::find(conn, id)?) };
+    match actor {
+        Actor::ApiKey { id, name } => {
+            let key = crate::store::api_keys::find(conn, org, id.parse().map_err(|_| OpError::NotFound)?)?;
+            let creator = match key.and_then(|k| k.created_by).and_then(|c| c.parse().ok()) {
+                Some(c) => by_account(conn, c)?,
+                None => None,
+            };
+            Ok(MailContext {
+                org_name,
+                inviter_name: format!("The API key \"{name}\""),
+                inviter_email: creator.as_ref().map(|c| c.email.to_string()).unwrap_or_else(|| "an API key".into()),
+                invited_by: creator.map(|c| c.id),
+            })
+        }
+        _ => {
+            let inviter = by_account(conn, account_of(actor).ok_or(OpError::NotFound)?)?.ok_or(OpError::NotFound)?;
+            Ok(MailContext {
+                org_name,
+                inviter_name: inviter.name,
+                inviter_email: inviter.email.to_string(),
+                invited_by: Some(inviter.id),
+            })
+        }
+    }
 }
 
 fn send_invitation(
@@ -90,8 +117,8 @@ fn send_invitation(
 ) -> Result<(), OpError> {
     let mail = mail::Invitation {
         org_name: mc.org_name.clone(),
-        inviter_name: mc.inviter.name.clone(),
-        inviter_email: mc.inviter.email.to_string(),
+        inviter_name: mc.inviter_name.clone(),
+        inviter_email: mc.inviter_email.clone(),
         role: role.label(),
         link: settings.link(token),
         expires_at,
@@ -108,7 +135,6 @@ pub fn invite(
     settings: &Settings,
     ctx: &Ctx,
     org: OrgId,
-    inviter: AccountId,
     input: &InviteInput,
 ) -> Result<InvitationId, OpError> {
     let email = Email::parse(&input.email);
@@ -122,7 +148,7 @@ pub fn invite(
     let mc = {
         let mut conn = db.conn()?;
         check_invitable(&mut conn, org, &email)?;
-        mail_context(&mut conn, org, inviter)?
+        mail_context(&mut conn, org, &ctx.actor)?
     };
     let token = crypto::random_token();
     let now = store::now();
@@ -131,13 +157,11 @@ pub fn invite(
 
     let id = InvitationId::new();
     db.write(|conn| {
-        lock_and_authorize(conn, org, inviter, Permission::MembersManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         check_invitable(conn, org, &email)?;
         let hash = crypto::sha256_hex(token.as_bytes());
-        invitations::insert(
-            conn,
-            NewInvitation { id, org, email: &email, role, token_hash: &hash, invited_by: inviter, at: now, expires_at },
-        )?;
+        let invited_by = mc.invited_by;
+        invitations::insert(conn, NewInvitation { id, org, email: &email, role, token_hash: &hash, invited_by, at: now, expires_at })?;
         audit::append(
             conn,
             org,
@@ -169,14 +193,13 @@ pub fn resend(
     settings: &Settings,
     ctx: &Ctx,
     org: OrgId,
-    actor: AccountId,
     id: InvitationId,
 ) -> Result<Email, OpError> {
     let (inv, mc) = {
         let mut conn = db.conn()?;
         let inv = invitations::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
-        (inv, mail_context(&mut conn, org, actor)?)
+        (inv, mail_context(&mut conn, org, &ctx.actor)?)
     };
     let token = crypto::random_token();
     let now = store::now();
@@ -184,7 +207,7 @@ pub fn resend(
     send_invitation(sender, settings, &mc, &inv.email, inv.role, &token, expires_at)?;
 
     db.write(|conn| {
-        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let current = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&current)?;
         invitations::renew(conn, id, &crypto::sha256_hex(token.as_bytes()), expires_at)?;
@@ -203,9 +226,9 @@ pub fn resend(
     })
 }
 
-pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, id: InvitationId) -> Result<Email, OpError> {
+pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email, OpError> {
     db.write(|conn| {
-        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let inv = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
         let now = store::now();

@@ -5,29 +5,11 @@ use serde_json::json;
 use crate::db::{Db, DbConn};
 use crate::domain::policy::{self, Target};
 use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, Role};
+use crate::ops::access::{account_of, lock_and_authorize};
 use crate::ops::{Ctx, OpError};
 use crate::store::audit::NewEvent;
 use crate::store::members::{self, Membership};
-use crate::store::{self, audit, orgs};
-
-/// Locks the organization and checks, inside the transaction, that `actor` is still an active
-/// member holding `permission`: a request authorized a moment ago may have lost the race to a
-/// change that removed its right.
-pub(crate) fn lock_and_authorize(
-    conn: &mut DbConn,
-    org: OrgId,
-    actor: AccountId,
-    permission: Permission,
-) -> Result<Membership, OpError> {
-    if !orgs::lock(conn, org)? {
-        return Err(OpError::NotFound);
-    }
-    let me = members::find(conn, org, actor)?.filter(|m| m.status == MembershipStatus::Active).ok_or(OpError::NotFound)?;
-    if !me.role.can(permission) {
-        return Err(OpError::Forbidden(String::new()));
-    }
-    Ok(me)
-}
+use crate::store::{self, audit};
 
 fn target_of(conn: &mut DbConn, org: OrgId, account: AccountId) -> Result<Membership, OpError> {
     members::find(conn, org, account)?.ok_or(OpError::NotFound)
@@ -43,12 +25,12 @@ pub fn parse_role(raw: &str) -> Result<Role, Invalid> {
     Ok(role)
 }
 
-pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
+pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
     let role = parse_role(raw_role)?;
     db.write(|conn| {
-        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let t = target_of(conn, org, target)?;
-        policy::can_change_role(actor, Target { account: target, role: t.role }, role).map_err(refuse)?;
+        policy::can_change_role(account_of(&ctx.actor), Target { account: target, role: t.role }, role).map_err(refuse)?;
         if t.role == role {
             return Ok(());
         }
@@ -68,16 +50,16 @@ pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: Acc
     })
 }
 
-pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: AccountId, active: bool) -> Result<(), OpError> {
+pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, active: bool) -> Result<(), OpError> {
     let (status, action) = if active {
         (MembershipStatus::Active, "member.activated")
     } else {
         (MembershipStatus::Inactive, "member.deactivated")
     };
     db.write(|conn| {
-        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let t = target_of(conn, org, target)?;
-        policy::can_act_on(actor, Target { account: target, role: t.role }).map_err(refuse)?;
+        policy::can_act_on(account_of(&ctx.actor), Target { account: target, role: t.role }).map_err(refuse)?;
         if t.status == status {
             return Ok(());
         }
@@ -98,11 +80,11 @@ pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: Acco
 }
 
 /// Ends the membership after the typed confirmation; the account stays.
-pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, target: AccountId, confirm_email: &str) -> Result<(), OpError> {
+pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: &str) -> Result<(), OpError> {
     db.write(|conn| {
-        lock_and_authorize(conn, org, actor, Permission::MembersManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let t = target_of(conn, org, target)?;
-        policy::can_act_on(actor, Target { account: target, role: t.role }).map_err(refuse)?;
+        policy::can_act_on(account_of(&ctx.actor), Target { account: target, role: t.role }).map_err(refuse)?;
         if !t.email.matches_typed(confirm_email) {
             return Err(Invalid::new("confirm_email", "Type the member's email address exactly to confirm.").into());
         }

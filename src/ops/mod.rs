@@ -1,6 +1,7 @@
 //! The operations a person or a script can perform. Each checks the rules, makes its change
 //! and records its audit event in one transaction.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod deployments;

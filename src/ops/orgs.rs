@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::db::{Db, DbConn};
 use crate::domain::policy::{self, TransferRefusal};
 use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, Role, names};
-use crate::ops::members::lock_and_authorize;
+use crate::ops::access::{account_of, lock_and_authorize};
 use crate::ops::{Ctx, OpError};
 use crate::store::audit::NewEvent;
 use crate::store::members::NewMember;
@@ -43,10 +43,10 @@ pub fn create(db: &Db, ctx: &Ctx, owner: AccountId, raw_name: &str) -> Result<Or
     })
 }
 
-pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, raw_name: &str) -> Result<(), OpError> {
+pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, raw_name: &str) -> Result<(), OpError> {
     let name = names::org_name("name", raw_name)?;
     db.write(|conn| {
-        lock_and_authorize(conn, org, actor, Permission::OrgManage)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::OrgManage, None)?;
         let old = orgs::find(conn, org)?.ok_or(OpError::NotFound)?.name;
         if old == name {
             return Ok(());
@@ -65,11 +65,12 @@ pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, actor: AccountId, raw_name: &str) 
 }
 
 /// Makes `to` the owner; the old owner becomes an admin.
-pub fn transfer(db: &Db, ctx: &Ctx, org: OrgId, owner: AccountId, to_raw: &str) -> Result<String, OpError> {
+pub fn transfer(db: &Db, ctx: &Ctx, org: OrgId, to_raw: &str) -> Result<String, OpError> {
     let to: AccountId =
         to_raw.trim().parse().map_err(|_| Invalid::new("account", "Choose the member who will become the owner."))?;
     db.write(|conn| {
-        lock_and_authorize(conn, org, owner, Permission::OrgOwner)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::OrgOwner, None)?;
+        let owner = account_of(&ctx.actor).ok_or(OpError::Forbidden(String::new()))?;
         let target = members::find(conn, org, to)?;
         let active = target.as_ref().is_some_and(|m| m.status == MembershipStatus::Active);
         policy::can_transfer(owner, to, active).map_err(|r| match r {
@@ -129,9 +130,9 @@ pub fn leave(db: &Db, ctx: &Ctx, org: OrgId, account: AccountId) -> Result<Strin
 /// Deletes the organization and everything it holds (memberships, invitations, deployments,
 /// keys, events) once its name is typed. Its events go with it, so the deletion itself is
 /// recorded in the server log.
-pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, owner: AccountId, confirm_name: &str) -> Result<String, OpError> {
+pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, confirm_name: &str) -> Result<String, OpError> {
     let name = db.write(|conn| {
-        lock_and_authorize(conn, org, owner, Permission::OrgOwner)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::OrgOwner, None)?;
         let current = orgs::find(conn, org)?.ok_or(OpError::NotFound)?;
         if confirm_name.trim() != current.name {
             return Err(OpError::from(Invalid::new("confirm_name", "Type the organization's name exactly to confirm.")));

@@ -63,7 +63,7 @@ pub struct NewInvitation<'a> {
     pub email: &'a Email,
     pub role: Role,
     pub token_hash: &'a str,
-    pub invited_by: AccountId,
+    pub invited_by: Option<AccountId>,
     pub at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }
@@ -76,7 +76,7 @@ pub fn insert(conn: &mut DbConn, new: NewInvitation<'_>) -> QueryResult<()> {
         role: new.role.as_str().to_string(),
         status: InvitationStatus::Pending.as_str().to_string(),
         token_hash: new.token_hash.to_string(),
-        invited_by: Some(new.invited_by.to_db()),
+        invited_by: new.invited_by.map(|a| a.to_db()),
         created_at: new.at,
         expires_at: new.expires_at,
         responded_at: None,

@@ -1,6 +1,7 @@
 //! Storage: Diesel models next to their queries, one module per table family.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod deployments;
 pub mod directory;

@@ -71,6 +71,7 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
+    state.limits.login(&req, &form.email)?;
     let (email, password) = (form.email.clone(), form.password.clone());
     let account = state.run(move |db| accounts::sign_in(db, &email, &password)).await?;
     let Some(account) = account else {

@@ -21,6 +21,10 @@ pub enum WebError {
     BadRequest(String),
     #[error("the form has expired")]
     Csrf,
+    /// A body over the limit. The rest of it is never read, so the connection is closed
+    /// with the answer rather than left to be misread as the next request.
+    #[error("the request is too large")]
+    TooLarge,
     #[error("{0}")]
     Conflict(String),
     /// Input a rule refused; shown as 422, in the form when a handler catches it.
@@ -28,6 +32,9 @@ pub enum WebError {
     Invalid(Vec<crate::domain::Invalid>),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Over a rate limit: 429 with `Retry-After` (seconds).
+    #[error("too many requests; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
 }
 
 impl From<DbError> for WebError {
@@ -84,10 +91,12 @@ impl ResponseError for WebError {
             WebError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -113,20 +122,48 @@ impl ResponseError for WebError {
                 "For your security the form could not be accepted. Go back, reload the page and try again.".into(),
             ),
             WebError::BadRequest(m) => ("Bad request", m.clone()),
+            WebError::TooLarge => ("Too large", "The form is larger than Steward accepts.".into()),
             WebError::Conflict(m) => ("Conflict", m.clone()),
             WebError::Invalid(_) => ("Please check your input", self.to_string()),
             WebError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 ("Something went wrong", "An unexpected error occurred. It has been logged; please try again.".into())
             }
+            WebError::TooManyRequests { retry_after } => {
+                let unit = if *retry_after == 1 { "second" } else { "seconds" };
+                ("Too many attempts", format!("Too many attempts. Try again in {retry_after} {unit}."))
+            }
             WebError::SignInRequired { .. } => unreachable_page(),
         };
         let page = ErrorPage { shell: AuthShell::bare(title), code: status.as_u16(), heading: title, message: &message };
         let body = page.render().unwrap_or_else(|_| message.clone());
-        HttpResponse::build(status).content_type(ContentType::html()).body(body)
+        let mut response = HttpResponse::build(status);
+        match self {
+            WebError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            // the rest of the body is never read: close rather than misread it as a request
+            WebError::TooLarge => {
+                response.force_close();
+            }
+            _ => {}
+        }
+        response.content_type(ContentType::html()).body(body)
     }
 }
 
 fn unreachable_page() -> (&'static str, String) {
     ("Sign in required", "Sign in to continue.".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_body_closes_the_connection() {
+        let response = WebError::TooLarge.error_response();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(!response.head().keep_alive());
+    }
 }

@@ -28,8 +28,8 @@ pub async fn resend(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
-    let (ctx, me, settings, st) = (access.ctx(), access.current.id(), state.invitation_settings(), state.get_ref().clone());
-    let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, me, id)).await;
+    let (ctx, settings, st) = (access.ctx(), state.invitation_settings(), state.get_ref().clone());
+    let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, id)).await;
     match result {
         Ok(email) => session::flash(&access.session, FlashKind::Success, format!("Invitation sent again to {email}.")),
         Err(WebError::Invalid(list)) => {
@@ -48,8 +48,8 @@ pub async fn cancel(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
-    let (ctx, me) = (access.ctx(), access.current.id());
-    let email = state.run(move |db| inv::cancel(db, &ctx, org, me, id)).await?;
+    let ctx = access.ctx();
+    let email = state.run(move |db| inv::cancel(db, &ctx, org, id)).await?;
     session::flash(&access.session, FlashKind::Success, format!("Invitation for {email} cancelled."));
     Ok(see_other(&req, &format!("/orgs/{org}/members")))
 }
@@ -166,11 +166,13 @@ fn answered(session: &Session, view: &View) -> Result<HttpResponse, WebError> {
 }
 
 pub async fn show(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     current: Option<CurrentAccount>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
+    state.limits.acceptance(&req)?;
     let token = path.into_inner();
     let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
     if view.state != InvitationState::Pending {
@@ -195,6 +197,7 @@ pub async fn accept(
     path: web::Path<String>,
     form: web::Form<AcceptForm>,
 ) -> Result<HttpResponse, WebError> {
+    state.limits.acceptance(&req)?;
     let token = path.into_inner();
     let form = form.into_inner();
     let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
@@ -258,6 +261,7 @@ pub async fn decline(
     current: Option<CurrentAccount>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
+    state.limits.acceptance(&req)?;
     let token = path.into_inner();
     let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
     if view.state != InvitationState::Pending {

@@ -303,12 +303,12 @@ pub async fn invite(
     access: Authorized<perm::MembersManage>,
     form: web::Form<InviteInput>,
 ) -> Result<HttpResponse, WebError> {
+    state.limits.invitation(access.org_id)?;
     let input = form.into_inner();
-    let (ctx, org, inviter, settings, st) =
-        (access.ctx(), access.org_id, access.current.id(), state.invitation_settings(), state.get_ref().clone());
+    let (ctx, org, settings, st) = (access.ctx(), access.org_id, state.invitation_settings(), state.get_ref().clone());
     let attempt = input.clone();
     let result = state
-        .run(move |db| ops::invitations::invite(db, &st.mail, &settings, &ctx, org, inviter, &attempt))
+        .run(move |db| ops::invitations::invite(db, &st.mail, &settings, &ctx, org, &attempt))
         .await;
     match result {
         Ok(_) => {
@@ -349,7 +349,7 @@ async fn editable_member(state: &AppState, access: &OrgAccess, raw: &str) -> Res
     let (org, account) = (access.org_id, account_id(raw)?);
     let member = state.run(move |db| ops::members::member(db, org, account)).await?;
     let me = access.current.id();
-    crate::domain::policy::can_act_on(me, crate::domain::policy::Target { account, role: member.role })
+    crate::domain::policy::can_act_on(Some(me), crate::domain::policy::Target { account, role: member.role })
         .map_err(|r| WebError::Forbidden(r.message().into()))?;
     Ok(member)
 }
@@ -397,9 +397,9 @@ pub async fn update(
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let (ctx, me, role) = (access.ctx(), access.current.id(), form.into_inner().role);
+    let (ctx, role) = (access.ctx(), form.into_inner().role);
     let attempt = role.clone();
-    match state.run(move |db| ops::members::change_role(db, &ctx, org, me, target, &attempt)).await {
+    match state.run(move |db| ops::members::change_role(db, &ctx, org, target, &attempt)).await {
         Ok(()) => {
             session::flash(&access.session, FlashKind::Success, "Member updated.");
             Ok(see_other(&req, &format!("/orgs/{org}/members")))
@@ -422,8 +422,8 @@ async fn set_active(
     active: bool,
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let (ctx, me) = (access.ctx(), access.current.id());
-    state.run(move |db| ops::members::set_active(db, &ctx, org, me, target, active)).await?;
+    let ctx = access.ctx();
+    state.run(move |db| ops::members::set_active(db, &ctx, org, target, active)).await?;
     let message = if active { "Member activated." } else { "Member deactivated. Their access ended at once." };
     session::flash(&access.session, FlashKind::Success, message);
     Ok(see_other(&req, &format!("/orgs/{org}/members")))
@@ -511,9 +511,9 @@ pub async fn remove(
     form: web::Form<RemoveForm>,
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let (ctx, me, typed) = (access.ctx(), access.current.id(), form.into_inner().confirm_email);
+    let (ctx, typed) = (access.ctx(), form.into_inner().confirm_email);
     let attempt = typed.clone();
-    match state.run(move |db| ops::members::remove(db, &ctx, org, me, target, &attempt)).await {
+    match state.run(move |db| ops::members::remove(db, &ctx, org, target, &attempt)).await {
         Ok(()) => {
             session::flash(&access.session, FlashKind::Success, "Member removed. They must be invited again to come back.");
             Ok(see_other(&req, &format!("/orgs/{org}/members")))

@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod profile;
+pub mod rate_limit;
 pub mod security;
 pub mod session;
 pub mod settings;

@@ -42,7 +42,7 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
                 body.extend_from_slice(&chunk);
             }
             if too_large {
-                let resp = WebError::BadRequest("The form is too large.".into()).error_response();
+                let resp = WebError::TooLarge.error_response();
                 return Ok(req.into_response(resp));
             }
             let token = form_field(&body, "csrf_token");

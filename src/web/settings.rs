@@ -74,8 +74,8 @@ pub async fn rename(
     form: web::Form<RenameForm>,
 ) -> Result<HttpResponse, WebError> {
     let name = form.into_inner().name;
-    let (ctx, org, me, attempt) = (access.ctx(), access.org_id, access.current.id(), name.clone());
-    match state.run(move |db| ops::orgs::rename(db, &ctx, org, me, &attempt)).await {
+    let (ctx, org, attempt) = (access.ctx(), access.org_id, name.clone());
+    match state.run(move |db| ops::orgs::rename(db, &ctx, org, &attempt)).await {
         Ok(()) => {
             session::flash(&access.session, FlashKind::Success, "Organization renamed.");
             Ok(see_other(&req, &format!("/orgs/{org}/settings")))
@@ -97,8 +97,8 @@ pub async fn transfer(
     form: web::Form<TransferForm>,
 ) -> Result<HttpResponse, WebError> {
     let to = form.into_inner().account;
-    let (ctx, org, me) = (access.ctx(), access.org_id, access.current.id());
-    match state.run(move |db| ops::orgs::transfer(db, &ctx, org, me, &to)).await {
+    let (ctx, org) = (access.ctx(), access.org_id);
+    match state.run(move |db| ops::orgs::transfer(db, &ctx, org, &to)).await {
         Ok(email) => {
             session::flash(&access.session, FlashKind::Success, format!("{email} is now the owner. You are an admin."));
             Ok(see_other(&req, &format!("/orgs/{org}/settings")))
@@ -135,8 +135,8 @@ pub async fn delete(
     form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, WebError> {
     let typed = form.into_inner().confirm_name;
-    let (ctx, org, me) = (access.ctx(), access.org_id, access.current.id());
-    match state.run(move |db| ops::orgs::delete(db, &ctx, org, me, &typed)).await {
+    let (ctx, org) = (access.ctx(), access.org_id);
+    match state.run(move |db| ops::orgs::delete(db, &ctx, org, &typed)).await {
         Ok(name) => {
             session::flash(&access.session, FlashKind::Success, format!("Organization {name} deleted."));
             Ok(see_other(&req, "/orgs"))

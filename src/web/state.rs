@@ -1,4 +1,4 @@
-//! What every handler shares: the database, the configuration.
+//! What every handler shares: the database, the configuration, the mail sender, the rate limits.
 
 use std::sync::Arc;
 
@@ -9,12 +9,14 @@ use crate::db::Db;
 use crate::mail::Sender;
 use crate::ops::invitations;
 use crate::web::error::WebError;
+use crate::web::rate_limit::RateLimits;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub mail: Arc<Sender>,
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {

@@ -40,6 +40,14 @@ pub struct Options {
     pub invite_ttl: Duration,
     pub smtp_url: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// None: limits so generous that no test trips them (tests sign in a lot from 127.0.0.1).
+    pub rate_limits: Option<steward::config::RateLimits>,
+}
+
+/// Rate limits that stay on, so that every test goes through them, but never trip.
+pub fn generous_rate_limits() -> steward::config::RateLimits {
+    let lots = Some(steward::config::Rate::per_second(10_000));
+    steward::config::RateLimits { login_ip: lots, login_account: lots, invite_org: lots, accept_ip: lots, api_key: lots }
 }
 
 impl Default for Options {
@@ -50,6 +58,7 @@ impl Default for Options {
             invite_ttl: Duration::from_secs(86_400),
             smtp_url: None,
             trusted_proxies: Vec::new(),
+            rate_limits: None,
         }
     }
 }
@@ -117,6 +126,7 @@ impl TestApp {
             db_pool_size: 4,
             workers: 2,
             trusted_proxies: options.trusted_proxies,
+            rate_limits: options.rate_limits.unwrap_or_else(generous_rate_limits),
         };
         let running = tokio::task::spawn_blocking(move || steward::build(config))
             .await

@@ -13,3 +13,5 @@ mod members;
 mod org_access;
 mod security;
 mod settings;
+mod authorization;
+mod rate_limits;

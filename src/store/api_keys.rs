@@ -1,0 +1,128 @@
+//! API keys: an organization's credentials for scripts. The secret is stored only as a hash,
+//! found through its public `lookup` part.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{accounts, api_key_deployments, api_keys, deployments};
+use crate::domain::ids::{ApiKeyId, DeploymentId};
+use crate::domain::OrgId;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub lookup: String,
+    pub secret_hash: String,
+    pub permissions: String,
+    pub scope: String,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    pub fn can_read(&self) -> bool {
+        matches!(self.permissions.as_str(), "read" | "read_write")
+    }
+
+    pub fn can_write(&self) -> bool {
+        matches!(self.permissions.as_str(), "write" | "read_write")
+    }
+
+    pub fn all_deployments(&self) -> bool {
+        self.scope == "all"
+    }
+
+    /// Usable now: not revoked, not expired.
+    pub fn is_live(&self, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+
+    pub fn status(&self, now: NaiveDateTime) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConn, row: &ApiKeyRow, scoped: &[DeploymentId]) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table).values(row).execute(conn)?;
+    for d in scoped {
+        diesel::insert_into(api_key_deployments::table)
+            .values((api_key_deployments::api_key_id.eq(&row.id), api_key_deployments::deployment_id.eq(d.to_db())))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_by_lookup(conn: &mut DbConn, lookup: &str) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table.filter(api_keys::lookup.eq(lookup)).select(ApiKeyRow::as_select()).first(conn).optional()
+}
+
+pub fn find(conn: &mut DbConn, org: OrgId, id: ApiKeyId) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table
+        .filter(api_keys::id.eq(id.to_db()))
+        .filter(api_keys::org_id.eq(org.to_db()))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The deployments a key scoped to `selected` may reach.
+pub fn scoped_deployments(conn: &mut DbConn, key: &str) -> QueryResult<Vec<String>> {
+    api_key_deployments::table
+        .filter(api_key_deployments::api_key_id.eq(key))
+        .select(api_key_deployments::deployment_id)
+        .load(conn)
+}
+
+pub fn revoke(conn: &mut DbConn, id: ApiKeyId, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(api_keys::table.find(id.to_db()).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(Some(at)))
+        .execute(conn)
+}
+
+/// Records use; callers only do so when the stored value is more than a minute old.
+pub fn touch(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id)).set(api_keys::last_used_at.eq(Some(at))).execute(conn).map(|_| ())
+}
+
+/// A key as the list shows it.
+#[derive(Debug, Clone)]
+pub struct ListedKey {
+    pub key: ApiKeyRow,
+    pub created_by_email: Option<String>,
+    pub deployments: Vec<String>,
+}
+
+pub fn list(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<ListedKey>> {
+    let rows: Vec<(ApiKeyRow, Option<String>)> = api_keys::table
+        .left_join(accounts::table.on(api_keys::created_by.eq(accounts::id.nullable())))
+        .filter(api_keys::org_id.eq(org.to_db()))
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .select((ApiKeyRow::as_select(), accounts::email.nullable()))
+        .load(conn)?;
+    let scoped: Vec<(String, String)> = api_key_deployments::table
+        .inner_join(deployments::table)
+        .filter(deployments::org_id.eq(org.to_db()))
+        .select((api_key_deployments::api_key_id, deployments::name))
+        .order(deployments::name.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, created_by_email)| {
+            let deployments = scoped.iter().filter(|(k, _)| *k == key.id).map(|(_, n)| n.clone()).collect();
+            ListedKey { key, created_by_email, deployments }
+        })
+        .collect())
+}

@@ -1,0 +1,141 @@
+//! Rate limits: sign-in per address and per email, invitations per organization, invitation
+//! links per address; over a limit the answer is 429 with `Retry-After`.
+
+use steward::config::{Rate, RateLimits};
+
+use crate::helpers::{Backend, Client, Options, PASSWORD, Page, TestApp, generous_rate_limits};
+
+fn with_limits(limits: RateLimits) -> Options {
+    Options { rate_limits: Some(limits), ..Options::default() }
+}
+
+/// A 429 whose `Retry-After` is a number of seconds within `max`, with a page that says so.
+fn assert_too_many(page: &Page, max: u64) -> u64 {
+    page.assert_status(429);
+    let seconds: u64 = page.header("retry-after").and_then(|v| v.parse().ok()).expect("a Retry-After in seconds");
+    assert!((1..=max).contains(&seconds), "Retry-After {seconds} not within 1..={max}");
+    assert!(page.contains("Too many attempts. Try again in"), "{}", page.body);
+    seconds
+}
+
+async fn sign_in_is_limited_per_email_typed_and_per_address(backend: Backend) {
+    // the address's limit is hourly so that its count does not move while the test runs
+    let limits = RateLimits {
+        login_account: Some(Rate::per_minute(10)),
+        login_ip: Some(Rate::per_hour(30)),
+        ..generous_rate_limits()
+    };
+    let Some(app) = TestApp::try_spawn(backend, with_limits(limits)).await else { return };
+    app.sign_up("ada@example.com", "Acme").await.0.sign_out().await;
+    app.sign_up("bob@example.com", "Globex").await.0.sign_out().await;
+    let client = app.client();
+
+    for _ in 0..10 {
+        client.sign_in("ada@example.com", "not-the-password").await.assert_status(422);
+    }
+    let refused = client.sign_in(" ADA@example.com", PASSWORD).await;
+    assert_too_many(&refused, 60);
+    assert!(!refused.contains("not correct"));
+
+    // an email without an account is limited the same way: the answer tells nothing
+    for _ in 0..10 {
+        client.sign_in("nobody@example.com", "not-the-password").await.assert_status(422);
+    }
+    assert_too_many(&client.sign_in("nobody@example.com", "not-the-password").await, 60);
+
+    // another email from the same client still works, until the address's own limit
+    client.sign_in("bob@example.com", PASSWORD).await.assert_status(303);
+    client.sign_out().await;
+    for i in 0..7 {
+        client.sign_in(&format!("guess-{i}@example.com"), "not-the-password").await.assert_status(422);
+    }
+    assert_too_many(&client.sign_in("carol@example.com", "not-the-password").await, 3600);
+    app.stop().await;
+}
+
+async fn sign_in_limits_follow_the_forwarded_address_only_through_a_trusted_proxy(backend: Backend) {
+    let limits = RateLimits { login_ip: Some(Rate::per_hour(2)), login_account: None, ..generous_rate_limits() };
+    for (trusted, separate) in [(vec![], false), (vec!["127.0.0.1".parse().unwrap()], true)] {
+        let options = Options { trusted_proxies: trusted, ..with_limits(limits) };
+        let Some(app) = TestApp::try_spawn(backend, options).await else { return };
+        let client = app.client();
+        for _ in 0..2 {
+            client.sign_in("nobody@example.com", "not-the-password").await.assert_status(422);
+        }
+        assert_too_many(&client.sign_in("nobody@example.com", "not-the-password").await, 3600);
+        let forwarded = post_from(&client, "203.0.113.5", "/login", &[("email", "x@example.com"), ("password", "nope")]).await;
+        assert_eq!(forwarded == 422, separate, "a forwarded address answered {forwarded}");
+        app.stop().await;
+    }
+}
+
+/// Posts a form as if forwarded for `ip`; returns the status.
+async fn post_from(client: &Client, ip: &str, path: &str, fields: &[(&str, &str)]) -> u16 {
+    let token = client.csrf().await;
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    let resp = client
+        .http
+        .post(format!("{}{path}", client.base))
+        .header("X-Forwarded-For", ip)
+        .form(&all)
+        .send()
+        .await
+        .expect("POST");
+    resp.status().as_u16()
+}
+
+async fn invitations_are_limited_per_organization(backend: Backend) {
+    let limits = RateLimits { invite_org: Some(Rate::per_hour(3)), ..generous_rate_limits() };
+    let Some(app) = TestApp::try_spawn(backend, with_limits(limits)).await else { return };
+    let (acme, acme_id) = app.sign_up("ada@example.com", "Acme").await;
+    let (globex, globex_id) = app.sign_up("grace@example.com", "Globex").await;
+
+    for i in 0..3 {
+        acme.invite(acme_id, &format!("person-{i}@example.com"), "viewer").await;
+    }
+    let refused = acme
+        .post(&format!("/orgs/{acme_id}/invitations"), &[("email", "one-too-many@example.com"), ("role", "viewer")])
+        .await;
+    assert_too_many(&refused, 3600);
+    assert_eq!(app.count("invitations").await, 3, "the refused invitation was not made");
+    assert_eq!(app.outbox().len(), 3, "nor mailed");
+
+    // another organization has its own quota
+    globex.invite(globex_id, "someone@example.com", "editor").await;
+    assert_eq!(app.count("invitations").await, 4);
+    app.stop().await;
+}
+
+async fn invitation_links_are_limited_per_address(backend: Backend) {
+    let limits = RateLimits { accept_ip: Some(Rate::per_hour(3)), ..generous_rate_limits() };
+    let options = Options { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..with_limits(limits) };
+    let Some(app) = TestApp::try_spawn(backend, options).await else { return };
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    owner.invite(org, "bob@example.com", "viewer").await;
+    let token = app.outbox_token_for("bob@example.com");
+    let link = format!("/invitations/{token}");
+
+    // looking, guessing and answering all count against the address
+    let visitor = app.client();
+    visitor.get(&link).await.assert_status(200);
+    visitor.post(&format!("/invitations/{}/decline", "x".repeat(43)), &[]).await.assert_status(404);
+    visitor.get(&format!("/invitations/{}", "y".repeat(43))).await.assert_status(404);
+    assert_too_many(&visitor.get(&link).await, 3600);
+    let accept = visitor.post(&format!("{link}/accept"), &[("name", "Bob"), ("password", PASSWORD)]).await;
+    assert_too_many(&accept, 3600);
+    assert_eq!(app.actions(org).await, vec!["org.created", "member.invited"], "nothing was answered");
+
+    // a client at another address is not held back
+    let status = post_from(&app.client(), "203.0.113.5", &format!("{link}/accept"), &[("name", "Bob"), ("password", PASSWORD)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(app.actions(org).await.last().map(String::as_str), Some("invitation.accepted"));
+    app.stop().await;
+}
+
+crate::on_both_backends_with!(
+    sign_in_is_limited_per_email_typed_and_per_address,
+    sign_in_limits_follow_the_forwarded_address_only_through_a_trusted_proxy,
+    invitations_are_limited_per_organization,
+    invitation_links_are_limited_per_address,
+);
