@@ -1,6 +1,7 @@
 //! Steward: a self-hostable console for the user management of a multi-tenant cloud product.
 //! `build` assembles the server; `main.rs` and the tests both go through it.
 
+pub mod api;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -85,6 +86,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             )
             .app_data(aweb::PathConfig::default().error_handler(|_, _| WebError::NotFound.into()))
             .configure(web::routes)
+            .configure(api::routes)
             .default_service(aweb::to(|| async { WebError::NotFound.error_response() }))
             // the last wrap runs first: logging, headers, session, then CSRF
             .wrap(from_fn(web::security::csrf))

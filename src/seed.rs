@@ -426,7 +426,7 @@ pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
     if backend == Backend::Sqlite {
         // a seeding tool may trade durability for speed: a crash loses a half-made demo org
         conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")?;
-        conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{}", tune_env("SEED_CKPT", 1000), tune_env("SEED_CACHE", 262144)))?;
+        conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = {}", tune_env("SEED_CKPT", 1000), tune_env("SEED_CACHE", 262144), tune_env("SEED_TEMP", 0)))?;
     }
     let outcome = seed(&mut conn, &mut plan);
     if backend == Backend::Sqlite {
@@ -714,13 +714,20 @@ fn insert_events(conn: &mut DbConn, plan: &mut Plan, deployments: &[Deployment],
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<EventRow>>();
         scope.spawn(move || generator.run(total, full_tx, empty_rx));
         for batch in full_rx {
-            write_tx(conn, |c| {
+            let mode = tune_env("SEED_MODE", 0);
+            if mode != 9 { write_tx(conn, |c| {
                 faster_commits(c)?;
-                for chunk in batch.chunks(EVENT_ROWS_PER_STATEMENT) {
+                if mode == 1 {
+                    for row in batch.iter() {
+                        if let DbConn::Sqlite(c) = c { diesel::insert_into(audit_events::table).values(row).execute(c)?; }
+                    }
+                } else {
+                for chunk in batch.chunks(tune_env("SEED_STMT", EVENT_ROWS_PER_STATEMENT)) {
                     insert_rows!(c, audit_events::table, chunk)?;
                 }
+                }
                 Ok::<_, SeedError>(())
-            })?;
+            })?; }
             // the generator reuses the rows' strings; it may be gone already
             let _ = empty_tx.send(batch);
         }

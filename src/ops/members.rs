@@ -25,57 +25,78 @@ pub fn parse_role(raw: &str) -> Result<Role, Invalid> {
     Ok(role)
 }
 
-pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
-    let role = parse_role(raw_role)?;
-    db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
-        let t = target_of(conn, org, target)?;
-        policy::can_change_role(account_of(&ctx.actor), Target { account: target, role: t.role }, role).map_err(refuse)?;
-        if t.role == role {
-            return Ok(());
-        }
-        members::set_role(conn, org, target, role)?;
-        audit::append(
-            conn,
-            org,
-            &ctx.actor,
-            &ctx.meta,
-            NewEvent::new("member.role_changed")
-                .target(t.name.clone())
-                .target_email(t.email.to_string())
-                .details(json!({ "old_role": t.role.as_str(), "new_role": role.as_str() })),
-            store::now(),
-        )?;
-        Ok(())
-    })
+fn change_role_in(conn: &mut DbConn, ctx: &Ctx, org: OrgId, target: AccountId, role: Role) -> Result<(), OpError> {
+    let t = target_of(conn, org, target)?;
+    policy::can_change_role(account_of(&ctx.actor), Target { account: target, role: t.role }, role).map_err(refuse)?;
+    if t.role == role {
+        return Ok(());
+    }
+    members::set_role(conn, org, target, role)?;
+    audit::append(
+        conn,
+        org,
+        &ctx.actor,
+        &ctx.meta,
+        NewEvent::new("member.role_changed")
+            .target(t.name.clone())
+            .target_email(t.email.to_string())
+            .details(json!({ "old_role": t.role.as_str(), "new_role": role.as_str() })),
+        store::now(),
+    )?;
+    Ok(())
 }
 
-pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, active: bool) -> Result<(), OpError> {
+fn set_active_in(conn: &mut DbConn, ctx: &Ctx, org: OrgId, target: AccountId, active: bool) -> Result<(), OpError> {
     let (status, action) = if active {
         (MembershipStatus::Active, "member.activated")
     } else {
         (MembershipStatus::Inactive, "member.deactivated")
     };
+    let t = target_of(conn, org, target)?;
+    policy::can_act_on(account_of(&ctx.actor), Target { account: target, role: t.role }).map_err(refuse)?;
+    if t.status == status {
+        return Ok(());
+    }
+    members::set_status(conn, org, target, status)?;
+    audit::append(
+        conn,
+        org,
+        &ctx.actor,
+        &ctx.meta,
+        NewEvent::new(action).target(t.name.clone()).target_email(t.email.to_string()).details(json!({ "role": t.role.as_str() })),
+        store::now(),
+    )?;
+    Ok(())
+}
+
+pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
+    update(db, ctx, org, target, Some(raw_role), None)
+}
+
+pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, active: bool) -> Result<(), OpError> {
+    update(db, ctx, org, target, None, Some(active))
+}
+
+/// Changes a member's role and/or status in one transaction: both or neither.
+pub fn update(
+    db: &Db,
+    ctx: &Ctx,
+    org: OrgId,
+    target: AccountId,
+    raw_role: Option<&str>,
+    active: Option<bool>,
+) -> Result<(), OpError> {
+    let role = raw_role.map(parse_role).transpose()?;
     db.write(|conn| {
         lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
-        let t = target_of(conn, org, target)?;
-        policy::can_act_on(account_of(&ctx.actor), Target { account: target, role: t.role }).map_err(refuse)?;
-        if t.status == status {
-            return Ok(());
+        if let Some(role) = role {
+            change_role_in(conn, ctx, org, target, role)?;
         }
-        members::set_status(conn, org, target, status)?;
-        audit::append(
-            conn,
-            org,
-            &ctx.actor,
-            &ctx.meta,
-            NewEvent::new(action)
-                .target(t.name.clone())
-                .target_email(t.email.to_string())
-                .details(json!({ "role": t.role.as_str() })),
-            store::now(),
-        )?;
-        Ok(())
+        if let Some(active) = active {
+            set_active_in(conn, ctx, org, target, active)?;
+        }
+        // a member neither changed nor found is still not found
+        target_of(conn, org, target).map(|_| ())
     })
 }
 

@@ -2,6 +2,7 @@
 //! and records its audit event in one transaction.
 
 pub mod access;
+pub mod api_keys;
 pub mod accounts;
 pub mod audit;
 pub mod deployments;

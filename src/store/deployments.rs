@@ -132,3 +132,41 @@ pub fn list(conn: &mut DbConn, org: OrgId, limit: i64, offset: i64) -> QueryResu
         .map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email })
         .collect())
 }
+
+/// Deployments by name after `after` (a keyset cursor), only `within` when given (a scoped
+/// API key's deployments), for the API.
+pub fn page_by_name(
+    conn: &mut DbConn,
+    org: OrgId,
+    within: Option<&[String]>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DeploymentListRow>> {
+    let mut q = deployments::table
+        .left_join(accounts::table.on(accounts::id.nullable().eq(deployments::created_by)))
+        .filter(deployments::org_id.eq(org.to_db()))
+        .order(deployments::name.asc())
+        .limit(limit)
+        .select((DeploymentRow::as_select(), accounts::email.nullable()))
+        .into_boxed();
+    if let Some(ids) = within {
+        q = q.filter(deployments::id.eq_any(ids.to_vec()));
+    }
+    if let Some(after) = after {
+        q = q.filter(deployments::name.gt(after.to_string()));
+    }
+    let rows: Vec<(DeploymentRow, Option<String>)> = q.load(conn)?;
+    Ok(rows.into_iter().map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email }).collect())
+}
+
+/// One deployment with its creator's email.
+pub fn listed(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<Option<DeploymentListRow>> {
+    let row: Option<(DeploymentRow, Option<String>)> = deployments::table
+        .left_join(accounts::table.on(accounts::id.nullable().eq(deployments::created_by)))
+        .filter(deployments::org_id.eq(org.to_db()))
+        .filter(deployments::id.eq(id.to_db()))
+        .select((DeploymentRow::as_select(), accounts::email.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email }))
+}

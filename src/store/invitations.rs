@@ -176,3 +176,49 @@ pub fn pending_for_email(conn: &mut DbConn, email: &Email, now: NaiveDateTime) -
         })
         .collect())
 }
+
+/// An invitation with its inviter's email, for the API.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub invitation: Invitation,
+    pub invited_by_email: Option<String>,
+}
+
+/// Invitations newest first, after the cursor `(created_at, id)`, optionally only those with a
+/// stored status.
+pub fn page(
+    conn: &mut DbConn,
+    org: OrgId,
+    status: Option<InvitationStatus>,
+    before: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<Listed>> {
+    use crate::db::schema::accounts;
+    let mut q = invitations::table
+        .left_join(accounts::table.on(invitations::invited_by.eq(accounts::id.nullable())))
+        .filter(invitations::org_id.eq(org.to_db()))
+        .select((InvitationRow::as_select(), accounts::email.nullable()))
+        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(invitations::status.eq(s.as_str()));
+    }
+    if let Some((at, id)) = before {
+        q = q.filter(invitations::created_at.lt(at).or(invitations::created_at.eq(at).and(invitations::id.lt(id))));
+    }
+    let rows: Vec<(InvitationRow, Option<String>)> = q.load(conn)?;
+    Ok(rows.into_iter().map(|(r, e)| Listed { invitation: r.into(), invited_by_email: e }).collect())
+}
+
+pub fn listed(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Option<Listed>> {
+    use crate::db::schema::accounts;
+    let row: Option<(InvitationRow, Option<String>)> = invitations::table
+        .left_join(accounts::table.on(invitations::invited_by.eq(accounts::id.nullable())))
+        .filter(invitations::org_id.eq(org.to_db()))
+        .filter(invitations::id.eq(id.to_db()))
+        .select((InvitationRow::as_select(), accounts::email.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(r, e)| Listed { invitation: r.into(), invited_by_email: e }))
+}

@@ -211,3 +211,30 @@ pub fn active_others(conn: &mut DbConn, org: OrgId, except: AccountId, limit: i6
         .load(conn)
         .map(|rows| rows.into_iter().map(Membership::from).collect())
 }
+
+/// Members by email after `after` (a keyset cursor), for the API.
+pub fn page_by_email(
+    conn: &mut DbConn,
+    org: OrgId,
+    status: Option<MembershipStatus>,
+    role: Option<Role>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Membership>> {
+    let mut q = memberships::table
+        .filter(memberships::org_id.eq(org.to_db()))
+        .select(MembershipRow::as_select())
+        .order((memberships::email.asc(), memberships::account_id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(memberships::status.eq(s.as_str()));
+    }
+    if let Some(r) = role {
+        q = q.filter(memberships::role.eq(r.as_str()));
+    }
+    if let Some(after) = after {
+        q = q.filter(memberships::email.gt(after.to_string()));
+    }
+    q.load(conn).map(|rows| rows.into_iter().map(Membership::from).collect())
+}

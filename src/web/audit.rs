@@ -173,7 +173,7 @@ fn csv_batch(rows: &[EventRow]) -> Result<Bytes, csv::Error> {
 }
 
 /// `audit-acme-corp-2026-11-23.csv`
-fn filename(org_name: &str) -> String {
+pub(crate) fn filename(org_name: &str) -> String {
     let mut slug = String::new();
     for c in org_name.chars() {
         if c.is_ascii_alphanumeric() {
@@ -192,7 +192,7 @@ type Chunk = Result<Bytes, std::io::Error>;
 /// Reads the log in batches on a blocking thread and hands each batch to the response as it
 /// is ready: memory stays constant whatever the size, and the header goes out at once. A
 /// client that goes away stops the reading.
-fn export_stream(db: Db, org: OrgId, filter: Filter) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+pub(crate) fn export_stream(db: Db, org: OrgId, filter: Filter) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
     actix_web::rt::task::spawn_blocking(move || {
         let header = CSV_HEADER.join(",") + "\n";

@@ -1,5 +1,6 @@
 //! The HTML side: routes, extractors, CSRF, pages.
 
+pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -51,6 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/orgs/{org}/settings").route(web::get().to(settings::show)).route(web::post().to(settings::rename)),
         )
+        .service(
+            web::resource("/orgs/{org}/api-keys").route(web::get().to(api_keys::index)).route(web::post().to(api_keys::create)),
+        )
+        .route("/orgs/{org}/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
         .route("/orgs/{org}/audit", web::get().to(audit::index))
         .route("/orgs/{org}/audit.csv", web::get().to(audit::export))
         .route("/orgs/{org}/transfer", web::post().to(settings::transfer))

@@ -78,6 +78,7 @@ const SECTIONS: &[(&str, &str, Permission)] = &[
     ("Members", "members", Permission::MembersRead),
     ("Deployments", "deployments", Permission::DeploymentsRead),
     ("Audit log", "audit", Permission::AuditRead),
+    ("API keys", "api-keys", Permission::ApiKeysManage),
     ("Settings", "settings", Permission::OrgManage),
 ];
 

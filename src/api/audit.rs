@@ -1,0 +1,112 @@
+//! `/api/v1/audit-events` and its CSV export.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::api::{ApiError, ApiKey, Page, Paging, time};
+use crate::ops::audit::{self as audit_ops, FilterInput};
+use crate::store::audit::EventRow;
+use crate::web::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub time: String,
+    pub action: String,
+    pub actor_email: Option<String>,
+    /// account, api_key or system
+    pub actor_kind: String,
+    pub target: Option<String>,
+    pub target_email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<EventRow> for AuditEvent {
+    fn from(e: EventRow) -> AuditEvent {
+        AuditEvent {
+            id: e.id,
+            time: time(e.occurred_at),
+            details: serde_json::from_str(&e.details).unwrap_or_else(|_| serde_json::json!({})),
+            action: e.action,
+            actor_email: e.actor_email,
+            actor_kind: e.actor_kind,
+            target: e.target,
+            target_email: e.target_email,
+            ip: e.ip,
+            user_agent: e.user_agent,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEventList {
+    pub data: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// Query filters, as on the console's page.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    /// An action name, such as member.role_changed
+    pub action: Option<String>,
+    /// The actor's or the target's email
+    pub email: Option<String>,
+    /// From this day (YYYY-MM-DD, UTC)
+    pub from: Option<String>,
+    /// Until the end of this day (YYYY-MM-DD, UTC)
+    pub to: Option<String>,
+}
+
+impl AuditFilter {
+    fn input(&self) -> FilterInput {
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        FilterInput { action: s(&self.action), email: s(&self.email), from: s(&self.from), to: s(&self.to) }
+    }
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditFilter, Paging),
+    responses((status = 200, body = AuditEventList), (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    filter: web::Query<AuditFilter>,
+    paging: web::Query<Paging>,
+) -> Result<web::Json<Page<AuditEvent>>, ApiError> {
+    key.require_org_scope()?;
+    let limit = paging.limit()?;
+    let filter = filter.input().parse()?;
+    let before = match paging.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::invalid_field("cursor", "Use the next_cursor of the previous page."))?),
+    };
+    let org = key.org;
+    let (rows, next) = state.run(move |db| audit_ops::page(db, org, &filter, before, limit)).await?;
+    Ok(web::Json(Page { data: rows.into_iter().map(AuditEvent::from).collect(), next_cursor: next.map(|c| c.to_string()) }))
+}
+
+/// The audit log as CSV, streamed, with the same filters.
+#[utoipa::path(get, path = "/api/v1/audit-events.csv", tag = "audit", params(AuditFilter),
+    responses((status = 200, description = "time,action,actor_email,actor_kind,target,ip,user_agent,details", content_type = "text/csv", body = String),
+        (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn export(state: web::Data<AppState>, key: ApiKey, filter: web::Query<AuditFilter>) -> Result<HttpResponse, ApiError> {
+    key.require_org_scope()?;
+    let filter = filter.input().parse()?;
+    let org = key.org;
+    let name = state
+        .run(move |db| crate::store::orgs::find(&mut *db.conn()?, org).map_err(crate::ops::OpError::from))
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", crate::web::audit::filename(&name))))
+        .streaming(crate::web::audit::export_stream(state.db.clone(), org, filter)))
+}

@@ -1,0 +1,169 @@
+//! `/api/v1/invitations`
+
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, ApiKey, Page, Paging, time};
+use crate::domain::ids::InvitationId;
+use crate::domain::{InvitationState, InvitationStatus, OrgId};
+use crate::ops::{self, OpError};
+use crate::store::{self, invitations};
+use crate::web::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    /// admin, editor or viewer
+    pub role: String,
+    /// pending, expired, accepted, declined or cancelled
+    pub status: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// The email of the person who invited (or who made the API key that did).
+    pub invited_by: Option<String>,
+}
+
+fn state_name(s: InvitationState) -> &'static str {
+    match s {
+        InvitationState::Pending => "pending",
+        InvitationState::Expired => "expired",
+        InvitationState::Accepted => "accepted",
+        InvitationState::Declined => "declined",
+        InvitationState::Cancelled => "cancelled",
+    }
+}
+
+impl Invitation {
+    fn of(l: invitations::Listed, now: NaiveDateTime) -> Invitation {
+        let i = l.invitation;
+        Invitation {
+            id: i.id.to_string(),
+            email: i.email.to_string(),
+            role: i.role.as_str().into(),
+            status: state_name(i.state(now)).into(),
+            created_at: time(i.created_at),
+            expires_at: time(i.expires_at),
+            invited_by: l.invited_by_email,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvitationList {
+    pub data: Vec<Invitation>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvitationFilter {
+    /// pending, expired, accepted, declined or cancelled
+    pub status: Option<String>,
+}
+
+fn invitation_id(raw: &str) -> Result<InvitationId, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// A cursor is `created_at` in microseconds and the id: a position in the newest-first order.
+fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let bad = || ApiError::invalid_field("cursor", "Use the next_cursor of the previous page.");
+    let (micros, id) = raw.split_once('_').ok_or_else(bad)?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?.naive_utc();
+    Ok((at, id.to_string()))
+}
+
+/// The organization's invitations, newest first.
+#[utoipa::path(get, path = "/api/v1/invitations", tag = "invitations", params(InvitationFilter, Paging),
+    responses((status = 200, body = InvitationList), (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    filter: web::Query<InvitationFilter>,
+    paging: web::Query<Paging>,
+) -> Result<web::Json<Page<Invitation>>, ApiError> {
+    key.require_org_scope()?;
+    let limit = paging.limit()?;
+    let before = paging.cursor.as_deref().map(decode_cursor).transpose()?;
+    // `expired` is a pending invitation past its expiry: filtered after reading
+    let wanted = filter.status.as_deref().filter(|s| !s.is_empty());
+    let stored = match wanted {
+        None => None,
+        Some("expired") => Some(InvitationStatus::Pending),
+        Some(s) => Some(InvitationStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid_field("status", "Use pending, expired, accepted, declined or cancelled.")
+        })?),
+    };
+    let org = key.org;
+    let mut rows = state.run(move |db| invitations::page(&mut *db.conn()?, org, stored, before, limit + 1).map_err(OpError::from)).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let now = store::now();
+    let cursor = if more { rows.last().map(|l| (l.invitation.created_at, l.invitation.id.to_string())) } else { None };
+    let data: Vec<Invitation> = rows
+        .into_iter()
+        .map(|l| Invitation::of(l, now))
+        .filter(|i| match wanted {
+            Some("expired") => i.status == "expired",
+            Some("pending") => i.status == "pending",
+            _ => true,
+        })
+        .collect();
+    let next_cursor = cursor.map(|(at, id)| format!("{}_{id}", at.and_utc().timestamp_micros()));
+    Ok(web::Json(Page { data, next_cursor }))
+}
+
+async fn load(state: &AppState, org: OrgId, id: InvitationId) -> Result<Invitation, ApiError> {
+    let listed = state.run(move |db| invitations::listed(&mut *db.conn()?, org, id).map_err(OpError::from)).await?;
+    listed.map(|l| Invitation::of(l, store::now())).ok_or_else(ApiError::not_found)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvitation {
+    pub email: String,
+    /// admin, editor or viewer
+    pub role: String,
+}
+
+/// Invite someone: the email goes out, then the invitation is saved.
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = NewInvitation,
+    responses((status = 201, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(state: web::Data<AppState>, key: ApiKey, body: web::Json<NewInvitation>) -> Result<HttpResponse, ApiError> {
+    key.require_org_scope()?;
+    state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
+    let body = body.into_inner();
+    let input = ops::invitations::InviteInput { email: body.email, role: body.role };
+    let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
+    let id = state.run(move |db| ops::invitations::invite(db, &st.mail, &settings, &ctx, org, &input)).await?;
+    Ok(HttpResponse::Created().json(load(&state, org, id).await?))
+}
+
+/// Send the invitation again, with a new link; the old one stops working.
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations", params(("id" = String, Path, description = "Invitation id")),
+    responses((status = 200, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Invitation>, ApiError> {
+    key.require_org_scope()?;
+    let id = invitation_id(&path)?;
+    state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
+    let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
+    state.run(move |db| ops::invitations::resend(db, &st.mail, &settings, &ctx, org, id)).await?;
+    Ok(web::Json(load(&state, org, id).await?))
+}
+
+/// Cancel a pending invitation.
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = String, Path, description = "Invitation id")),
+    responses((status = 204, description = "Cancelled"), (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn cancel(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    key.require_org_scope()?;
+    let id = invitation_id(&path)?;
+    let (ctx, org) = (key.ctx.clone(), key.org);
+    state.run(move |db| ops::invitations::cancel(db, &ctx, org, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

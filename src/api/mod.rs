@@ -1,0 +1,169 @@
+//! The JSON API under `/api/v1`: the same operations as the console, authenticated by an
+//! organization's API key (`Authorization: Bearer stw_…`).
+
+pub mod audit;
+pub mod deployments;
+pub mod error;
+pub mod invitations;
+pub mod members;
+pub mod openapi;
+
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+
+use crate::domain::ids::DeploymentId;
+use crate::domain::OrgId;
+use crate::ops::api_keys::{self, Authenticated, Refused};
+use crate::ops::Ctx;
+use crate::store::audit::Actor;
+use crate::web::extract::request_meta;
+use crate::web::state::AppState;
+
+pub use error::ApiError;
+
+/// Page sizes of the list endpoints.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// The key making the request, already checked: authentic, live, within its rate limit, and
+/// allowed this kind of request (`read` for GET, `write` for the rest).
+pub struct ApiKey {
+    pub key: Authenticated,
+    pub org: OrgId,
+    pub ctx: Ctx,
+}
+
+impl ApiKey {
+    /// Organization-level endpoints (members, invitations, audit) need scope `all`.
+    pub fn require_org_scope(&self) -> Result<(), ApiError> {
+        if self.key.key.all_deployments() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("This API key is scoped to selected deployments; it cannot use organization endpoints."))
+        }
+    }
+
+    /// Whether the key reaches this deployment.
+    pub fn reaches(&self, deployment: DeploymentId) -> bool {
+        self.key.key.all_deployments() || self.key.deployments.contains(&deployment.to_db())
+    }
+
+    pub fn require_deployment(&self, deployment: DeploymentId) -> Result<(), ApiError> {
+        if self.reaches(deployment) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("This API key's scope does not include this deployment."))
+        }
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("Send an API key: Authorization: Bearer stw_…"))?
+        .to_string();
+    let state = req.app_data::<web::Data<AppState>>().map(|s| s.get_ref().clone()).ok_or_else(ApiError::internal)?;
+    let checked = state.run(move |db| api_keys::authenticate(db, &presented)).await.map_err(ApiError::from)?;
+    let key = checked.map_err(|refused| {
+        ApiError::unauthorized(match refused {
+            Refused::Malformed => "This is not a Steward API key (they start with stw_).",
+            Refused::Unknown => "This API key is not valid.",
+            Refused::Revoked => "This API key has been revoked.",
+            Refused::Expired => "This API key has expired.",
+        })
+    })?;
+    state.limits.api_key(&key.key.id).map_err(|r| ApiError::rate_limited(r.seconds))?;
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    if reads && !key.key.can_read() {
+        return Err(ApiError::forbidden("This API key may not read: it has the write permission only."));
+    }
+    if !reads && !key.key.can_write() {
+        return Err(ApiError::forbidden("This API key may only read."));
+    }
+    let org: OrgId = key.key.org_id.parse().map_err(|_| ApiError::internal())?;
+    let ctx = Ctx { actor: Actor::ApiKey { id: key.key.id.clone(), name: key.key.name.clone() }, meta: request_meta(&req) };
+    Ok(ApiKey { key, org, ctx })
+}
+
+impl FromRequest for ApiKey {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+/// `cursor` and `limit` of a list endpoint.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl Paging {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::invalid_field("limit", "Use a limit from 1 to 200.")),
+        }
+    }
+}
+
+/// A page of a list endpoint.
+#[derive(Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// RFC 3339, UTC, to the second.
+pub fn time(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let json = web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|e, _| ApiError::from_json_error(&e).into());
+    let query = web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(format!("The query could not be read: {e}")).into());
+    let path = web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into());
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(json)
+            .app_data(query)
+            .app_data(path)
+            .route("/openapi.json", web::get().to(openapi::document))
+            .route("/members", web::get().to(members::list))
+            .service(
+                web::resource("/members/{account}")
+                    .route(web::get().to(members::get))
+                    .route(web::patch().to(members::update))
+                    .route(web::delete().to(members::remove)),
+            )
+            .service(web::resource("/invitations").route(web::get().to(invitations::list)).route(web::post().to(invitations::create)))
+            .route("/invitations/{id}/resend", web::post().to(invitations::resend))
+            .route("/invitations/{id}", web::delete().to(invitations::cancel))
+            .route("/audit-events", web::get().to(audit::list))
+            .route("/audit-events.csv", web::get().to(audit::export))
+            .service(web::resource("/deployments").route(web::get().to(deployments::list)).route(web::post().to(deployments::create)))
+            .service(
+                web::resource("/deployments/{id}")
+                    .route(web::get().to(deployments::get))
+                    .route(web::patch().to(deployments::update))
+                    .route(web::delete().to(deployments::delete)),
+            )
+            .default_service(web::to(|| async { ApiError::not_found() })),
+    );
+}

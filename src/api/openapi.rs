@@ -1,0 +1,67 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::{audit, deployments, error, invitations, members};
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("stw_…")
+                    .description(Some("An organization's API key, made on the console's API keys page."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Steward API",
+        description = "Members, invitations, deployments and the audit log of the organization the API key belongs to. \
+                       Errors are {\"error\": {\"code\", \"message\"}}.",
+        version = "1"
+    ),
+    paths(
+        members::list, members::get, members::update, members::remove,
+        invitations::list, invitations::create, invitations::resend, invitations::cancel,
+        audit::list, audit::export,
+        deployments::list, deployments::create, deployments::get, deployments::update, deployments::delete,
+    ),
+    components(schemas(
+        members::Member, members::MemberList, members::MemberUpdate,
+        invitations::Invitation, invitations::InvitationList, invitations::NewInvitation,
+        audit::AuditEvent, audit::AuditEventList,
+        deployments::Deployment, deployments::DeploymentList, deployments::NewDeployment, deployments::DeploymentUpdate,
+        error::ErrorBody, error::ErrorDetail, error::FieldError,
+    )),
+    modifiers(&BearerKey),
+    tags(
+        (name = "members", description = "The organization's members"),
+        (name = "invitations", description = "Invitations to join the organization"),
+        (name = "deployments", description = "The organization's deployments"),
+        (name = "audit", description = "The audit log"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> HttpResponse {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document could not be written");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The API keys page: create (the secret shown once), list, revoke.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::domain::ids::ApiKeyId;
+use crate::ops::api_keys::{self as keys, CreateInput, PREFIX};
+use crate::store::api_keys::{self as key_store, ListedKey};
+use crate::store::deployments::{self as deployment_store, DeploymentListRow};
+use crate::store;
+use crate::web::error::WebError;
+use crate::web::extract::{Authorized, perm};
+use crate::web::forms::{FormErrors, form_errors};
+use crate::web::session::{self, FlashKind};
+use crate::web::shell::{self, Shell, see_other};
+use crate::web::state::AppState;
+
+/// Session key of a secret waiting to be shown once.
+const NEW_SECRET: &str = "new_api_key";
+
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub permissions: &'static str,
+    pub scope: String,
+    pub created_by: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+}
+
+fn view(k: ListedKey, now: chrono::NaiveDateTime) -> KeyView {
+    let status = k.key.status(now);
+    KeyView {
+        id: k.key.id.clone(),
+        prefix: format!("{PREFIX}{}…", k.key.lookup),
+        permissions: match k.key.permissions.as_str() {
+            "read" => "Read",
+            "write" => "Write",
+            _ => "Read and write",
+        },
+        scope: if k.key.all_deployments() { "All deployments".into() } else { k.deployments.join(", ") },
+        created_by: k.created_by_email.unwrap_or_else(|| "—".into()),
+        created: k.key.created_at.format("%Y-%m-%d").to_string(),
+        expires: keys::expiry_label(k.key.expires_at),
+        last_used: k.key.last_used_at.map(|t| crate::web::members::fmt_ago(t, now)).unwrap_or_else(|| "Never".into()),
+        status_class: match status {
+            "active" => "badge-green",
+            "expired" => "badge-amber",
+            _ => "badge-gray",
+        },
+        status,
+        name: k.key.name,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/index.html")]
+struct KeysPage {
+    shell: Shell,
+    org: String,
+    keys: Vec<KeyView>,
+    /// (id, name, chosen in the form)
+    deployments: Vec<(String, String, bool)>,
+    new_secret: Option<String>,
+    form: CreateInput,
+    errors: FormErrors,
+}
+
+async fn page(
+    state: &AppState,
+    access: &Authorized<perm::ApiKeysManage>,
+    form: CreateInput,
+    errors: FormErrors,
+) -> Result<HttpResponse, WebError> {
+    let org = access.org_id;
+    let (listed, deployments) = state
+        .run(move |db| -> Result<_, WebError> {
+            let mut conn = db.conn()?;
+            Ok((key_store::list(&mut conn, org)?, deployment_store::list(&mut conn, org, 500, 0)?))
+        })
+        .await?;
+    let now = store::now();
+    let new_secret = access.session.remove_as::<String>(NEW_SECRET).and_then(Result::ok);
+    let shell = Shell::load(state, access, Some(access), "api-keys", "API keys").await?;
+    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    shell::render(
+        status,
+        &KeysPage {
+            shell,
+            org: org.to_string(),
+            keys: listed.into_iter().map(|k| view(k, now)).collect(),
+            deployments: deployments
+                .into_iter()
+                .map(|d: DeploymentListRow| {
+                    let id = d.deployment.id.to_string();
+                    let chosen = form.deployments.contains(&id);
+                    (id, d.deployment.name, chosen)
+                })
+                .collect(),
+            new_secret,
+            form,
+            errors,
+        },
+    )
+}
+
+pub async fn index(state: web::Data<AppState>, access: Authorized<perm::ApiKeysManage>) -> Result<HttpResponse, WebError> {
+    let form = CreateInput { permissions: "read".into(), scope: "all".into(), lifetime_days: "90".into(), ..CreateInput::default() };
+    page(&state, &access, form, FormErrors::none()).await
+}
+
+/// The form has a repeated field (`deployments`), which the usual form extractor cannot read.
+fn read_form(body: &[u8]) -> Result<CreateInput, WebError> {
+    serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::ApiKeysManage>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let input = read_form(&body)?;
+    let (ctx, org, attempt) = (access.ctx(), access.org_id, input.clone());
+    match state.run(move |db| keys::create(db, &ctx, org, &attempt)).await {
+        Ok((key, secret)) => {
+            // shown on the next page, once, then gone from the session
+            let _ = access.session.insert(NEW_SECRET, secret);
+            session::flash(&access.session, FlashKind::Success, format!("API key “{}” created.", key.name));
+            Ok(see_other(&req, &format!("/orgs/{org}/api-keys")))
+        }
+        Err(e) => page(&state, &access, input, form_errors(e)?).await,
+    }
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::ApiKeysManage>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let id: ApiKeyId = path.1.parse().map_err(|_| WebError::NotFound)?;
+    let (ctx, org) = (access.ctx(), access.org_id);
+    let name = state.run(move |db| keys::revoke(db, &ctx, org, id)).await?;
+    session::flash(&access.session, FlashKind::Success, format!("API key “{name}” revoked. It stopped working at once."));
+    Ok(see_other(&req, &format!("/orgs/{org}/api-keys")))
+}
