@@ -53,6 +53,48 @@
     }
   }
 
+  /* Errors of htmx requests (403, 404, 429, 500…) ----------------------
+   * htmx does not swap them, so without this a refused action would show
+   * nothing. The server's error page says what happened: its heading and
+   * message become an error flash at the top of the page, and any open
+   * modal closes. */
+  function showRequestError(xhr) {
+    var heading = "Something went wrong";
+    var message = "The request failed. Reload the page and try again.";
+    if (xhr && xhr.responseText && window.DOMParser) {
+      try {
+        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var h = page.querySelector(".error-card h1");
+        var p = page.querySelector(".error-card h1 + p");
+        if (h && h.textContent) heading = h.textContent.trim();
+        if (p && p.textContent) message = p.textContent.trim();
+      } catch (e) { /* keep the generic text */ }
+    }
+    var content = doc.getElementById("content") || doc.body;
+    var old = content.querySelector(".flash.flash-request-error");
+    if (old && old.parentNode) old.parentNode.removeChild(old);
+    var flash = doc.createElement("div");
+    flash.className = "flash flash-error flash-request-error";
+    flash.setAttribute("role", "alert");
+    flash.appendChild(doc.createTextNode(heading + ": " + message + " "));
+    var close = doc.createElement("button");
+    close.type = "button";
+    close.className = "flash-close";
+    close.setAttribute("data-dismiss", "");
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    flash.appendChild(close);
+    content.insertBefore(flash, content.firstChild);
+    eachIn(doc, "dialog.modal[open]", closeModal);
+  }
+
+  doc.addEventListener("htmx:responseError", function (evt) {
+    showRequestError(evt.detail && evt.detail.xhr);
+  });
+  doc.addEventListener("htmx:sendError", function () {
+    showRequestError(null);
+  });
+
   /* a. CSRF ------------------------------------------------------------- */
   function csrfToken() {
     var meta = doc.querySelector('meta[name="csrf-token"]');
