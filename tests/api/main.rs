@@ -4,6 +4,7 @@ mod helpers;
 mod smtp;
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod cli;
 mod concurrency;
