@@ -167,3 +167,44 @@ async fn an_auditor_filters_the_log_and_downloads_it_as_csv() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_fits_a_phone_screen() {
+    let app = TestApp::try_spawn(Backend::Sqlite, Options::default()).await.expect("app");
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let base = app.base.clone();
+    let (owner, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
+    app.add_bulk_members(org, 12, steward::domain::Role::Editor).await;
+    owner.invite(org, "grace@example.com", "viewer").await;
+    browser.client.set_window_size(390, 844).await.expect("resize");
+
+    browser.goto(&format!("{base}/login")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+
+    for path in [format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/api-keys"), "/profile".to_string()] {
+        browser.goto(&format!("{base}{path}")).await;
+        browser.wait_for("main.content").await;
+        let overflow = browser
+            .client
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
+            .await
+            .expect("measure");
+        assert!(overflow.as_i64().unwrap_or(1) <= 0, "{path} scrolls sideways by {overflow}px on a phone");
+    }
+    browser.goto(&format!("{base}/orgs/{org}/members")).await;
+    browser.screenshot("phone-members").await;
+    // the navigation is behind the menu button
+    browser.click(".nav-toggle").await;
+    let expanded = browser.wait_for(".nav-toggle").await.attr("aria-expanded").await.expect("attr");
+    assert_eq!(expanded.as_deref(), Some("true"));
+    browser.screenshot("phone-nav").await;
+
+    browser.close().await;
+    app.stop().await;
+}
