@@ -86,7 +86,7 @@ async fn page(
     let now = store::now();
     let new_secret = access.session.remove_as::<String>(NEW_SECRET).and_then(Result::ok);
     let shell = Shell::load(state, access, Some(access), "api-keys", "API keys").await?;
-    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    let status = errors.status();
     shell::render(
         status,
         &KeysPage {

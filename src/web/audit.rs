@@ -122,7 +122,7 @@ pub async fn index(
         Err(e) => (Vec::new(), None, form_errors(e)?),
     };
     let shell = Shell::load(&state, &access, Some(&access), "audit", "Audit log").await?;
-    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    let status = errors.status();
     shell::render(
         status,
         &AuditPage {

@@ -27,6 +27,11 @@ impl FormErrors {
         !self.0.is_empty()
     }
 
+    /// 422 when the form has errors, else 200: the status of a page showing this form.
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        if self.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK }
+    }
+
     /// The messages of every field, for a form-wide alert.
     pub fn messages(&self) -> Vec<&str> {
         self.0.iter().map(|e| e.message.as_str()).collect()

@@ -129,7 +129,7 @@ fn page_for(
         Case::NewAccount => ("new", String::new(), StatusCode::OK),
         Case::SignInFirst => ("sign_in", String::new(), StatusCode::OK),
     };
-    let status = if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { status };
+    let status = if errors.any() { errors.status() } else { status };
     let login_href = crate::web::error::login_url(&format!("/invitations/{token}"));
     shell::render(
         status,
@@ -158,6 +158,22 @@ async fn lookup(state: &AppState, token: String) -> Result<Option<View>, WebErro
     state.run(move |db| inv::view(db, &Ref::Token(token))).await
 }
 
+/// The pending invitation behind a link, or the page saying why it cannot be answered (and
+/// the rate limit on links, which are guessable only by trying).
+async fn open_invitation(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &Session,
+    token: &str,
+) -> Result<Result<View, HttpResponse>, WebError> {
+    state.limits.acceptance(req)?;
+    let Some(view) = lookup(state, token.to_string()).await? else { return unknown(session).map(Err) };
+    if view.state != InvitationState::Pending {
+        return answered(session, &view).map(Err);
+    }
+    Ok(Ok(view))
+}
+
 fn answered(session: &Session, view: &View) -> Result<HttpResponse, WebError> {
     gone(
         session,
@@ -174,12 +190,11 @@ pub async fn show(
     current: Option<CurrentAccount>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
-    if view.state != InvitationState::Pending {
-        return answered(&session, &view);
-    }
+    let view = match open_invitation(&req, &state, &session, &token).await? {
+        Ok(view) => view,
+        Err(page) => return Ok(page),
+    };
     page_for(&session, &token, &view, current.as_ref(), String::new(), FormErrors::none())
 }
 
@@ -199,13 +214,12 @@ pub async fn accept(
     path: web::Path<String>,
     form: web::Form<AcceptForm>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
     let form = form.into_inner();
-    let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
-    if view.state != InvitationState::Pending {
-        return answered(&session, &view);
-    }
+    let view = match open_invitation(&req, &state, &session, &token).await? {
+        Ok(view) => view,
+        Err(page) => return Ok(page),
+    };
     let meta = request_meta(&req);
     let signed_in = current.as_ref().map(|c| c.account.clone());
     if signed_in.is_none() && view.account_exists {
@@ -263,12 +277,11 @@ pub async fn decline(
     current: Option<CurrentAccount>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    let Some(view) = lookup(&state, token.clone()).await? else { return unknown(&session) };
-    if view.state != InvitationState::Pending {
-        return answered(&session, &view);
-    }
+    let view = match open_invitation(&req, &state, &session, &token).await? {
+        Ok(view) => view,
+        Err(page) => return Ok(page),
+    };
     let meta = request_meta(&req);
     let signed_in = current.as_ref().map(|c| c.account.clone());
     let t = token.clone();

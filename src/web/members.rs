@@ -275,11 +275,7 @@ async fn invite_response(
     form: InviteInput,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let status = if errors.any() {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        actix_web::http::StatusCode::OK
-    };
+    let status = errors.status();
     let shell = Shell::load(state, access, Some(access), "members", "Invite a member").await?;
     let (org, roles) = (access.org_id.to_string(), grantable(&form.role));
     if is_htmx(req) {
@@ -362,7 +358,7 @@ async fn edit_response(
     selected: &str,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    let status = errors.status();
     let shell = Shell::load(state, access, Some(access), "members", "Edit member").await?;
     let (org, roles) = (access.org_id.to_string(), grantable(selected));
     if is_htmx(req) {
@@ -477,7 +473,7 @@ async fn remove_response(
     typed: String,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    let status = errors.status();
     let shell = Shell::load(state, access, Some(access), "members", "Remove member").await?;
     let org = access.org_id.to_string();
     if is_htmx(req) {

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::ops::accounts;
-use crate::store::invitations::{self, ForAccount};
-use crate::store::members::{self, OrgOfAccount};
+use crate::store::invitations::ForAccount;
+use crate::store::members::OrgOfAccount;
 use crate::web::error::WebError;
 use crate::web::extract::CurrentAccount;
 use crate::web::forms::{FormErrors, form_errors};
@@ -27,16 +27,7 @@ struct ProfilePage {
 }
 
 async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, errors: FormErrors) -> Result<ProfilePage, WebError> {
-    let (account, email) = (current.id(), current.account.email.clone());
-    let (orgs, invitations) = state
-        .run(move |db| -> Result<_, WebError> {
-            let mut conn = db.conn()?;
-            Ok((
-                members::orgs_of_account(&mut conn, account)?,
-                invitations::pending_for_email(&mut conn, &email, crate::store::now())?,
-            ))
-        })
-        .await?;
+    let (orgs, invitations) = shell::account_overview(state, current).await?;
     let shell = Shell::load(state, current, None, "profile", "Profile").await?;
     Ok(ProfilePage {
         shell,

@@ -42,7 +42,7 @@ async fn page(
         Vec::new()
     };
     let shell = Shell::load(state, access, Some(access), "settings", "Settings").await?;
-    let status = if errors.any() { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY } else { actix_web::http::StatusCode::OK };
+    let status = errors.status();
     shell::render(
         status,
         &SettingsPage {

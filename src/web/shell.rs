@@ -48,6 +48,24 @@ pub struct Shell {
     pub orgs: Vec<SwitcherEntry>,
 }
 
+/// The organizations of the signed-in account and the invitations waiting for it, as the
+/// organization list and the profile show them.
+pub async fn account_overview(
+    state: &AppState,
+    current: &CurrentAccount,
+) -> Result<(Vec<members::OrgOfAccount>, Vec<crate::store::invitations::ForAccount>), WebError> {
+    let (account, email) = (current.id(), current.account.email.clone());
+    state
+        .run(move |db| -> Result<_, WebError> {
+            let mut conn = db.conn()?;
+            Ok((
+                members::orgs_of_account(&mut conn, account)?,
+                crate::store::invitations::pending_for_email(&mut conn, &email, crate::store::now())?,
+            ))
+        })
+        .await
+}
+
 /// The shell of pages shown signed out: sign-in, sign-up, invitations, errors.
 #[derive(Debug, Clone)]
 pub struct AuthShell {
