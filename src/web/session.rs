@@ -63,7 +63,7 @@ pub fn signed_in(session: &Session) -> Option<SignedIn> {
     let issued: i64 = session.get(ISSUED_AT).ok().flatten()?;
     let seen: i64 = session.get(SEEN_AT).ok().flatten()?;
     let now = Utc::now().timestamp();
-    if now - issued > ABSOLUTE_TIMEOUT_SECS || now - seen > IDLE_TIMEOUT_SECS {
+    if expired(now, issued, seen) {
         session.purge();
         return None;
     }
@@ -71,6 +71,11 @@ pub fn signed_in(session: &Session) -> Option<SignedIn> {
         let _ = session.insert(SEEN_AT, now);
     }
     Some(SignedIn { account_id, epoch })
+}
+
+/// Whether a session signed in at `issued` and last seen at `seen` (Unix seconds) is over.
+pub fn expired(now: i64, issued: i64, seen: i64) -> bool {
+    now - issued > ABSOLUTE_TIMEOUT_SECS || now - seen > IDLE_TIMEOUT_SECS
 }
 
 /// This session's CSRF token, made on first use.
@@ -119,4 +124,20 @@ pub fn flash(session: &Session, kind: FlashKind, message: impl Into<String>) {
 
 pub fn take_flash(session: &Session) -> Option<Flash> {
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_end_after_two_idle_hours_or_twelve_hours_in_all() {
+        let t0 = 1_800_000_000;
+        assert!(!expired(t0 + 60, t0, t0 + 30));
+        assert!(!expired(t0 + IDLE_TIMEOUT_SECS, t0, t0), "exactly at the limit is still in");
+        assert!(expired(t0 + IDLE_TIMEOUT_SECS + 1, t0, t0), "idle");
+        // busy all along, still over after twelve hours
+        assert!(!expired(t0 + ABSOLUTE_TIMEOUT_SECS, t0, t0 + ABSOLUTE_TIMEOUT_SECS - 60));
+        assert!(expired(t0 + ABSOLUTE_TIMEOUT_SECS + 1, t0, t0 + ABSOLUTE_TIMEOUT_SECS));
+    }
 }
