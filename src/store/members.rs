@@ -238,3 +238,17 @@ pub fn page_by_email(
     }
     q.load(conn).map(|rows| rows.into_iter().map(Membership::from).collect())
 }
+
+/// The first organization (by name) where the account is an active member, and its role there:
+/// where a person lands after signing in.
+pub fn first_active_org(conn: &mut DbConn, account: AccountId) -> QueryResult<Option<(OrgId, Role)>> {
+    let row: Option<(String, String)> = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::account_id.eq(account.to_db()))
+        .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
+        .select((organizations::id, memberships::role))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(id, role)| Some((id.parse().ok()?, Role::parse(&role)?))))
+}

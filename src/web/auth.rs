@@ -94,12 +94,11 @@ pub async fn login(
 /// Where a person lands after signing in: the member list of their first organization (or its
 /// deployments, for a member who cannot see members), else the organization list.
 async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
-    let orgs = state
-        .run(move |db| members::orgs_of_account(&mut *db.conn()?, account).map_err(WebError::from))
+    let first = state
+        .run(move |db| members::first_active_org(&mut *db.conn()?, account).map_err(WebError::from))
         .await?;
-    let first = orgs.into_iter().find(|o| o.status == crate::domain::MembershipStatus::Active);
     Ok(match first {
-        Some(o) => shell::org_home(o.org_id, o.role.can(Permission::MembersRead)),
+        Some((org, role)) => shell::org_home(org, role.can(Permission::MembersRead)),
         None => "/orgs".to_string(),
     })
 }
