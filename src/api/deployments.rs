@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, ApiKey, Page, Paging, time};
+use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::DeploymentId;
 use crate::domain::OrgId;
 use crate::ops::{self, OpError};
@@ -68,11 +68,13 @@ pub async fn list(state: web::Data<AppState>, key: ApiKey, paging: web::Query<Pa
     Ok(web::Json(Page { data: rows.into_iter().map(Deployment::from).collect(), next_cursor }))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct NewDeployment {
     /// Lowercase letters, digits and hyphens, starting with a letter; at most 63.
+    #[schema(required = true)]
     pub name: String,
+    #[schema(required = true)]
     pub region: String,
 }
 
@@ -80,11 +82,11 @@ pub struct NewDeployment {
 #[utoipa::path(post, path = "/api/v1/deployments", tag = "deployments", request_body = NewDeployment,
     responses((status = 201, body = Deployment), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn create(state: web::Data<AppState>, key: ApiKey, body: web::Json<NewDeployment>) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewDeployment>) -> Result<HttpResponse, ApiError> {
     if !key.key.key.all_deployments() {
         return Err(ApiError::forbidden("This API key is scoped to selected deployments; it cannot create new ones."));
     }
-    let body = body.into_inner();
+    let body = body.0;
     let input = ops::deployments::CreateInput { name: body.name, region: body.region };
     let (ctx, org) = (key.ctx.clone(), key.org);
     let created = state.run(move |db| ops::deployments::create(db, &ctx, org, &input)).await?;
@@ -102,9 +104,10 @@ pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String
     Ok(web::Json(found))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct DeploymentUpdate {
+    #[schema(required = true)]
     pub name: String,
 }
 
@@ -117,12 +120,12 @@ pub async fn update(
     state: web::Data<AppState>,
     key: ApiKey,
     path: web::Path<String>,
-    body: web::Json<DeploymentUpdate>,
+    body: Body<DeploymentUpdate>,
 ) -> Result<web::Json<Deployment>, ApiError> {
     let id = deployment_id(&path)?;
     load(&state, key.org, id).await?;
     key.require_deployment(id)?;
-    let (ctx, org, name) = (key.ctx.clone(), key.org, body.into_inner().name);
+    let (ctx, org, name) = (key.ctx.clone(), key.org, body.0.name);
     state.run(move |db| ops::deployments::rename(db, &ctx, org, id, &name)).await?;
     Ok(web::Json(load(&state, org, id).await?))
 }

@@ -60,6 +60,10 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
     }
 
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is larger than 64 KB.")
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "An unexpected error occurred. It has been logged.")
     }
@@ -74,17 +78,6 @@ impl ApiError {
         let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
         e.fields = Some(vec![FieldError { field: field.into(), message: message.into() }]);
         e
-    }
-
-    pub fn from_json_error(e: &actix_web::error::JsonPayloadError) -> ApiError {
-        use actix_web::error::JsonPayloadError as J;
-        match e {
-            J::Overflow { .. } | J::OverflowKnownLength { .. } => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is larger than 64 KB.")
-            }
-            J::ContentType => ApiError::bad_request("Send a JSON body with Content-Type: application/json."),
-            other => ApiError::bad_request(format!("The JSON body could not be read: {other}")),
-        }
     }
 }
 

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, ApiKey, Page, Paging, time};
+use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::InvitationId;
-use crate::domain::{InvitationState, InvitationStatus, OrgId};
+use crate::domain::{InvitationState, OrgId};
 use crate::ops::{self, OpError};
 use crate::store::{self, invitations};
 use crate::web::state::AppState;
@@ -88,31 +88,26 @@ pub async fn list(
     key.require_org_scope()?;
     let limit = paging.limit()?;
     let before = paging.cursor.as_deref().map(decode_cursor).transpose()?;
-    // `expired` is a pending invitation past its expiry: filtered after reading
-    let wanted = filter.status.as_deref().filter(|s| !s.is_empty());
-    let stored = match wanted {
+    let wanted = match filter.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some("expired") => Some(InvitationStatus::Pending),
-        Some(s) => Some(InvitationStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid_field("status", "Use pending, expired, accepted, declined or cancelled.")
-        })?),
+        Some("pending") => Some(InvitationState::Pending),
+        Some("expired") => Some(InvitationState::Expired),
+        Some("accepted") => Some(InvitationState::Accepted),
+        Some("declined") => Some(InvitationState::Declined),
+        Some("cancelled") => Some(InvitationState::Cancelled),
+        Some(_) => return Err(ApiError::invalid_field("status", "Use pending, expired, accepted, declined or cancelled.")),
     };
-    let org = key.org;
-    let mut rows = state.run(move |db| invitations::page(&mut *db.conn()?, org, stored, before, limit + 1).map_err(OpError::from)).await?;
+    let (org, now) = (key.org, store::now());
+    let mut rows =
+        state.run(move |db| invitations::page(&mut *db.conn()?, org, wanted, now, before, limit + 1).map_err(OpError::from)).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let now = store::now();
-    let cursor = if more { rows.last().map(|l| (l.invitation.created_at, l.invitation.id.to_string())) } else { None };
-    let data: Vec<Invitation> = rows
-        .into_iter()
-        .map(|l| Invitation::of(l, now))
-        .filter(|i| match wanted {
-            Some("expired") => i.status == "expired",
-            Some("pending") => i.status == "pending",
-            _ => true,
-        })
-        .collect();
-    let next_cursor = cursor.map(|(at, id)| format!("{}_{id}", at.and_utc().timestamp_micros()));
+    let next_cursor = if more {
+        rows.last().map(|l| format!("{}_{}", l.invitation.created_at.and_utc().timestamp_micros(), l.invitation.id))
+    } else {
+        None
+    };
+    let data: Vec<Invitation> = rows.into_iter().map(|l| Invitation::of(l, now)).collect();
     Ok(web::Json(Page { data, next_cursor }))
 }
 
@@ -121,11 +116,13 @@ async fn load(state: &AppState, org: OrgId, id: InvitationId) -> Result<Invitati
     listed.map(|l| Invitation::of(l, store::now())).ok_or_else(ApiError::not_found)
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct NewInvitation {
+    #[schema(required = true)]
     pub email: String,
     /// admin, editor or viewer
+    #[schema(required = true)]
     pub role: String,
 }
 
@@ -133,10 +130,10 @@ pub struct NewInvitation {
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = NewInvitation,
     responses((status = 201, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn create(state: web::Data<AppState>, key: ApiKey, body: web::Json<NewInvitation>) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvitation>) -> Result<HttpResponse, ApiError> {
     key.require_org_scope()?;
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
-    let body = body.into_inner();
+    let body = body.0;
     let input = ops::invitations::InviteInput { email: body.email, role: body.role };
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
     let id = state.run(move |db| ops::invitations::invite(db, &st.mail, &settings, &ctx, org, &input)).await?;

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, ApiKey, Page, Paging, time};
+use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::{AccountId, MembershipStatus, Role};
 use crate::ops;
 use crate::store::members::{self, Membership};
@@ -99,8 +99,8 @@ pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String
     Ok(web::Json(load(&state, &key, account(&path)?).await?))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct MemberUpdate {
     /// admin, editor or viewer (owner only comes by transfer)
     pub role: Option<String>,
@@ -117,11 +117,11 @@ pub async fn update(
     state: web::Data<AppState>,
     key: ApiKey,
     path: web::Path<String>,
-    body: web::Json<MemberUpdate>,
+    body: Body<MemberUpdate>,
 ) -> Result<web::Json<Member>, ApiError> {
     key.require_org_scope()?;
     let target = account(&path)?;
-    let body = body.into_inner();
+    let body = body.0;
     let active = match body.status.as_deref() {
         None => None,
         Some("active") => Some(true),

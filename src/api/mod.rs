@@ -65,7 +65,8 @@ async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        // the scheme's name is case-insensitive (RFC 9110 §11.1)
+        .and_then(|v| v.split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")).map(|(_, key)| key))
         .map(str::trim)
         .ok_or_else(|| ApiError::unauthorized("Send an API key: Authorization: Bearer stw_…"))?
         .to_string();
@@ -134,14 +135,10 @@ pub fn time(t: chrono::NaiveDateTime) -> String {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let json = web::JsonConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|e, _| ApiError::from_json_error(&e).into());
     let query = web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(format!("The query could not be read: {e}")).into());
     let path = web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into());
     cfg.service(
         web::scope("/api/v1")
-            .app_data(json)
             .app_data(query)
             .app_data(path)
             .route("/openapi.json", web::get().to(openapi::document))
@@ -166,4 +163,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .default_service(web::to(|| async { ApiError::not_found() })),
     );
+}
+
+/// A JSON body, read in two steps so that each failure gets its own answer: text that is not
+/// JSON is a malformed request (400); JSON of the wrong shape is invalid input (422), naming
+/// the field.
+pub struct Body<T>(pub T);
+
+/// The largest body the API reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::bad_request("Send a JSON body with Content-Type: application/json."));
+            }
+            let bytes = bytes.await.map_err(|e| match e.as_response_error().status_code() {
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+                _ => ApiError::bad_request("The body could not be read."),
+            })?;
+            if bytes.len() > MAX_BODY {
+                return Err(ApiError::payload_too_large());
+            }
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON: {e}")))?;
+            serde_path_to_error::deserialize(value).map(Body).map_err(|e| {
+                let field = e.path().to_string();
+                let field = if field.is_empty() || field == "." { "body".to_string() } else { field };
+                let message = e.into_inner().to_string();
+                let mut err = ApiError::invalid_field(&field, &message);
+                err.message = format!("The body does not match: {message} ({field}).");
+                err
+            })
+        })
+    }
 }

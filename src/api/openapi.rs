@@ -8,6 +8,24 @@ use crate::api::{audit, deployments, error, invitations, members};
 
 struct BearerKey;
 
+/// Every operation can fail with `{"error": …}` and a 5XX status; documented once here.
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder, schema::Ref};
+        let response = ResponseBuilder::new()
+            .description("An unexpected error; nothing was changed")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put].into_iter().flatten() {
+                op.responses.responses.insert("5XX".to_string(), RefOr::T(response.clone()));
+            }
+        }
+    }
+}
+
 impl Modify for BearerKey {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -45,7 +63,7 @@ impl Modify for BearerKey {
         deployments::Deployment, deployments::DeploymentList, deployments::NewDeployment, deployments::DeploymentUpdate,
         error::ErrorBody, error::ErrorDetail, error::FieldError,
     )),
-    modifiers(&BearerKey),
+    modifiers(&BearerKey, &ServerErrors),
     tags(
         (name = "members", description = "The organization's members"),
         (name = "invitations", description = "Invitations to join the organization"),

@@ -184,12 +184,13 @@ pub struct Listed {
     pub invited_by_email: Option<String>,
 }
 
-/// Invitations newest first, after the cursor `(created_at, id)`, optionally only those with a
-/// stored status.
+/// Invitations newest first, after the cursor `(created_at, id)`, optionally only those in one
+/// state at `now` (`expired` being a pending one past its expiry).
 pub fn page(
     conn: &mut DbConn,
     org: OrgId,
-    status: Option<InvitationStatus>,
+    state: Option<InvitationState>,
+    now: NaiveDateTime,
     before: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> QueryResult<Vec<Listed>> {
@@ -201,9 +202,14 @@ pub fn page(
         .order((invitations::created_at.desc(), invitations::id.desc()))
         .limit(limit)
         .into_boxed();
-    if let Some(s) = status {
-        q = q.filter(invitations::status.eq(s.as_str()));
-    }
+    q = match state {
+        None => q,
+        Some(InvitationState::Pending) => q.filter(invitations::status.eq("pending")).filter(invitations::expires_at.gt(now)),
+        Some(InvitationState::Expired) => q.filter(invitations::status.eq("pending")).filter(invitations::expires_at.le(now)),
+        Some(InvitationState::Accepted) => q.filter(invitations::status.eq("accepted")),
+        Some(InvitationState::Declined) => q.filter(invitations::status.eq("declined")),
+        Some(InvitationState::Cancelled) => q.filter(invitations::status.eq("cancelled")),
+    };
     if let Some((at, id)) = before {
         q = q.filter(invitations::created_at.lt(at).or(invitations::created_at.eq(at).and(invitations::id.lt(id))));
     }

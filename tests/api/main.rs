@@ -16,3 +16,6 @@ mod security;
 mod settings;
 mod authorization;
 mod rate_limits;
+mod api_client;
+mod json_api;
+mod openapi_check;
