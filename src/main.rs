@@ -2,6 +2,15 @@
 
 use std::process::ExitCode;
 
+/// Prints a line to standard output; a closed pipe (`steward seed | head`) is not an error
+/// worth a panic: the work is done either way.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use steward::config::Config;
 use steward::{crypto, db, ops};
 
@@ -30,7 +39,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
     if matches!(command, "help" | "--help" | "-h") {
-        println!("{USAGE}");
+        say!("{USAGE}");
         return ExitCode::SUCCESS;
     }
     let config = match Config::from_env() {
@@ -76,7 +85,7 @@ fn serve(config: Config) -> Result<(), String> {
 fn migrate(config: &Config) -> Result<(), String> {
     // connect() applies pending migrations
     db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
-    println!("migrations applied");
+    say!("migrations applied");
     Ok(())
 }
 
@@ -96,9 +105,9 @@ fn create_owner(config: &Config, args: &[String]) -> Result<(), String> {
     let database = db::Db::new(pool);
     let (account, org_id) =
         ops::accounts::create_owner(&database, email, &name, org, &password).map_err(|e| e.to_string())?;
-    println!("created account {account} owning organization {org_id}");
+    say!("created account {account} owning organization {org_id}");
     if generated {
-        println!("password (shown once): {password}");
+        say!("password (shown once): {password}");
     }
     Ok(())
 }
@@ -118,13 +127,13 @@ fn seed(config: &Config, args: &[String]) -> Result<(), String> {
     };
     let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
     let report = steward::seed::run(&db::Db::new(pool), &options).map_err(|e| e.to_string())?;
-    println!("{report}");
+    say!("{report}");
     Ok(())
 }
 
 fn audit_verify(config: &Config) -> Result<(), String> {
     let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
     let report = ops::audit::verify(&db::Db::new(pool)).map_err(|e| e.to_string())?;
-    println!("{report}");
+    say!("{report}");
     if report.is_intact() { Ok(()) } else { Err("the audit log does not match its hash chain".into()) }
 }

@@ -1,9 +1,10 @@
 //! `steward seed`: a realistic synthetic organization for demos and benchmarks.
 //!
-//! Everything is generated in memory from a per-run xorshift stream and written in large
-//! multi-row INSERTs, one transaction per batch, so that a million audit events take seconds.
-//! The audit chain is built exactly as `store::audit::append` builds it, event after event, on a
-//! generator thread while the previous batch is being written.
+//! Everything is generated in memory from a random stream seeded once per run and written in
+//! large batches, one transaction each (prepared single-row INSERTs on SQLite, COPY on
+//! PostgreSQL), so that a million audit events take seconds rather than hours. The audit chain
+//! is built exactly as `store::audit::append` builds it, event after event, on a generator
+//! thread while the previous batch is being written.
 
 use std::fmt::{self, Write as _};
 use std::sync::mpsc;
@@ -14,13 +15,15 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::crypto::{self, sha256_hex};
-use crate::db::schema::{accounts, api_keys, audit_events, deployments, invitations, memberships, organizations};
+use crate::db::schema::{accounts, audit_events, deployments, invitations, memberships, organizations};
 use crate::db::{Backend, Db, DbConn, DbError, write_tx};
 use crate::domain::ids::{ApiKeyId, DeploymentId, InvitationId};
 use crate::domain::password::check_new_password;
 use crate::domain::{AccountId, InvitationStatus, MembershipStatus, OrgId, Role, names};
+use crate::ops::api_keys::PREFIX;
 use crate::ops::deployments::REGIONS;
 use crate::store::accounts::AccountRow;
+use crate::store::api_keys::ApiKeyRow;
 use crate::store::audit::{EventRow, GENESIS_HASH};
 use crate::store::deployments::DeploymentRow;
 use crate::store::invitations::InvitationRow;
@@ -77,12 +80,34 @@ impl fmt::Display for Report {
     }
 }
 
-/// A multi-row INSERT, on the connection's own backend (MultiConnection has no batch insert).
-macro_rules! insert_rows {
+/// Inserts `$rows` (a slice of a table's Insertable rows) on the connection's own backend, as
+/// fast as that backend takes them; MultiConnection has no batch insert. SQLite gets one cached
+/// single-row statement per row: a multi-row INSERT there needs a statement journal (it might
+/// fail half-way), which costs more than it saves. PostgreSQL gets `COPY … FROM STDIN`, built
+/// from the listed columns (every inserted column of the table, as in the row type).
+macro_rules! bulk_insert {
+    ($conn:expr, $table:ident, $rows:expr, |$r:ident| $($column:ident = $value:expr),+ $(,)?) => {
+        match $conn {
+            DbConn::Sqlite(c) => {
+                $rows.iter().try_for_each(|row| diesel::insert_into($table::table).values(row).execute(c).map(drop))
+            }
+            DbConn::Postgres(c) => {
+                let values: Vec<_> = $rows.iter().map(|$r| ($($table::$column.eq($value),)+)).collect();
+                diesel::copy_from($table::table).from_insertable(&values).execute(c).map(drop)
+            }
+        }
+    };
+}
+
+/// A handful of rows: one statement per row on SQLite (see `bulk_insert!`), one for all on
+/// PostgreSQL.
+macro_rules! insert_few {
     ($conn:expr, $table:expr, $rows:expr) => {
         match $conn {
-            DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-            DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
+            DbConn::Sqlite(c) => {
+                $rows.iter().try_for_each(|row| diesel::insert_into($table).values(row).execute(c).map(drop))
+            }
+            DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c).map(drop),
         }
     };
 }
@@ -96,12 +121,8 @@ const INVITE_TTL_MICROS: i64 = 24 * MICROS_PER_HOUR;
 
 /// Rows per transaction.
 const MEMBERS_PER_TX: usize = 10_000;
-const EVENTS_PER_TX: usize = 20_000;
-/// Bound parameters per statement, under SQLite's 32,766 (PostgreSQL allows 65,535).
-const MAX_PARAMS: usize = 30_000;
-const ACCOUNT_ROWS_PER_STATEMENT: usize = MAX_PARAMS / 7;
-const MEMBERSHIP_ROWS_PER_STATEMENT: usize = MAX_PARAMS / 8;
-const EVENT_ROWS_PER_STATEMENT: usize = 2_000;
+const PG_MEMBERS_PER_TX: usize = 2_000;
+const EVENTS_PER_TX: usize = 50_000;
 
 const OWNER_NAME: &str = "Seed Owner";
 const EMAIL_DOMAIN: &str = "seed.example";
@@ -279,6 +300,11 @@ impl Rng {
         self.below(1000) < per_mille
     }
 
+    /// 16 hex digits, the shape of an API key's public part.
+    fn hex16(&mut self) -> String {
+        format!("{:016x}", self.next())
+    }
+
     /// Uniform in [0, 1).
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
@@ -307,6 +333,9 @@ struct Deployment {
 struct Key {
     id: String,
     name: &'static str,
+    /// When it could be used: from its creation to its revocation.
+    from: i64,
+    until: i64,
 }
 
 /// Everything decided before the first write: the passwords are hashed without holding a
@@ -426,7 +455,6 @@ pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
     if backend == Backend::Sqlite {
         // a seeding tool may trade durability for speed: a crash loses a half-made demo org
         conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")?;
-        conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = {}", tune_env("SEED_CKPT", 1000), tune_env("SEED_CACHE", 262144), tune_env("SEED_TEMP", 0)))?;
     }
     let outcome = seed(&mut conn, &mut plan);
     if backend == Backend::Sqlite {
@@ -465,12 +493,13 @@ fn seed(conn: &mut DbConn, plan: &mut Plan) -> Result<(String, usize), SeedError
     })?;
     let invitations = write_tx(conn, |c| insert_invitations(c, plan))?;
     insert_events(conn, plan, &deployments, &keys)?;
-    if conn.backend() == Backend::Postgres {
+    // tidying up, best effort: the organization is complete whether or not these run
+    let _ = match conn.backend() {
         // fresh statistics, so the planner knows the tables just grew by orders of magnitude
-        conn.batch_execute("ANALYZE accounts, memberships, invitations, audit_events;")?;
-    } else {
-        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
-    }
+        Backend::Postgres => conn.batch_execute("ANALYZE accounts, memberships, invitations, audit_events;"),
+        // give back the WAL's disk space now rather than at the next quiet moment
+        Backend::Sqlite => conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);"),
+    };
     Ok((owner_email, invitations))
 }
 
@@ -530,10 +559,16 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
 /// Every member but the owner, with their accounts, in batches.
 fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
     let org = plan.org.to_db();
-    let mut account_rows: Vec<AccountRow> = Vec::with_capacity(MEMBERS_PER_TX);
-    let mut membership_rows: Vec<MembershipRow> = Vec::with_capacity(MEMBERS_PER_TX);
+    let mut account_rows: Vec<AccountRow> = Vec::new();
+    let mut membership_rows: Vec<MembershipRow> = Vec::new();
     let members = plan.members.get(1..).unwrap_or_default();
-    for batch in members.chunks(MEMBERS_PER_TX) {
+    let per_tx = match conn.backend() {
+        Backend::Sqlite => MEMBERS_PER_TX,
+        // each membership bumps its organization's counter row (a trigger); PostgreSQL keeps
+        // every version of that row until the transaction ends, and each bump walks them all
+        Backend::Postgres => PG_MEMBERS_PER_TX,
+    };
+    for batch in members.chunks(per_tx) {
         account_rows.clear();
         membership_rows.clear();
         for m in batch {
@@ -576,12 +611,25 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
         }
         write_tx(conn, |c| {
             faster_commits(c)?;
-            for chunk in account_rows.chunks(ACCOUNT_ROWS_PER_STATEMENT) {
-                insert_rows!(c, accounts::table, chunk)?;
-            }
-            for chunk in membership_rows.chunks(MEMBERSHIP_ROWS_PER_STATEMENT) {
-                insert_rows!(c, memberships::table, chunk)?;
-            }
+            bulk_insert!(c, accounts, account_rows, |r|
+                id = &r.id,
+                email = &r.email,
+                name = &r.name,
+                password_hash = &r.password_hash,
+                session_epoch = r.session_epoch,
+                created_at = r.created_at,
+                last_login_at = r.last_login_at,
+            )?;
+            bulk_insert!(c, memberships, membership_rows, |r|
+                org_id = &r.org_id,
+                account_id = &r.account_id,
+                email = &r.email,
+                name = &r.name,
+                role = &r.role,
+                status = &r.status,
+                created_at = r.created_at,
+                last_active_at = r.last_active_at,
+            )?;
             Ok::<_, SeedError>(())
         })?;
     }
@@ -599,7 +647,8 @@ fn faster_commits(conn: &mut DbConn) -> QueryResult<()> {
 
 /// The owner and the admins: who makes changes, oldest first.
 fn actors(plan: &Plan) -> Vec<usize> {
-    plan.members.iter().enumerate().filter(|(_, m)| matches!(m.role, Role::Owner | Role::Admin)).map(|(i, _)| i).collect()
+    let leads = plan.members.iter().enumerate().filter(|(_, m)| matches!(m.role, Role::Owner | Role::Admin));
+    leads.map(|(i, _)| i).collect()
 }
 
 /// A handful of deployments with distinct `service-environment` names.
@@ -626,7 +675,7 @@ fn insert_deployments(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Deployme
             updated_at: plan.at(updated),
         });
     }
-    insert_rows!(conn, deployments::table, &rows)?;
+    insert_few!(conn, deployments::table, &rows)?;
     // the names of the history: the live deployments and others, since renamed or deleted
     Ok(pool
         .into_iter()
@@ -644,26 +693,26 @@ fn insert_api_keys(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Key>, SeedE
     let creators = actors(plan);
     let mut keys = Vec::with_capacity(count);
     for (i, name) in KEY_NAMES.iter().take(count).enumerate() {
-        let id = ApiKeyId::new().to_db();
         let created = plan.rng.micros(plan.span / 2);
         let revoked = (i == count - 1).then(|| created + plan.rng.micros(plan.span - created));
         let last_used = revoked.unwrap_or_else(|| plan.span - plan.rng.micros(MICROS_PER_DAY));
-        let row = (
-            api_keys::id.eq(id.clone()),
-            api_keys::org_id.eq(plan.org.to_db()),
-            api_keys::name.eq(*name),
-            api_keys::lookup.eq(format!("seed{}", &sha256_hex(crypto::random_token().as_bytes())[..24])),
-            api_keys::secret_hash.eq(sha256_hex(crypto::random_token().as_bytes())),
-            api_keys::permissions.eq(if i % 2 == 0 { "read_write" } else { "read" }),
-            api_keys::scope.eq("all"),
-            api_keys::expires_at.eq(None::<NaiveDateTime>),
-            api_keys::created_by.eq(plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id.clone())),
-            api_keys::created_at.eq(plan.at(created)),
-            api_keys::last_used_at.eq(Some(plan.at(last_used))),
-            api_keys::revoked_at.eq(revoked.map(|r| plan.at(r))),
-        );
-        insert_rows!(conn, api_keys::table, row)?;
-        keys.push(Key { id, name });
+        let creator = plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id.clone());
+        let row = ApiKeyRow {
+            id: ApiKeyId::new().to_db(),
+            org_id: plan.org.to_db(),
+            name: name.to_string(),
+            lookup: plan.rng.hex16(),
+            secret_hash: sha256_hex(crypto::random_token().as_bytes()),
+            permissions: if i % 2 == 0 { "read_write" } else { "read" }.to_string(),
+            scope: "all".to_string(),
+            expires_at: None,
+            created_by: creator,
+            created_at: plan.at(created),
+            last_used_at: Some(plan.at(last_used)),
+            revoked_at: revoked.map(|r| plan.at(r)),
+        };
+        crate::store::api_keys::insert(conn, &row, &[])?;
+        keys.push(Key { id: row.id, name, from: created, until: revoked.unwrap_or(plan.span) });
     }
     Ok(keys)
 }
@@ -696,15 +745,21 @@ fn insert_invitations(conn: &mut DbConn, plan: &mut Plan) -> Result<usize, SeedE
             responded_at: None,
         });
     }
-    if !rows.is_empty() {
-        insert_rows!(conn, invitations::table, &rows)?;
+    for chunk in rows.chunks(1_000) {
+        // 10 parameters a row, well under PostgreSQL's 65,535 a statement
+        insert_few!(conn, invitations::table, chunk)?;
     }
     Ok(count)
 }
 
 /// Makes the audit history on a generator thread and writes it batch after batch, the
 /// generator filling the next batch while the last one is written.
-fn insert_events(conn: &mut DbConn, plan: &mut Plan, deployments: &[Deployment], keys: &[Key]) -> Result<(), SeedError> {
+fn insert_events(
+    conn: &mut DbConn,
+    plan: &mut Plan,
+    deployments: &[Deployment],
+    keys: &[Key],
+) -> Result<(), SeedError> {
     let rng = Rng(plan.rng.next());
     let plan: &Plan = plan;
     let generator = Generator::new(plan, rng, deployments, keys);
@@ -714,20 +769,26 @@ fn insert_events(conn: &mut DbConn, plan: &mut Plan, deployments: &[Deployment],
         let (empty_tx, empty_rx) = mpsc::channel::<Vec<EventRow>>();
         scope.spawn(move || generator.run(total, full_tx, empty_rx));
         for batch in full_rx {
-            let mode = tune_env("SEED_MODE", 0);
-            if mode != 9 { write_tx(conn, |c| {
+            write_tx(conn, |c| {
                 faster_commits(c)?;
-                if mode == 1 {
-                    for row in batch.iter() {
-                        if let DbConn::Sqlite(c) = c { diesel::insert_into(audit_events::table).values(row).execute(c)?; }
-                    }
-                } else {
-                for chunk in batch.chunks(tune_env("SEED_STMT", EVENT_ROWS_PER_STATEMENT)) {
-                    insert_rows!(c, audit_events::table, chunk)?;
-                }
-                }
+                bulk_insert!(c, audit_events, batch, |r|
+                    org_id = &r.org_id,
+                    seq = r.seq,
+                    occurred_at = r.occurred_at,
+                    action = &r.action,
+                    actor_kind = &r.actor_kind,
+                    actor_id = &r.actor_id,
+                    actor_email = &r.actor_email,
+                    target = &r.target,
+                    target_email = &r.target_email,
+                    ip = &r.ip,
+                    user_agent = &r.user_agent,
+                    details = &r.details,
+                    prev_hash = &r.prev_hash,
+                    hash = &r.hash,
+                )?;
                 Ok::<_, SeedError>(())
-            })?; }
+            })?;
             // the generator reuses the rows' strings; it may be gone already
             let _ = empty_tx.send(batch);
         }
@@ -789,7 +850,7 @@ impl<'a> Generator<'a> {
         let mut spare: Vec<Vec<EventRow>> = Vec::new();
         while seq < total {
             let mut batch = empty.try_recv().ok().or_else(|| spare.pop()).unwrap_or_default();
-            let n = tune_env("SEED_TX", EVENTS_PER_TX).min(total - seq);
+            let n = EVENTS_PER_TX.min(total - seq);
             batch.truncate(n);
             while batch.len() < n {
                 batch.push(self.blank_row());
@@ -876,6 +937,14 @@ impl<'a> Generator<'a> {
         self.actors.get(self.rng.index(joined)).copied().unwrap_or(0)
     }
 
+    /// An API key usable at `t`, if any.
+    fn live_key(&mut self, t: i64) -> Option<usize> {
+        let start = self.rng.index(self.keys.len());
+        (0..self.keys.len())
+            .map(|i| (start + i) % self.keys.len())
+            .find(|&k| self.keys.get(k).is_some_and(|key| key.from <= t && t <= key.until))
+    }
+
     fn event(&mut self, row: &mut EventRow, mut action: Action, t: i64) {
         let target = if action.about_member() { self.member_by(t) } else { None };
         if action.about_member() && target.is_none() {
@@ -884,9 +953,10 @@ impl<'a> Generator<'a> {
         let who = match action {
             Action::InvitationAccepted | Action::Left => Who::Member(target.unwrap_or(0)),
             Action::InvitationDeclined => Who::Invitee(target.unwrap_or(0)),
-            _ if action.via_api() && !self.keys.is_empty() && self.rng.chance(150) => {
-                Who::Key(self.rng.index(self.keys.len()))
-            }
+            _ if action.via_api() && self.rng.chance(150) => match self.live_key(t) {
+                Some(k) => Who::Key(k),
+                None => Who::Member(self.admin_by(t)),
+            },
             _ => Who::Member(self.admin_by(t)),
         };
         self.actor(row, who);
@@ -900,7 +970,8 @@ impl<'a> Generator<'a> {
                 put(&mut row.target, Some(&m.email));
                 put(&mut row.target_email, Some(&m.email));
                 let expires = self.start + TimeDelta::microseconds(t + INVITE_TTL_MICROS);
-                let _ = write!(details, r#"{{"expires_at":"{}","role":"{role}"}}"#, expires.format("%Y-%m-%dT%H:%M:%S%.f+00:00"));
+                let expires = expires.format("%Y-%m-%dT%H:%M:%S%.f+00:00");
+                let _ = write!(details, r#"{{"expires_at":"{expires}","role":"{role}"}}"#);
             }
             (Action::InvitationCancelled | Action::InvitationDeclined, Some(m)) => {
                 put(&mut row.target, Some(&m.email));
@@ -933,12 +1004,29 @@ impl<'a> Generator<'a> {
                 put(&mut row.target_email, None);
                 let _ = write!(details, r#"{{"name":"{}","region":"{}"}}"#, d.name, d.region);
             }
-            (Action::KeyCreated | Action::KeyRevoked, None) => {
+            (Action::KeyCreated, None) => {
                 let name = self.rng.pick(KEY_NAMES, "ci-deploy");
                 put(&mut row.target, Some(name));
                 put(&mut row.target_email, None);
-                let permissions = if self.rng.chance(500) { "read_write" } else { "read" };
-                let _ = write!(details, r#"{{"name":"{name}","permissions":"{permissions}"}}"#);
+                let permissions = self.rng.pick(&["read", "write", "read_write"], "read");
+                let lookup = self.rng.next();
+                let _ = write!(
+                    details,
+                    concat!(
+                        r#"{{"deployments":[],"expires_at":null,"name":"{name}","permissions":"{permissions}","#,
+                        r#""prefix":"{prefix}{lookup:016x}","scope":"all"}}"#
+                    ),
+                    name = name,
+                    permissions = permissions,
+                    prefix = PREFIX,
+                    lookup = lookup,
+                );
+            }
+            (Action::KeyRevoked, None) => {
+                let name = self.rng.pick(KEY_NAMES, "ci-deploy");
+                put(&mut row.target, Some(name));
+                put(&mut row.target_email, None);
+                let _ = write!(details, r#"{{"name":"{name}","prefix":"{PREFIX}{:016x}"}}"#, self.rng.next());
             }
             (Action::OrgRenamed, None) => {
                 let (old, new) = if self.renamed {
@@ -954,7 +1042,10 @@ impl<'a> Generator<'a> {
             _ => {
                 // deployment.updated: a rename
                 let old = self.deployment();
-                let new = self.deployment();
+                let mut new = self.deployment();
+                if new.name == old.name {
+                    new = self.deployment();
+                }
                 put(&mut row.target, Some(&new.name));
                 put(&mut row.target_email, None);
                 let _ = write!(details, r#"{{"new_name":"{}","old_name":"{}"}}"#, new.name, old.name);
@@ -1045,6 +1136,4 @@ fn discard(conn: &mut DbConn, plan: &Plan) {
     });
 }
 
-fn tune_env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+

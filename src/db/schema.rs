@@ -35,6 +35,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Members per organization, status and role, kept by triggers (see its migration).
+    member_counts (org_id, status, role) {
+        org_id -> Text,
+        status -> Text,
+        role -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Text,
         org_id -> Text,
@@ -107,6 +117,7 @@ diesel::table! {
 
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> accounts (account_id));
+diesel::joinable!(member_counts -> organizations (org_id));
 diesel::joinable!(invitations -> organizations (org_id));
 diesel::joinable!(deployments -> organizations (org_id));
 diesel::joinable!(api_keys -> organizations (org_id));
@@ -118,6 +129,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     organizations,
     memberships,
+    member_counts,
     invitations,
     deployments,
     api_keys,

@@ -251,9 +251,18 @@ fn page_by(
     email: Option<(EmailColumn, &str)>,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
+    // The cursor and the window make one id range: given as two upper bounds, SQLite would
+    // range-scan on one and filter on the other, walking the whole log to reach a deep page.
+    let hi = match before {
+        Some(before) => window.1.min(before.saturating_sub(1)),
+        None => window.1,
+    };
+    if hi < window.0 {
+        return Ok(Vec::new());
+    }
     let mut q = audit_events::table
         .filter(audit_events::org_id.eq(org.to_db()))
-        .filter(audit_events::id.between(window.0, window.1))
+        .filter(audit_events::id.between(window.0, hi))
         .select(EventRow::as_select())
         .order(audit_events::id.desc())
         .limit(limit)
@@ -271,9 +280,6 @@ fn page_by(
     }
     if let Some(until) = filter.until {
         q = q.filter(audit_events::occurred_at.lt(until));
-    }
-    if let Some(before) = before {
-        q = q.filter(audit_events::id.lt(before));
     }
     q.load(conn)
 }

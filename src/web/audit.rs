@@ -60,7 +60,7 @@ fn details_of(json: &str) -> Vec<(String, String)> {
 
 fn view(e: EventRow) -> EventView {
     EventView {
-        time: e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        time: crate::web::members::fmt_seconds(e.occurred_at),
         actor_kind: match e.actor_kind.as_str() {
             "api_key" => "API key",
             "system" => "System",

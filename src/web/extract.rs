@@ -93,22 +93,39 @@ impl CurrentAccount {
     }
 }
 
-async fn current_account(req: HttpRequest) -> Result<CurrentAccount, WebError> {
+/// The account and epoch the session names, before any database read.
+fn session_account(req: &HttpRequest) -> Result<(Session, AccountId, i64), WebError> {
     let session = req.get_session();
-    let sign_in = || WebError::SignInRequired { next: here(&req) };
+    let sign_in = || WebError::SignInRequired { next: here(req) };
     let signed_in = session::signed_in(&session).ok_or_else(sign_in)?;
     let id: AccountId = signed_in.account_id.parse().map_err(|_| sign_in())?;
-    let state = state(&req)?;
-    let account = state.run(move |db| accounts::find(&mut *db.conn()?, id).map_err(WebError::from)).await?;
+    Ok((session, id, signed_in.epoch))
+}
+
+/// The account as read for this request, if it still holds the session's epoch; otherwise the
+/// session ends.
+fn checked_account(
+    req: &HttpRequest,
+    session: Session,
+    account: Option<Account>,
+    epoch: i64,
+) -> Result<CurrentAccount, WebError> {
     match account {
-        Some(account) if account.session_epoch == signed_in.epoch => {
-            Ok(CurrentAccount { account, session, meta: request_meta(&req) })
+        Some(account) if account.session_epoch == epoch => {
+            Ok(CurrentAccount { account, session, meta: request_meta(req) })
         }
         _ => {
             session::sign_out(&session);
-            Err(sign_in())
+            Err(WebError::SignInRequired { next: here(req) })
         }
     }
+}
+
+async fn current_account(req: HttpRequest) -> Result<CurrentAccount, WebError> {
+    let (session, id, epoch) = session_account(&req)?;
+    let state = state(&req)?;
+    let account = state.run(move |db| accounts::find(&mut *db.conn()?, id).map_err(WebError::from)).await?;
+    checked_account(&req, session, account, epoch)
 }
 
 impl FromRequest for CurrentAccount {
@@ -129,6 +146,8 @@ pub struct OrgAccess {
     pub org_name: String,
     pub role: Role,
     pub permissions: PermissionSet,
+    /// The member's organizations for the page's switcher, when read with the access (GET).
+    pub(crate) switcher: Option<Vec<(OrgId, String)>>,
 }
 
 impl OrgAccess {
@@ -152,33 +171,55 @@ impl Deref for OrgAccess {
 /// Last active is kept to the minute: a member's row is written at most once a minute.
 const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
 
+/// What the organization extractor reads in its one trip to the database.
+struct OrgLookup {
+    account: Option<Account>,
+    membership: Option<(members::Membership, String)>,
+    switcher: Option<Vec<(OrgId, String)>>,
+}
+
 async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
-    let current = current_account(req.clone()).await?;
-    let org_id: OrgId =
-        req.match_info().get("org").and_then(|s| s.parse().ok()).ok_or(WebError::NotFound)?;
-    let account = current.id();
+    let (session, account_id, epoch) = session_account(&req)?;
+    let Some(org_id) = req.match_info().get("org").and_then(|s| s.parse::<OrgId>().ok()) else {
+        // a stale session still signs in again before anything else is said
+        current_account(req).await?;
+        return Err(WebError::NotFound);
+    };
+    // A page (GET) shows the organization switcher: read it in the same trip.
+    let page = req.method() == actix_web::http::Method::GET;
     let state = state(&req)?;
     let found = state
         .run(move |db| -> Result<_, WebError> {
             let mut conn = db.conn()?;
-            let found = members::find_with_org(&mut conn, org_id, account)?;
-            if let Some((m, _)) = &found {
-                let now = store::now();
-                let stale = m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION);
-                if m.status == MembershipStatus::Active && stale {
-                    members::touch(&mut conn, org_id, account, now)?;
+            let account = accounts::find(&mut conn, account_id)?;
+            if account.as_ref().is_none_or(|a| a.session_epoch != epoch) {
+                return Ok(OrgLookup { account, membership: None, switcher: None });
+            }
+            let membership = members::find_with_org(&mut conn, org_id, account_id)?;
+            let mut switcher = None;
+            if let Some((m, _)) = &membership {
+                if m.status == MembershipStatus::Active {
+                    let now = store::now();
+                    if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
+                        members::touch(&mut conn, org_id, account_id, now)?;
+                    }
+                    if page {
+                        switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
+                    }
                 }
             }
-            Ok(found)
+            Ok(OrgLookup { account, membership, switcher })
         })
         .await?;
-    match found {
+    let current = checked_account(&req, session, found.account, epoch)?;
+    match found.membership {
         Some((m, org_name)) if m.status == MembershipStatus::Active => Ok(OrgAccess {
             current,
             org_id,
             org_name,
             role: m.role,
             permissions: m.role.permissions(),
+            switcher: found.switcher,
         }),
         _ => Err(WebError::NotFound),
     }

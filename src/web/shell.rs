@@ -120,9 +120,14 @@ impl Shell {
     ) -> Result<Shell, WebError> {
         let account = current.id();
         let current_org: Option<OrgId> = access.map(|a| a.org_id);
-        let orgs = state
-            .run(move |db| members::active_orgs_brief(&mut *db.conn()?, account).map_err(WebError::from))
-            .await?;
+        let orgs = match access.and_then(|a| a.switcher.clone()) {
+            Some(orgs) => orgs,
+            None => {
+                state
+                    .run(move |db| members::active_orgs_brief(&mut *db.conn()?, account).map_err(WebError::from))
+                    .await?
+            }
+        };
         let org = access.map(|a| OrgNav {
             id: a.org_id.to_string(),
             name: a.org_name.clone(),
@@ -163,9 +168,15 @@ pub fn org_home(org: OrgId, can_read_members: bool) -> String {
     if can_read_members { format!("/orgs/{org}/members") } else { format!("/orgs/{org}/deployments") }
 }
 
+/// The room a page is rendered into; kept under glibc's mmap threshold (128 KiB).
+const PAGE_BUFFER: usize = 112 * 1024;
+
 /// Renders a template as an HTML response with `status`.
-pub fn render(status: actix_web::http::StatusCode, page: &impl Template) -> Result<HttpResponse, WebError> {
-    let body = page.render().map_err(|e| WebError::Internal(format!("template: {e}")))?;
+pub fn render<T: Template>(status: actix_web::http::StatusCode, page: &T) -> Result<HttpResponse, WebError> {
+    // Sized for a full page up front (a 50-row member list is about 90 KiB): growing from the
+    // template's small size hint copied the page several times over.
+    let mut body = String::with_capacity(PAGE_BUFFER.max(T::SIZE_HINT));
+    page.render_into(&mut body).map_err(|e| WebError::Internal(format!("template: {e}")))?;
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 

@@ -19,3 +19,4 @@ mod rate_limits;
 mod api_client;
 mod json_api;
 mod openapi_check;
+mod seed;
