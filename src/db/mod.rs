@@ -67,7 +67,8 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
         if let DbConn::Sqlite(c) = conn {
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                 PRAGMA cache_size = -1024;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -96,6 +97,8 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     let pool = Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
+        // A SQLite file does not drop a connection: skip the `SELECT 1` on every checkout.
+        .test_on_check_out(backend == Backend::Postgres)
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)
         .map_err(|e| DbError::Setup(e.to_string()))?;

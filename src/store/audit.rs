@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::crypto::sha256_hex;
-use crate::db::DbConn;
+use crate::db::{DbConn, MultiBackend};
 use crate::db::schema::audit_events;
 use crate::domain::OrgId;
 
@@ -242,15 +242,17 @@ enum EmailColumn {
     Target,
 }
 
-fn page_by(
-    conn: &mut DbConn,
+/// The events of one organization in the cursor's and the filter's id range; the order, the
+/// limit and the select clause are the caller's.
+type Events = audit_events::BoxedQuery<'static, MultiBackend>;
+
+fn query_by(
     org: OrgId,
     filter: &Filter,
     window: (i64, i64),
     before: Option<i64>,
     email: Option<(EmailColumn, &str)>,
-    limit: i64,
-) -> QueryResult<Vec<EventRow>> {
+) -> Option<Events> {
     // The cursor and the window make one id range: given as two upper bounds, SQLite would
     // range-scan on one and filter on the other, walking the whole log to reach a deep page.
     let hi = match before {
@@ -258,14 +260,11 @@ fn page_by(
         None => window.1,
     };
     if hi < window.0 {
-        return Ok(Vec::new());
+        return None;
     }
     let mut q = audit_events::table
         .filter(audit_events::org_id.eq(org.to_db()))
         .filter(audit_events::id.between(window.0, hi))
-        .select(EventRow::as_select())
-        .order(audit_events::id.desc())
-        .limit(limit)
         .into_boxed();
     if let Some(action) = &filter.action {
         q = q.filter(audit_events::action.eq(action.clone()));
@@ -281,24 +280,95 @@ fn page_by(
     if let Some(until) = filter.until {
         q = q.filter(audit_events::occurred_at.lt(until));
     }
-    q.load(conn)
+    Some(q)
+}
+
+/// Up to `limit` matching events in `window` older than `before`, newest first, loaded by
+/// `load` (which picks the columns, and returns the newest first up to `limit`); `id` is a
+/// loaded row's event id.
+#[allow(clippy::too_many_arguments)]
+fn load_window<T>(
+    conn: &mut DbConn,
+    org: OrgId,
+    filter: &Filter,
+    window: (i64, i64),
+    before: Option<i64>,
+    limit: i64,
+    load: impl Fn(&mut DbConn, Events) -> QueryResult<Vec<T>>,
+    id: impl Fn(&T) -> i64,
+) -> QueryResult<Vec<T>> {
+    let by = |conn: &mut DbConn, email| match query_by(org, filter, window, before, email) {
+        Some(q) => load(conn, q),
+        None => Ok(Vec::new()),
+    };
+    match filter.email.as_deref() {
+        None => by(conn, None),
+        Some(email) => {
+            // Two index-ordered scans, merged: "actor = e OR target = e" would not be one.
+            let mut rows = by(conn, Some((EmailColumn::Actor, email)))?;
+            rows.extend(by(conn, Some((EmailColumn::Target, email)))?);
+            rows.sort_by_key(|r| std::cmp::Reverse(id(r)));
+            rows.dedup_by_key(|r| id(r));
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            Ok(rows)
+        }
+    }
 }
 
 /// Up to `limit` matching events older than the event `before` (the cursor), newest first.
 pub fn page(conn: &mut DbConn, org: OrgId, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<EventRow>> {
     let Some(window) = id_window(conn, org, filter)? else { return Ok(Vec::new()) };
-    match filter.email.as_deref() {
-        None => page_by(conn, org, filter, window, before, None, limit),
-        Some(email) => {
-            // Two index-ordered scans, merged: "actor = e OR target = e" would not be one.
-            let mut rows = page_by(conn, org, filter, window, before, Some((EmailColumn::Actor, email)), limit)?;
-            rows.extend(page_by(conn, org, filter, window, before, Some((EmailColumn::Target, email)), limit)?);
-            rows.sort_by(|a, b| b.id.cmp(&a.id));
-            rows.dedup_by_key(|r| r.id);
-            rows.truncate(usize::try_from(limit).unwrap_or(0));
-            Ok(rows)
+    let newest = |c: &mut DbConn, q: Events| {
+        q.order(audit_events::id.desc()).limit(limit).select(EventRow::as_select()).load(c)
+    };
+    load_window(conn, org, filter, window, before, limit, newest, |r| r.id)
+}
+
+/// An event as the CSV export writes it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct ExportRow {
+    pub id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub action: String,
+    pub actor_kind: String,
+    pub actor_email: Option<String>,
+    pub target: Option<String>,
+    pub target_email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: String,
+}
+
+/// The ids the CSV export walks for `filter`: its time window narrowed to the organization's
+/// first and last events. None when no event can match.
+pub fn export_range(conn: &mut DbConn, org: OrgId, filter: &Filter) -> QueryResult<Option<(i64, i64)>> {
+    let Some((lo, hi)) = id_window(conn, org, filter)? else { return Ok(None) };
+    let (first, last): (Option<i64>, Option<i64>) = audit_events::table
+        .filter(audit_events::org_id.eq(org.to_db()))
+        .select((diesel::dsl::min(audit_events::id), diesel::dsl::max(audit_events::id)))
+        .first(conn)?;
+    Ok(match (first, last) {
+        (Some(first), Some(last)) => {
+            let (lo, hi) = (lo.max(first), hi.min(last));
+            (lo <= hi).then_some((lo, hi))
         }
-    }
+        _ => None,
+    })
+}
+
+/// The matching events with ids in `lo..=hi`, newest first, as the CSV export writes them
+/// (without the chain's columns, which it never shows). At most `hi - lo + 1` rows: a slice of
+/// ids bounds the memory it takes. They are read oldest first and turned round here: the
+/// table then goes by in file order, which the kernel reads ahead when it is not cached.
+pub fn export_slice(conn: &mut DbConn, org: OrgId, filter: &Filter, lo: i64, hi: i64) -> QueryResult<Vec<ExportRow>> {
+    let limit = hi.saturating_sub(lo).saturating_add(1);
+    let all = |c: &mut DbConn, q: Events| {
+        let mut rows = q.order(audit_events::id.asc()).select(ExportRow::as_select()).load::<ExportRow>(c)?;
+        rows.reverse();
+        Ok(rows)
+    };
+    load_window(conn, org, filter, (lo, hi), None, limit, all, |r| r.id)
 }
 
 /// The organizations that have events, for `steward audit verify`.

@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::domain::OrgId;
 use crate::ops::OpError;
 use crate::ops::audit::{self as audit_ops, FilterInput};
-use crate::store::audit::{ACTIONS, EventRow, Filter};
+use crate::store::audit::{ACTIONS, EventRow, ExportRow, Filter};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, perm};
 use crate::web::forms::{FormErrors, form_errors};
@@ -18,8 +18,10 @@ use crate::web::shell::{self, Shell};
 use crate::web::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
-/// Rows per database round trip of the export.
-const EXPORT_BATCH: i64 = 2_000;
+/// Event ids per slice of the export (so at most this many rows per database round trip).
+const EXPORT_SLICE: i64 = 8_192;
+/// Blocking threads reading the export's slices at once.
+const EXPORT_READERS: usize = 2;
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct AuditQuery {
@@ -152,10 +154,33 @@ pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
 
 pub const CSV_HEADER: [&str; 8] = ["time", "action", "actor_email", "actor_kind", "target", "ip", "user_agent", "details"];
 
-fn csv_batch(rows: &[EventRow]) -> Result<Bytes, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 200));
+/// `2026-11-23T14:05:09Z`: RFC 3339 in UTC to the second, written without chrono's
+/// formatting machinery (this runs once per exported row).
+fn rfc3339_secs(t: chrono::NaiveDateTime, out: &mut String) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    if (0..=9999).contains(&t.year()) {
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+    } else {
+        out.push_str(&t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true));
+    }
+}
+
+fn csv_batch(rows: &[ExportRow]) -> Result<Bytes, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 256));
+    let mut time = String::with_capacity(32);
     for e in rows {
-        let time = e.occurred_at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
+        time.clear();
+        rfc3339_secs(e.occurred_at, &mut time);
         let target = e.target_email.as_deref().or(e.target.as_deref()).unwrap_or("");
         let cells = [
             spreadsheet_safe(&time),
@@ -188,43 +213,81 @@ pub(crate) fn filename(org_name: &str) -> String {
 }
 
 type Chunk = Result<Bytes, std::io::Error>;
+type ChunkSender = tokio::sync::mpsc::Sender<Chunk>;
 
-/// Reads the log in batches on a blocking thread and hands each batch to the response as it
-/// is ready: memory stays constant whatever the size, and the header goes out at once. A
-/// client that goes away stops the reading.
+/// Reads the log in slices of ids, newest first, on `EXPORT_READERS` blocking threads that take
+/// turns (reader r reads slices r, r + N, r + 2N…), and hands each slice to the response in
+/// order as it is ready: memory stays constant whatever the size (a slice holds at most
+/// `EXPORT_SLICE` events, each reader a few slices ahead), the header goes out at once, and the
+/// readers keep both cores busy. A client that goes away stops the reading.
 pub(crate) fn export_stream(db: Db, org: OrgId, filter: Filter) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..EXPORT_READERS).map(|_| tokio::sync::mpsc::channel::<Chunk>(2)).unzip();
     actix_web::rt::task::spawn_blocking(move || {
-        let header = CSV_HEADER.join(",") + "\n";
-        if tx.blocking_send(Ok(Bytes::from(header))).is_err() {
-            return;
+        let range = db.conn().map_err(OpError::from).and_then(|mut conn| {
+            crate::store::audit::export_range(&mut conn, org, &filter).map_err(OpError::from)
+        });
+        let (lo, hi) = match range {
+            Ok(Some(range)) => range,
+            Ok(None) => return,
+            Err(e) => return export_failed(&senders[0], &e),
+        };
+        let filter = std::sync::Arc::new(filter);
+        let mut senders = senders.into_iter().enumerate();
+        let first = senders.next();
+        for (reader, tx) in senders {
+            let (db, filter) = (db.clone(), filter.clone());
+            actix_web::rt::task::spawn_blocking(move || read_slices(&db, org, &filter, (lo, hi), reader, &tx));
         }
-        let mut before = None;
-        loop {
-            let rows = match db.conn().map_err(OpError::from).and_then(|mut conn| {
-                crate::store::audit::page(&mut conn, org, &filter, before, EXPORT_BATCH).map_err(OpError::from)
-            }) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::error!(error = %e, "audit export stopped");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-                    return;
-                }
-            };
-            let Some(last) = rows.last().map(|r| r.id) else { return };
-            let chunk = csv_batch(&rows).map_err(std::io::Error::other);
-            if tx.blocking_send(chunk).is_err() {
-                return;
-            }
-            if (rows.len() as i64) < EXPORT_BATCH {
-                return;
-            }
-            before = Some(last);
+        if let Some((reader, tx)) = first {
+            read_slices(&db, org, &filter, (lo, hi), reader, &tx);
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk.map_err(actix_web::error::ErrorInternalServerError), rx))
-    })
+    let header = Bytes::from(CSV_HEADER.join(",") + "\n");
+    let body = futures_util::stream::unfold((receivers, 0usize), |(mut receivers, mut slice)| async move {
+        loop {
+            let n = receivers.len().max(1);
+            let chunk = receivers.get_mut(slice % n)?.recv().await?;
+            slice += 1;
+            match chunk {
+                // a slice without a matching event keeps its turn but sends nothing
+                Ok(bytes) if bytes.is_empty() => continue,
+                Ok(bytes) => return Some((Ok(bytes), (receivers, slice))),
+                Err(e) => {
+                    // nothing follows an error
+                    receivers.clear();
+                    return Some((Err(actix_web::error::ErrorInternalServerError(e)), (receivers, slice)));
+                }
+            }
+        }
+    });
+    futures_util::StreamExt::chain(futures_util::stream::iter([Ok(header)]), body)
+}
+
+/// One reader of the export: the slices `reader`, `reader + EXPORT_READERS`, … of `lo..=hi`
+/// counted from `hi` down, each sent as one chunk (empty when no event of it matches).
+fn read_slices(db: &Db, org: OrgId, filter: &Filter, (lo, hi): (i64, i64), reader: usize, tx: &ChunkSender) {
+    let readers = EXPORT_READERS as i64;
+    let mut top = hi.saturating_sub(reader as i64 * EXPORT_SLICE);
+    while top >= lo {
+        let bottom = top.saturating_sub(EXPORT_SLICE - 1).max(lo);
+        let rows = db.conn().map_err(OpError::from).and_then(|mut conn| {
+            crate::store::audit::export_slice(&mut conn, org, filter, bottom, top).map_err(OpError::from)
+        });
+        let chunk = match rows {
+            Ok(rows) => csv_batch(&rows).map_err(std::io::Error::other),
+            Err(e) => return export_failed(tx, &e),
+        };
+        if tx.blocking_send(chunk).is_err() {
+            return;
+        }
+        top = top.saturating_sub(readers * EXPORT_SLICE);
+    }
+}
+
+fn export_failed(tx: &ChunkSender, e: &OpError) {
+    tracing::error!(error = %e, "audit export stopped");
+    let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
 }
 
 pub async fn export(
@@ -251,6 +314,18 @@ mod tests {
             assert_eq!(spreadsheet_safe(cell), format!("'{cell}"));
         }
         assert_eq!(spreadsheet_safe("member.invited"), "member.invited");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc_to_the_second() {
+        let at = |y, mo, d, h, mi, s| {
+            chrono::NaiveDate::from_ymd_opt(y, mo, d).and_then(|d| d.and_hms_micro_opt(h, mi, s, 123_456)).unwrap_or_default()
+        };
+        for t in [at(2026, 1, 2, 3, 4, 5), at(1999, 12, 31, 23, 59, 59), at(12026, 6, 1, 0, 0, 0)] {
+            let mut out = String::new();
+            rfc3339_secs(t, &mut out);
+            assert_eq!(out, t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
     }
 
     #[test]
