@@ -19,7 +19,7 @@ use crate::web::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
 /// Event ids per slice of the export (so at most this many rows per database round trip).
-const EXPORT_SLICE: i64 = 8_192;
+const EXPORT_SLICE: i64 = 2_048;
 /// Blocking threads reading the export's slices at once.
 const EXPORT_READERS: usize = 2;
 

@@ -123,6 +123,11 @@ pub fn flash(session: &Session, kind: FlashKind, message: impl Into<String>) {
 }
 
 pub fn take_flash(session: &Session) -> Option<Flash> {
+    // `remove` marks the session changed even when there is nothing to remove, which re-encrypts
+    // the cookie and sends it again with every page
+    if !session.contains_key(FLASH) {
+        return None;
+    }
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
 }
 

@@ -177,7 +177,39 @@ async fn htmx_gets_the_dialog_alone_and_plain_requests_the_page(app: &TestApp) {
     let _ = PASSWORD;
 }
 
+/// The list's totals (for no filter, each status and a few roles), as its pagination reads them.
+async fn totals(owner: &crate::helpers::Client, org: steward::domain::OrgId) -> Vec<String> {
+    let mut out = Vec::new();
+    for query in ["", "?status=active", "?status=inactive", "?status=pending", "?role=viewer", "?role=admin", "?status=active&role=editor"] {
+        out.extend(owner.get(&format!("/orgs/{org}/members{query}")).await.texts(".pagination .muted"));
+    }
+    out
+}
+
+async fn the_totals_follow_every_change_to_the_members(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let (bob, _) = app.add_member(org, "bob@example.com", Role::Editor).await;
+    let (cy, _) = app.add_member(org, "cy@example.com", Role::Viewer).await;
+    let (dee, dee_client) = app.add_member(org, "dee@example.com", Role::Viewer).await;
+    owner.invite(org, "eve@example.com", "viewer").await;
+    let rows = |n: usize| if n == 0 { "0 rows".to_string() } else { format!("1–{n} of {n}") };
+    assert_eq!(totals(&owner, org).await, [5, 4, 0, 1, 3, 0, 1].map(rows));
+
+    owner.post(&format!("/orgs/{org}/members/{dee}/deactivate"), &[]).await.assert_status(303);
+    owner.post(&format!("/orgs/{org}/members/{bob}"), &[("role", "admin")]).await.assert_status(303);
+    assert_eq!(totals(&owner, org).await, [5, 3, 1, 1, 3, 1, 0].map(rows));
+
+    owner.post(&format!("/orgs/{org}/members/{cy}/remove"), &[("confirm_email", "cy@example.com")]).await.assert_status(303);
+    dee_client.post("/profile/delete", &[("confirm_email", "dee@example.com")]).await.assert_status(303);
+    let token = app.outbox_token_for("eve@example.com");
+    let eve = app.client();
+    eve.get(&format!("/invitations/{token}")).await.assert_status(200);
+    eve.post(&format!("/invitations/{token}/accept"), &[("name", "Eve"), ("password", PASSWORD)]).await.assert_status(303);
+    assert_eq!(totals(&owner, org).await, [3, 3, 0, 0, 1, 1, 0].map(rows));
+}
+
 crate::on_both_backends!(
+    the_totals_follow_every_change_to_the_members,
     the_member_list_shows_every_column_and_invitations_as_rows,
     an_admin_sees_actions_but_never_on_the_owner_or_themselves,
     search_filters_sort_and_pagination_work_together,
