@@ -19,7 +19,7 @@ use crate::web::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
 /// Event ids per slice of the export (so at most this many rows per database round trip).
-const EXPORT_SLICE: i64 = 2_048;
+const EXPORT_SLICE: i64 = 1_024;
 /// Blocking threads reading the export's slices at once.
 const EXPORT_READERS: usize = 2;
 
@@ -222,7 +222,7 @@ type ChunkSender = tokio::sync::mpsc::Sender<Chunk>;
 /// readers keep both cores busy. A client that goes away stops the reading.
 pub(crate) fn export_stream(db: Db, org: OrgId, filter: Filter) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
     let (senders, receivers): (Vec<_>, Vec<_>) =
-        (0..EXPORT_READERS).map(|_| tokio::sync::mpsc::channel::<Chunk>(2)).unzip();
+        (0..EXPORT_READERS).map(|_| tokio::sync::mpsc::channel::<Chunk>(1)).unzip();
     actix_web::rt::task::spawn_blocking(move || {
         let range = db.conn().map_err(OpError::from).and_then(|mut conn| {
             crate::store::audit::export_range(&mut conn, org, &filter).map_err(OpError::from)
