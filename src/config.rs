@@ -1,10 +1,10 @@
-//! Configuration from the environment (spec §7), each variable with a working default.
+//! Configuration from the environment, each variable with a working default.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::db::Backend;
+use crate::storage::Backend;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]

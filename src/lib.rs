@@ -2,14 +2,16 @@
 //! `build` assembles the server; `main.rs` and the tests both go through it.
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod crypto;
-pub mod db;
+pub mod csv_export;
 pub mod domain;
 pub mod mail;
-pub mod ops;
+pub mod operations;
+pub mod rate_limit;
 pub mod seed;
-pub mod store;
+pub mod storage;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -25,14 +27,14 @@ use actix_web::{App, HttpServer, ResponseError, web as aweb};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{Config, SessionKey};
-use crate::db::Db;
+use crate::storage::Db;
 use crate::web::error::WebError;
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Db(#[from] db::DbError),
+    Db(#[from] storage::DbError),
     #[error(transparent)]
     Mail(#[from] mail::MailError),
     #[error("session key: {0}")]
@@ -50,13 +52,13 @@ pub struct Running {
 
 /// Opens the database (applying migrations), loads the session key and binds the listener.
 pub fn build(config: Config) -> Result<Running, StartupError> {
-    let pool = db::connect(&config.database_url, config.db_pool_size)?;
+    let pool = storage::connect(&config.database_url, config.db_pool_size)?;
     let db = Db::new(pool);
     let key = load_session_key(&config.session_key)?;
     let https = config.is_https();
     let workers = config.workers;
     let mail = mail::Sender::from_config(&config)?;
-    let limits = web::rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
+    let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
     let state =
         AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
 

@@ -12,7 +12,7 @@ macro_rules! say {
 }
 
 use steward::config::Config;
-use steward::{crypto, db, ops};
+use steward::{crypto, operations, storage};
 
 const USAGE: &str = "\
 usage: steward [COMMAND]
@@ -84,7 +84,7 @@ fn serve(config: Config) -> Result<(), String> {
 
 fn migrate(config: &Config) -> Result<(), String> {
     // connect() applies pending migrations
-    db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    storage::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
     say!("migrations applied");
     Ok(())
 }
@@ -101,10 +101,10 @@ fn create_owner(config: &Config, args: &[String]) -> Result<(), String> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (crypto::random_token(), true),
     };
-    let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
-    let database = db::Db::new(pool);
+    let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let database = storage::Db::new(pool);
     let (account, org_id) =
-        ops::accounts::create_owner(&database, email, &name, org, &password).map_err(|e| e.to_string())?;
+        operations::accounts::create_owner(&database, email, &name, org, &password).map_err(|e| e.to_string())?;
     say!("created account {account} owning organization {org_id}");
     if generated {
         say!("password (shown once): {password}");
@@ -125,15 +125,15 @@ fn seed(config: &Config, args: &[String]) -> Result<(), String> {
         org_name: flag(args, "--org").unwrap_or("Seeded Org").to_string(),
         owner_password: std::env::var("STEWARD_OWNER_PASSWORD").ok().filter(|p| !p.is_empty()),
     };
-    let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
-    let report = steward::seed::run(&db::Db::new(pool), &options).map_err(|e| e.to_string())?;
+    let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let report = steward::seed::run(&storage::Db::new(pool), &options).map_err(|e| e.to_string())?;
     say!("{report}");
     Ok(())
 }
 
 fn audit_verify(config: &Config) -> Result<(), String> {
-    let pool = db::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
-    let report = ops::audit::verify(&db::Db::new(pool)).map_err(|e| e.to_string())?;
+    let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let report = operations::audit::verify(&storage::Db::new(pool)).map_err(|e| e.to_string())?;
     say!("{report}");
     if report.is_intact() { Ok(()) } else { Err("the audit log does not match its hash chain".into()) }
 }

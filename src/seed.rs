@@ -3,7 +3,7 @@
 //! Everything is generated in memory from a random stream seeded once per run and written in
 //! large batches, one transaction each (prepared single-row INSERTs on SQLite, COPY on
 //! PostgreSQL), so that a million audit events take seconds rather than hours. The audit chain
-//! is built exactly as `store::audit::append` builds it, event after event, on a generator
+//! is built exactly as `storage::audit::append` builds it, event after event, on a generator
 //! thread while the previous batch is being written.
 
 use std::fmt::{self, Write as _};
@@ -15,20 +15,19 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::crypto::{self, sha256_hex};
-use crate::db::schema::{accounts, audit_events, deployments, invitations, memberships, organizations};
-use crate::db::{Backend, Db, DbConn, DbError, write_tx};
+use crate::storage::schema::{accounts, audit_events, deployments, invitations, memberships, organizations};
+use crate::storage::{self, Backend, Db, DbConn, DbError, write_tx};
 use crate::domain::ids::{ApiKeyId, DeploymentId, InvitationId};
 use crate::domain::password::check_new_password;
-use crate::domain::{AccountId, InvitationStatus, MembershipStatus, OrgId, Role, names};
-use crate::ops::api_keys::PREFIX;
-use crate::ops::deployments::REGIONS;
-use crate::store::accounts::AccountRow;
-use crate::store::api_keys::ApiKeyRow;
-use crate::store::audit::{EventRow, GENESIS_HASH};
-use crate::store::deployments::DeploymentRow;
-use crate::store::invitations::InvitationRow;
-use crate::store::members::MembershipRow;
-use crate::store::orgs::OrgRow;
+use crate::domain::{AccountId, Email, InvitationStatus, MembershipStatus, OrgId, Role, names};
+use crate::operations::api_keys::PREFIX;
+use crate::operations::deployments::REGIONS;
+use crate::storage::accounts::Account;
+use crate::storage::api_keys::ApiKey;
+use crate::storage::audit::{Event, EventBody, GENESIS_HASH};
+use crate::storage::invitations::Invitation;
+use crate::storage::members::Membership;
+use crate::storage::orgs::Org;
 
 /// What to make.
 #[derive(Debug, Clone)]
@@ -318,20 +317,24 @@ impl Rng {
 /// A seeded member, as the events need it. Times are microseconds after the organization's
 /// creation.
 struct Member {
-    id: String,
+    id: AccountId,
+    /// The id as the events write it, made once.
+    id_text: String,
     email: String,
     name: String,
     role: Role,
     created: i64,
 }
 
-struct Deployment {
+/// A deployment the history speaks of: a live one, or one since renamed or deleted.
+struct PastDeployment {
     name: String,
     region: &'static str,
 }
 
 struct Key {
-    id: String,
+    /// The id as the events write it.
+    id_text: String,
     name: &'static str,
     /// When it could be used: from its creation to its revocation.
     from: i64,
@@ -374,7 +377,7 @@ impl Plan {
         };
         let owner_hash = crypto::hash_password(&password).map_err(|e| SeedError(e.to_string()))?;
         let member_hash = crypto::hash_password(&crypto::random_token()).map_err(|e| SeedError(e.to_string()))?;
-        let now = crate::store::now();
+        let now = crate::storage::now();
         let span = HISTORY_DAYS * MICROS_PER_DAY;
         let start = now - TimeDelta::microseconds(span);
         let mut rng = Rng::from_os();
@@ -412,8 +415,10 @@ impl Plan {
     /// organization grows: the count of members at time t rises with t², so most joined lately.
     fn make_members(&mut self, n: usize) -> Vec<Member> {
         let mut out = Vec::with_capacity(n);
+        let id = AccountId::new();
         out.push(Member {
-            id: AccountId::new().to_db(),
+            id,
+            id_text: id.to_string(),
             email: String::new(), // chosen inside the first transaction
             name: OWNER_NAME.to_string(),
             role: Role::Owner,
@@ -435,8 +440,10 @@ impl Plan {
             } else {
                 Role::Viewer
             };
+            let id = AccountId::new();
             out.push(Member {
-                id: AccountId::new().to_db(),
+                id,
+                id_text: id.to_string(),
                 email: self.email(first_ascii, family_ascii, i),
                 name: format!("{first} {family}"),
                 role,
@@ -458,7 +465,7 @@ pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
     }
     let outcome = seed(&mut conn, &mut plan);
     if backend == Backend::Sqlite {
-        // back to what every pooled connection uses (see db::SqlitePragmas)
+        // back to what every pooled connection uses (see storage::SqlitePragmas)
         let restored = conn.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -2000;");
         if outcome.is_ok() {
             restored?;
@@ -472,7 +479,7 @@ pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
         }
     };
     Ok(Report {
-        org_id: plan.org.to_db(),
+        org_id: plan.org.to_string(),
         owner_email,
         generated_password: plan.generated_password.take(),
         members: plan.members.len(),
@@ -506,7 +513,7 @@ fn seed(conn: &mut DbConn, plan: &mut Plan) -> Result<(String, usize), SeedError
 /// The organization, its owner account (the first free `seed-owner…@example.com`) and the
 /// owner membership.
 fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, SeedError> {
-    let org = plan.org.to_db();
+    let org = plan.org;
     let (start, now) = (plan.start, plan.now);
     let name = plan.org_name.clone();
     let hash = plan.owner_hash.clone();
@@ -525,12 +532,12 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
             n += 1;
         };
         diesel::insert_into(organizations::table)
-            .values(&OrgRow { id: org.clone(), name, revision: 0, created_at: start })
+            .values(&Org { id: org, name, revision: 0, created_at: start })
             .execute(c)?;
         diesel::insert_into(accounts::table)
-            .values(&AccountRow {
-                id: owner.id.clone(),
-                email: email.clone(),
+            .values(&Account {
+                id: owner.id,
+                email: Email::from_db(email.clone()),
                 name: owner.name.clone(),
                 password_hash: hash,
                 session_epoch: 0,
@@ -539,13 +546,13 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
             })
             .execute(c)?;
         diesel::insert_into(memberships::table)
-            .values(&MembershipRow {
-                org_id: org.clone(),
-                account_id: owner.id.clone(),
-                email: email.clone(),
+            .values(&Membership {
+                org_id: org,
+                account_id: owner.id,
+                email: Email::from_db(email.clone()),
                 name: owner.name.clone(),
-                role: Role::Owner.as_str().to_string(),
-                status: MembershipStatus::Active.as_str().to_string(),
+                role: Role::Owner,
+                status: MembershipStatus::Active,
                 created_at: start,
                 last_active_at: Some(now),
             })
@@ -558,9 +565,9 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
 
 /// Every member but the owner, with their accounts, in batches.
 fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
-    let org = plan.org.to_db();
-    let mut account_rows: Vec<AccountRow> = Vec::new();
-    let mut membership_rows: Vec<MembershipRow> = Vec::new();
+    let org = plan.org;
+    let mut account_rows: Vec<Account> = Vec::new();
+    let mut membership_rows: Vec<Membership> = Vec::new();
     let members = plan.members.get(1..).unwrap_or_default();
     let per_tx = match conn.backend() {
         Backend::Sqlite => MEMBERS_PER_TX,
@@ -587,24 +594,22 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
             };
             let created_at = plan.at(m.created);
             let last_active_at = plan.at(last_active);
-            account_rows.push(AccountRow {
-                id: m.id.clone(),
-                email: m.email.clone(),
+            account_rows.push(Account {
+                id: m.id,
+                email: Email::from_db(m.email.clone()),
                 name: m.name.clone(),
                 password_hash: plan.member_hash.clone(),
                 session_epoch: 0,
                 created_at,
                 last_login_at: Some(last_active_at),
             });
-            membership_rows.push(MembershipRow {
-                org_id: org.clone(),
-                account_id: m.id.clone(),
-                email: m.email.clone(),
+            membership_rows.push(Membership {
+                org_id: org,
+                account_id: m.id,
+                email: Email::from_db(m.email.clone()),
                 name: m.name.clone(),
-                role: m.role.as_str().to_string(),
-                status: if inactive { MembershipStatus::Inactive } else { MembershipStatus::Active }
-                    .as_str()
-                    .to_string(),
+                role: m.role,
+                status: if inactive { MembershipStatus::Inactive } else { MembershipStatus::Active },
                 created_at,
                 last_active_at: Some(last_active_at),
             });
@@ -612,7 +617,7 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
         write_tx(conn, |c| {
             faster_commits(c)?;
             bulk_insert!(c, accounts, account_rows, |r|
-                id = &r.id,
+                id = r.id,
                 email = &r.email,
                 name = &r.name,
                 password_hash = &r.password_hash,
@@ -621,12 +626,12 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 last_login_at = r.last_login_at,
             )?;
             bulk_insert!(c, memberships, membership_rows, |r|
-                org_id = &r.org_id,
-                account_id = &r.account_id,
+                org_id = r.org_id,
+                account_id = r.account_id,
                 email = &r.email,
                 name = &r.name,
-                role = &r.role,
-                status = &r.status,
+                role = r.role,
+                status = r.status,
                 created_at = r.created_at,
                 last_active_at = r.last_active_at,
             )?;
@@ -652,7 +657,7 @@ fn actors(plan: &Plan) -> Vec<usize> {
 }
 
 /// A handful of deployments with distinct `service-environment` names.
-fn insert_deployments(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Deployment>, SeedError> {
+fn insert_deployments(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<PastDeployment>, SeedError> {
     let mut pool: Vec<String> =
         SERVICES.iter().flat_map(|s| ENVIRONMENTS.iter().map(move |e| format!("{s}-{e}"))).collect();
     let count = 5 + plan.rng.index(16);
@@ -664,10 +669,10 @@ fn insert_deployments(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Deployme
         let region = plan.rng.pick(REGIONS, ("us-east-1", "")).0;
         let created = plan.rng.micros(plan.span);
         let updated = created + plan.rng.micros(plan.span - created);
-        let creator = plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id.clone());
-        rows.push(DeploymentRow {
-            id: DeploymentId::new().to_db(),
-            org_id: plan.org.to_db(),
+        let creator = plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id);
+        rows.push(storage::deployments::Deployment {
+            id: DeploymentId::new(),
+            org_id: plan.org,
             name: pool[i].clone(),
             region: region.to_string(),
             created_by: creator,
@@ -681,7 +686,7 @@ fn insert_deployments(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Deployme
         .into_iter()
         .map(|name| {
             let region = plan.rng.pick(REGIONS, ("us-east-1", "")).0;
-            Deployment { name, region }
+            PastDeployment { name, region }
         })
         .collect())
 }
@@ -696,10 +701,10 @@ fn insert_api_keys(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Key>, SeedE
         let created = plan.rng.micros(plan.span / 2);
         let revoked = (i == count - 1).then(|| created + plan.rng.micros(plan.span - created));
         let last_used = revoked.unwrap_or_else(|| plan.span - plan.rng.micros(MICROS_PER_DAY));
-        let creator = plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id.clone());
-        let row = ApiKeyRow {
-            id: ApiKeyId::new().to_db(),
-            org_id: plan.org.to_db(),
+        let creator = plan.members.get(plan.rng.pick(&creators, 0)).map(|m| m.id);
+        let row = ApiKey {
+            id: ApiKeyId::new(),
+            org_id: plan.org,
             name: name.to_string(),
             lookup: plan.rng.hex16(),
             secret_hash: sha256_hex(crypto::random_token().as_bytes()),
@@ -711,8 +716,8 @@ fn insert_api_keys(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Key>, SeedE
             last_used_at: Some(plan.at(last_used)),
             revoked_at: revoked.map(|r| plan.at(r)),
         };
-        crate::store::api_keys::insert(conn, &row, &[])?;
-        keys.push(Key { id: row.id, name, from: created, until: revoked.unwrap_or(plan.span) });
+        crate::storage::api_keys::insert(conn, &row, &[])?;
+        keys.push(Key { id_text: row.id.to_string(), name, from: created, until: revoked.unwrap_or(plan.span) });
     }
     Ok(keys)
 }
@@ -732,14 +737,14 @@ fn insert_invitations(conn: &mut DbConn, plan: &mut Plan) -> Result<usize, SeedE
             plan.span - 2 * MICROS_PER_DAY - plan.rng.micros(60 * MICROS_PER_DAY) // expired
         };
         let role = if plan.rng.chance(300) { Role::Editor } else { Role::Viewer };
-        rows.push(InvitationRow {
-            id: InvitationId::new().to_db(),
-            org_id: plan.org.to_db(),
-            email: plan.email(first, family, n + i),
-            role: role.as_str().to_string(),
-            status: InvitationStatus::Pending.as_str().to_string(),
+        rows.push(Invitation {
+            id: InvitationId::new(),
+            org_id: plan.org,
+            email: Email::from_db(plan.email(first, family, n + i)),
+            role,
+            status: InvitationStatus::Pending,
             token_hash: sha256_hex(crypto::random_token().as_bytes()),
-            invited_by: plan.members.get(plan.rng.pick(&inviters, 0)).map(|m| m.id.clone()),
+            invited_by: plan.members.get(plan.rng.pick(&inviters, 0)).map(|m| m.id),
             created_at: plan.at(created),
             expires_at: plan.at(created + INVITE_TTL_MICROS),
             responded_at: None,
@@ -757,7 +762,7 @@ fn insert_invitations(conn: &mut DbConn, plan: &mut Plan) -> Result<usize, SeedE
 fn insert_events(
     conn: &mut DbConn,
     plan: &mut Plan,
-    deployments: &[Deployment],
+    deployments: &[PastDeployment],
     keys: &[Key],
 ) -> Result<(), SeedError> {
     let rng = Rng(plan.rng.next());
@@ -765,25 +770,25 @@ fn insert_events(
     let generator = Generator::new(plan, rng, deployments, keys);
     let total = plan.events;
     std::thread::scope(|scope| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<EventRow>>(1);
-        let (empty_tx, empty_rx) = mpsc::channel::<Vec<EventRow>>();
+        let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Event>>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<Event>>();
         scope.spawn(move || generator.run(total, full_tx, empty_rx));
         for batch in full_rx {
             write_tx(conn, |c| {
                 faster_commits(c)?;
                 bulk_insert!(c, audit_events, batch, |r|
-                    org_id = &r.org_id,
+                    org_id = r.org_id,
                     seq = r.seq,
-                    occurred_at = r.occurred_at,
-                    action = &r.action,
-                    actor_kind = &r.actor_kind,
+                    occurred_at = r.body.occurred_at,
+                    action = &r.body.action,
+                    actor_kind = &r.body.actor_kind,
                     actor_id = &r.actor_id,
-                    actor_email = &r.actor_email,
-                    target = &r.target,
-                    target_email = &r.target_email,
-                    ip = &r.ip,
-                    user_agent = &r.user_agent,
-                    details = &r.details,
+                    actor_email = &r.body.actor_email,
+                    target = &r.body.target,
+                    target_email = &r.body.target_email,
+                    ip = &r.body.ip,
+                    user_agent = &r.body.user_agent,
+                    details = &r.body.details,
                     prev_hash = &r.prev_hash,
                     hash = &r.hash,
                 )?;
@@ -807,7 +812,7 @@ enum Who {
 }
 
 struct Generator<'a> {
-    org: String,
+    org: OrgId,
     org_name: String,
     start: NaiveDateTime,
     span: i64,
@@ -816,7 +821,7 @@ struct Generator<'a> {
     actors: Vec<usize>,
     actor_since: Vec<i64>,
     member_since: Vec<i64>,
-    deployments: &'a [Deployment],
+    deployments: &'a [PastDeployment],
     keys: &'a [Key],
     rng: Rng,
     renamed: bool,
@@ -824,10 +829,10 @@ struct Generator<'a> {
 }
 
 impl<'a> Generator<'a> {
-    fn new(plan: &'a Plan, rng: Rng, deployments: &'a [Deployment], keys: &'a [Key]) -> Generator<'a> {
+    fn new(plan: &'a Plan, rng: Rng, deployments: &'a [PastDeployment], keys: &'a [Key]) -> Generator<'a> {
         let actors = actors(plan);
         Generator {
-            org: plan.org.to_db(),
+            org: plan.org,
             org_name: plan.org_name.clone(),
             start: plan.start,
             span: plan.span,
@@ -843,11 +848,11 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn run(mut self, total: usize, full: mpsc::SyncSender<Vec<EventRow>>, empty: mpsc::Receiver<Vec<EventRow>>) {
+    fn run(mut self, total: usize, full: mpsc::SyncSender<Vec<Event>>, empty: mpsc::Receiver<Vec<Event>>) {
         let mut prev_hash = GENESIS_HASH.to_string();
         let mut last_time = 0i64;
         let mut seq = 0usize;
-        let mut spare: Vec<Vec<EventRow>> = Vec::new();
+        let mut spare: Vec<Vec<Event>> = Vec::new();
         while seq < total {
             let mut batch = empty.try_recv().ok().or_else(|| spare.pop()).unwrap_or_default();
             let n = EVENTS_PER_TX.min(total - seq);
@@ -863,7 +868,7 @@ impl<'a> Generator<'a> {
                 last_time = t;
                 seq += 1;
                 row.seq = seq as i64;
-                row.occurred_at = self.start + TimeDelta::microseconds(t);
+                row.body.occurred_at = self.start + TimeDelta::microseconds(t);
                 if seq == 1 {
                     self.org_created(row);
                 } else if seq == total && self.renamed {
@@ -886,21 +891,23 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn blank_row(&self) -> EventRow {
-        EventRow {
+    fn blank_row(&self) -> Event {
+        Event {
             id: 0,
-            org_id: self.org.clone(),
+            org_id: self.org,
             seq: 0,
-            occurred_at: self.start,
-            action: String::new(),
-            actor_kind: String::new(),
             actor_id: None,
-            actor_email: None,
-            target: None,
-            target_email: None,
-            ip: None,
-            user_agent: None,
-            details: String::new(),
+            body: EventBody {
+                occurred_at: self.start,
+                action: String::new(),
+                actor_kind: String::new(),
+                actor_email: None,
+                target: None,
+                target_email: None,
+                ip: None,
+                user_agent: None,
+                details: String::new(),
+            },
             prev_hash: String::new(),
             hash: String::new(),
         }
@@ -917,12 +924,12 @@ impl<'a> Generator<'a> {
         Action::DeploymentUpdated
     }
 
-    fn org_created(&mut self, row: &mut EventRow) {
+    fn org_created(&mut self, row: &mut Event) {
         self.actor(row, Who::Member(0));
-        set(&mut row.action, "org.created");
-        put(&mut row.target, Some(&self.org_name));
-        put(&mut row.target_email, None);
-        row.details = serde_json::json!({ "name": self.org_name }).to_string();
+        set(&mut row.body.action, "org.created");
+        put(&mut row.body.target, Some(&self.org_name));
+        put(&mut row.body.target_email, None);
+        row.body.details = serde_json::json!({ "name": self.org_name }).to_string();
     }
 
     /// A member who had joined by `t` (not the owner), if any.
@@ -945,7 +952,7 @@ impl<'a> Generator<'a> {
             .find(|&k| self.keys.get(k).is_some_and(|key| key.from <= t && t <= key.until))
     }
 
-    fn event(&mut self, row: &mut EventRow, mut action: Action, t: i64) {
+    fn event(&mut self, row: &mut Event, mut action: Action, t: i64) {
         let target = if action.about_member() { self.member_by(t) } else { None };
         if action.about_member() && target.is_none() {
             action = Action::DeploymentUpdated;
@@ -960,54 +967,54 @@ impl<'a> Generator<'a> {
             _ => Who::Member(self.admin_by(t)),
         };
         self.actor(row, who);
-        set(&mut row.action, action.name());
+        set(&mut row.body.action, action.name());
         let member = target.and_then(|i| self.members.get(i));
         let role = member.map_or("viewer", |m| m.role.as_str());
-        let details = &mut row.details;
+        let details = &mut row.body.details;
         details.clear();
         match (action, member) {
             (Action::MemberInvited | Action::InvitationResent, Some(m)) => {
-                put(&mut row.target, Some(&m.email));
-                put(&mut row.target_email, Some(&m.email));
+                put(&mut row.body.target, Some(&m.email));
+                put(&mut row.body.target_email, Some(&m.email));
                 let expires = self.start + TimeDelta::microseconds(t + INVITE_TTL_MICROS);
                 let expires = expires.format("%Y-%m-%dT%H:%M:%S%.f+00:00");
                 let _ = write!(details, r#"{{"expires_at":"{expires}","role":"{role}"}}"#);
             }
             (Action::InvitationCancelled | Action::InvitationDeclined, Some(m)) => {
-                put(&mut row.target, Some(&m.email));
-                put(&mut row.target_email, Some(&m.email));
+                put(&mut row.body.target, Some(&m.email));
+                put(&mut row.body.target_email, Some(&m.email));
                 let _ = write!(details, r#"{{"role":"{role}"}}"#);
             }
             (Action::RoleChanged, Some(m)) => {
-                put(&mut row.target, Some(&m.name));
-                put(&mut row.target_email, Some(&m.email));
+                put(&mut row.body.target, Some(&m.name));
+                put(&mut row.body.target_email, Some(&m.email));
                 let roles = ["admin", "editor", "viewer"];
                 let old = self.rng.pick(&roles, "viewer");
                 let new = roles.iter().copied().filter(|r| *r != old).nth(self.rng.index(2)).unwrap_or("editor");
                 let _ = write!(details, r#"{{"new_role":"{new}","old_role":"{old}"}}"#);
             }
             (Action::Removed, Some(m)) => {
-                put(&mut row.target, Some(&m.name));
-                put(&mut row.target_email, Some(&m.email));
+                put(&mut row.body.target, Some(&m.name));
+                put(&mut row.body.target_email, Some(&m.email));
                 let status = if self.rng.chance(600) { "inactive" } else { "active" };
                 let _ = write!(details, r#"{{"role":"{role}","status":"{status}"}}"#);
             }
             (_, Some(m)) => {
                 // accepted, deactivated, activated, left
-                put(&mut row.target, Some(&m.name));
-                put(&mut row.target_email, Some(&m.email));
+                put(&mut row.body.target, Some(&m.name));
+                put(&mut row.body.target_email, Some(&m.email));
                 let _ = write!(details, r#"{{"role":"{role}"}}"#);
             }
             (Action::DeploymentCreated | Action::DeploymentDeleted, None) => {
                 let d = self.deployment();
-                put(&mut row.target, Some(&d.name));
-                put(&mut row.target_email, None);
+                put(&mut row.body.target, Some(&d.name));
+                put(&mut row.body.target_email, None);
                 let _ = write!(details, r#"{{"name":"{}","region":"{}"}}"#, d.name, d.region);
             }
             (Action::KeyCreated, None) => {
                 let name = self.rng.pick(KEY_NAMES, "ci-deploy");
-                put(&mut row.target, Some(name));
-                put(&mut row.target_email, None);
+                put(&mut row.body.target, Some(name));
+                put(&mut row.body.target_email, None);
                 let permissions = self.rng.pick(&["read", "write", "read_write"], "read");
                 let lookup = self.rng.next();
                 let _ = write!(
@@ -1024,8 +1031,8 @@ impl<'a> Generator<'a> {
             }
             (Action::KeyRevoked, None) => {
                 let name = self.rng.pick(KEY_NAMES, "ci-deploy");
-                put(&mut row.target, Some(name));
-                put(&mut row.target_email, None);
+                put(&mut row.body.target, Some(name));
+                put(&mut row.body.target_email, None);
                 let _ = write!(details, r#"{{"name":"{name}","prefix":"{PREFIX}{:016x}"}}"#, self.rng.next());
             }
             (Action::OrgRenamed, None) => {
@@ -1035,8 +1042,8 @@ impl<'a> Generator<'a> {
                     (self.org_name.clone(), format!("{} Inc.", self.org_name))
                 };
                 self.renamed = !self.renamed;
-                put(&mut row.target, Some(&new));
-                put(&mut row.target_email, None);
+                put(&mut row.body.target, Some(&new));
+                put(&mut row.body.target_email, None);
                 *details = serde_json::json!({ "old_name": old, "new_name": new }).to_string();
             }
             _ => {
@@ -1046,51 +1053,51 @@ impl<'a> Generator<'a> {
                 if new.name == old.name {
                     new = self.deployment();
                 }
-                put(&mut row.target, Some(&new.name));
-                put(&mut row.target_email, None);
+                put(&mut row.body.target, Some(&new.name));
+                put(&mut row.body.target_email, None);
                 let _ = write!(details, r#"{{"new_name":"{}","old_name":"{}"}}"#, new.name, old.name);
-                set(&mut row.action, Action::DeploymentUpdated.name());
+                set(&mut row.body.action, Action::DeploymentUpdated.name());
             }
         }
     }
 
-    fn deployment(&mut self) -> &'a Deployment {
-        static NONE: Deployment = Deployment { name: String::new(), region: "us-east-1" };
+    fn deployment(&mut self) -> &'a PastDeployment {
+        static NONE: PastDeployment = PastDeployment { name: String::new(), region: "us-east-1" };
         self.deployments.get(self.rng.index(self.deployments.len())).unwrap_or(&NONE)
     }
 
     /// Fills the actor and where the request came from: each person has a usual address and
     /// browser, and is sometimes elsewhere; keys call from servers.
-    fn actor(&mut self, row: &mut EventRow, who: Who) {
+    fn actor(&mut self, row: &mut Event, who: Who) {
         let roaming = self.rng.chance(100);
         match who {
             Who::Member(i) | Who::Invitee(i) => {
                 let m = self.members.get(i);
-                set(&mut row.actor_kind, "account");
+                set(&mut row.body.actor_kind, "account");
                 match who {
-                    Who::Member(_) => put(&mut row.actor_id, m.map(|m| m.id.as_str())),
+                    Who::Member(_) => put(&mut row.actor_id, m.map(|m| m.id_text.as_str())),
                     _ => put(&mut row.actor_id, None),
                 }
-                put(&mut row.actor_email, m.map(|m| m.email.as_str()));
+                put(&mut row.body.actor_email, m.map(|m| m.email.as_str()));
                 let h = if roaming { self.rng.next() } else { mix(i as u64) };
-                let ip = slot(&mut row.ip);
+                let ip = slot(&mut row.body.ip);
                 if h % 3 == 0 {
                     let _ = write!(ip, "10.{}.{}.{}", (h >> 8) & 0xff, (h >> 16) & 0xff, 2 + (h >> 24) % 250);
                 } else {
                     let _ = write!(ip, "192.168.{}.{}", (h >> 8) & 0xff, 2 + (h >> 16) % 250);
                 }
                 let agent = BROWSERS.get((h >> 32) as usize % BROWSERS.len()).copied().unwrap_or("Mozilla/5.0");
-                put(&mut row.user_agent, Some(agent));
+                put(&mut row.body.user_agent, Some(agent));
             }
             Who::Key(k) => {
                 let key = self.keys.get(k);
-                set(&mut row.actor_kind, "api_key");
-                put(&mut row.actor_id, key.map(|k| k.id.as_str()));
-                put(&mut row.actor_email, key.map(|k| k.name));
+                set(&mut row.body.actor_kind, "api_key");
+                put(&mut row.actor_id, key.map(|k| k.id_text.as_str()));
+                put(&mut row.body.actor_email, key.map(|k| k.name));
                 let h = mix(0x4b45_5900 + k as u64);
-                let _ = write!(slot(&mut row.ip), "10.20.{}.{}", (h >> 8) & 0xff, 2 + (h >> 16) % 250);
+                let _ = write!(slot(&mut row.body.ip), "10.20.{}.{}", (h >> 8) & 0xff, 2 + (h >> 16) % 250);
                 let agent = API_AGENTS.get(k % API_AGENTS.len()).copied().unwrap_or("curl/8.5.0");
-                put(&mut row.user_agent, Some(agent));
+                put(&mut row.body.user_agent, Some(agent));
             }
         }
     }
@@ -1127,11 +1134,13 @@ fn slot(slot: &mut Option<String>) -> &mut String {
 /// rows go with it, and the run's accounts.
 fn discard(conn: &mut DbConn, plan: &Plan) {
     let pattern = format!("%.{}@{EMAIL_DOMAIN}", plan.run);
-    let owner = plan.members.first().map(|m| m.id.clone()).unwrap_or_default();
+    let owner = plan.members.first().map(|m| m.id);
     let _ = write_tx(conn, |c| {
-        diesel::delete(organizations::table.find(plan.org.to_db())).execute(c)?;
+        diesel::delete(organizations::table.find(plan.org)).execute(c)?;
         diesel::delete(accounts::table.filter(accounts::email.like(&pattern))).execute(c)?;
-        diesel::delete(accounts::table.find(owner)).execute(c)?;
+        if let Some(owner) = owner {
+            diesel::delete(accounts::table.find(owner)).execute(c)?;
+        }
         Ok::<_, diesel::result::Error>(())
     });
 }

@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::api::{ApiError, ApiKey, Page, Paging, time};
-use crate::ops::audit::{self as audit_ops, FilterInput};
-use crate::store::audit::EventRow;
-use crate::web::state::AppState;
+use crate::operations::audit::{self as audit_ops, FilterInput};
+use crate::operations::audit::Event;
+use crate::app::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
@@ -25,10 +25,11 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
 }
 
-impl From<EventRow> for AuditEvent {
-    fn from(e: EventRow) -> AuditEvent {
+impl From<Event> for AuditEvent {
+    fn from(event: Event) -> AuditEvent {
+        let e = event.body;
         AuditEvent {
-            id: e.id,
+            id: event.id,
             time: time(e.occurred_at),
             details: serde_json::from_str(&e.details).unwrap_or_else(|_| serde_json::json!({})),
             action: e.action,
@@ -100,13 +101,9 @@ pub async fn export(state: web::Data<AppState>, key: ApiKey, filter: web::Query<
     key.require_org_scope()?;
     let filter = filter.input().parse()?;
     let org = key.org;
-    let name = state
-        .run(move |db| crate::store::orgs::find(&mut *db.conn()?, org).map_err(crate::ops::OpError::from))
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let name = state.run(move |db| crate::operations::orgs::name(db, org)).await?.unwrap_or_default();
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", crate::web::audit::filename(&name))))
-        .streaming(crate::web::audit::export_stream(state.db.clone(), org, filter)))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", crate::csv_export::filename(&name))))
+        .streaming(crate::csv_export::export_stream(state.db.clone(), org, filter)))
 }

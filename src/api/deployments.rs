@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::DeploymentId;
 use crate::domain::OrgId;
-use crate::ops::{self, OpError};
-use crate::store::deployments::{self, DeploymentListRow};
-use crate::web::state::AppState;
+use crate::operations::{self};
+use crate::operations::deployments::DeploymentListRow;
+use crate::app::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Deployment {
@@ -47,7 +47,7 @@ fn deployment_id(raw: &str) -> Result<DeploymentId, ApiError> {
 }
 
 async fn load(state: &AppState, org: OrgId, id: DeploymentId) -> Result<Deployment, ApiError> {
-    let row = state.run(move |db| deployments::listed(&mut *db.conn()?, org, id).map_err(OpError::from)).await?;
+    let row = state.run(move |db| operations::deployments::listed(db, org, id)).await?;
     row.map(Deployment::from).ok_or_else(ApiError::not_found)
 }
 
@@ -60,7 +60,7 @@ pub async fn list(state: web::Data<AppState>, key: ApiKey, paging: web::Query<Pa
     let within = (!key.key.key.all_deployments()).then(|| key.key.deployments.clone());
     let (org, after) = (key.org, paging.cursor.clone());
     let mut rows = state
-        .run(move |db| deployments::page_by_name(&mut *db.conn()?, org, within.as_deref(), after.as_deref(), limit + 1).map_err(OpError::from))
+        .run(move |db| operations::deployments::page_by_name(db, org, within.as_deref(), after.as_deref(), limit + 1))
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
@@ -87,9 +87,9 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewDeplo
         return Err(ApiError::forbidden("This API key is scoped to selected deployments; it cannot create new ones."));
     }
     let body = body.0;
-    let input = ops::deployments::CreateInput { name: body.name, region: body.region };
+    let input = operations::deployments::CreateInput { name: body.name, region: body.region };
     let (ctx, org) = (key.ctx.clone(), key.org);
-    let created = state.run(move |db| ops::deployments::create(db, &ctx, org, &input)).await?;
+    let created = state.run(move |db| operations::deployments::create(db, &ctx, org, &input)).await?;
     Ok(HttpResponse::Created().json(load(&state, org, created.id).await?))
 }
 
@@ -126,7 +126,7 @@ pub async fn update(
     load(&state, key.org, id).await?;
     key.require_deployment(id)?;
     let (ctx, org, name) = (key.ctx.clone(), key.org, body.0.name);
-    state.run(move |db| ops::deployments::rename(db, &ctx, org, id, &name)).await?;
+    state.run(move |db| operations::deployments::rename(db, &ctx, org, id, &name)).await?;
     Ok(web::Json(load(&state, org, id).await?))
 }
 
@@ -139,6 +139,6 @@ pub async fn delete(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
     load(&state, key.org, id).await?;
     key.require_deployment(id)?;
     let (ctx, org) = (key.ctx.clone(), key.org);
-    state.run(move |db| ops::deployments::delete(db, &ctx, org, id)).await?;
+    state.run(move |db| operations::deployments::delete(db, &ctx, org, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError};
 
-use crate::ops::OpError;
-use crate::web::error::WebError;
+use crate::operations::OpError;
+use crate::app::TaskFailed;
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -81,34 +81,34 @@ impl ApiError {
     }
 }
 
-impl From<WebError> for ApiError {
-    fn from(e: WebError) -> ApiError {
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> ApiError {
         match e {
-            WebError::NotFound | WebError::SignInRequired { .. } => ApiError::not_found(),
-            WebError::Forbidden(m) if m.is_empty() => ApiError::forbidden("This API key may not do this."),
-            WebError::Forbidden(m) => ApiError::forbidden(m),
-            WebError::BadRequest(m) => ApiError::bad_request(m),
-            WebError::Csrf => ApiError::forbidden("Forbidden."),
-            WebError::TooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is too large."),
-            WebError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            WebError::Invalid(list) => {
+            OpError::NotFound => ApiError::not_found(),
+            OpError::Forbidden(m) if m.is_empty() => ApiError::forbidden("This API key may not do this."),
+            OpError::Forbidden(m) => ApiError::forbidden(m),
+            OpError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            OpError::Invalid(list) => {
                 let message = list.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
                 let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
                 err.fields = Some(list.into_iter().map(|e| FieldError { field: e.field.into(), message: e.message }).collect());
                 err
             }
-            WebError::TooManyRequests { retry_after } => ApiError::rate_limited(retry_after),
-            WebError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error in the API");
+            OpError::Mail(m) => {
+                tracing::error!(error = %m, "email not sent");
+                ApiError::invalid_field("email", &OpError::Mail(m).to_string())
+            }
+            e @ (OpError::Db(_) | OpError::Hash(_) | OpError::Internal(_)) => {
+                tracing::error!(error = %e, "internal error in the API");
                 ApiError::internal()
             }
         }
     }
 }
 
-impl From<OpError> for ApiError {
-    fn from(e: OpError) -> ApiError {
-        ApiError::from(WebError::from(e))
+impl From<TaskFailed> for ApiError {
+    fn from(e: TaskFailed) -> ApiError {
+        ApiError::from(OpError::from(e))
     }
 }
 

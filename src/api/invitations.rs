@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::InvitationId;
 use crate::domain::{InvitationState, OrgId};
-use crate::ops::{self, OpError};
-use crate::store::{self, invitations};
-use crate::web::state::AppState;
+use crate::operations::{self};
+use crate::operations::invitations::Listed;
+use crate::app::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
@@ -36,7 +36,7 @@ fn state_name(s: InvitationState) -> &'static str {
 }
 
 impl Invitation {
-    fn of(l: invitations::Listed, now: NaiveDateTime) -> Invitation {
+    fn of(l: Listed, now: NaiveDateTime) -> Invitation {
         let i = l.invitation;
         Invitation {
             id: i.id.to_string(),
@@ -68,11 +68,11 @@ fn invitation_id(raw: &str) -> Result<InvitationId, ApiError> {
 }
 
 /// A cursor is `created_at` in microseconds and the id: a position in the newest-first order.
-fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
+fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, InvitationId), ApiError> {
     let bad = || ApiError::invalid_field("cursor", "Use the next_cursor of the previous page.");
     let (micros, id) = raw.split_once('_').ok_or_else(bad)?;
     let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?.naive_utc();
-    Ok((at, id.to_string()))
+    Ok((at, id.parse().map_err(|_| bad())?))
 }
 
 /// The organization's invitations, newest first.
@@ -97,9 +97,9 @@ pub async fn list(
         Some("cancelled") => Some(InvitationState::Cancelled),
         Some(_) => return Err(ApiError::invalid_field("status", "Use pending, expired, accepted, declined or cancelled.")),
     };
-    let (org, now) = (key.org, store::now());
+    let (org, now) = (key.org, crate::domain::now());
     let mut rows =
-        state.run(move |db| invitations::page(&mut *db.conn()?, org, wanted, now, before, limit + 1).map_err(OpError::from)).await?;
+        state.run(move |db| operations::invitations::page(db, org, wanted, now, before, limit + 1)).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -112,8 +112,8 @@ pub async fn list(
 }
 
 async fn load(state: &AppState, org: OrgId, id: InvitationId) -> Result<Invitation, ApiError> {
-    let listed = state.run(move |db| invitations::listed(&mut *db.conn()?, org, id).map_err(OpError::from)).await?;
-    listed.map(|l| Invitation::of(l, store::now())).ok_or_else(ApiError::not_found)
+    let listed = state.run(move |db| operations::invitations::listed(db, org, id)).await?;
+    listed.map(|l| Invitation::of(l, crate::domain::now())).ok_or_else(ApiError::not_found)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -134,9 +134,8 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvit
     key.require_org_scope()?;
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let body = body.0;
-    let input = ops::invitations::InviteInput { email: body.email, role: body.role };
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
-    let id = state.run(move |db| ops::invitations::invite(db, &st.mail, &settings, &ctx, org, &input)).await?;
+    let id = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role)).await?;
     Ok(HttpResponse::Created().json(load(&state, org, id).await?))
 }
 
@@ -149,7 +148,7 @@ pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
     let id = invitation_id(&path)?;
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
-    state.run(move |db| ops::invitations::resend(db, &st.mail, &settings, &ctx, org, id)).await?;
+    state.run(move |db| operations::invitations::resend(db, &st.mail, &settings, &ctx, org, id)).await?;
     Ok(web::Json(load(&state, org, id).await?))
 }
 
@@ -161,6 +160,6 @@ pub async fn cancel(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
     key.require_org_scope()?;
     let id = invitation_id(&path)?;
     let (ctx, org) = (key.ctx.clone(), key.org);
-    state.run(move |db| ops::invitations::cancel(db, &ctx, org, id)).await?;
+    state.run(move |db| operations::invitations::cancel(db, &ctx, org, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::{AccountId, MembershipStatus, Role};
-use crate::ops;
-use crate::store::members::{self, Membership};
-use crate::web::state::AppState;
+use crate::operations;
+use crate::operations::members::Membership;
+use crate::app::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Member {
@@ -77,7 +77,7 @@ pub async fn list(
     };
     let (org, after) = (key.org, paging.cursor.clone());
     let mut rows = state
-        .run(move |db| members::page_by_email(&mut *db.conn()?, org, status, role, after.as_deref(), limit + 1).map_err(ops::OpError::from))
+        .run(move |db| operations::members::page_by_email(db, org, status, role, after.as_deref(), limit + 1))
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
@@ -87,7 +87,7 @@ pub async fn list(
 
 async fn load(state: &AppState, key: &ApiKey, account: AccountId) -> Result<Member, ApiError> {
     let org = key.org;
-    Ok(state.run(move |db| ops::members::member(db, org, account)).await?.into())
+    Ok(state.run(move |db| operations::members::get(db, org, account)).await?.into())
 }
 
 /// One member.
@@ -129,7 +129,7 @@ pub async fn update(
         Some(_) => return Err(ApiError::invalid_field("status", "Use active or inactive.")),
     };
     let (ctx, org) = (key.ctx.clone(), key.org);
-    state.run(move |db| ops::members::update(db, &ctx, org, target, body.role.as_deref(), active)).await?;
+    state.run(move |db| operations::members::update(db, &ctx, org, target, body.role.as_deref(), active)).await?;
     Ok(web::Json(load(&state, &key, target).await?))
 }
 
@@ -144,8 +144,8 @@ pub async fn remove(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
     state
         .run(move |db| {
             // the console asks a person to type the email; a script names the member by id
-            let member = ops::members::member(db, org, target)?;
-            ops::members::remove(db, &ctx, org, target, member.email.as_str())
+            let member = operations::members::get(db, org, target)?;
+            operations::members::remove(db, &ctx, org, target, member.email.as_str())
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -16,11 +16,11 @@ use serde::Deserialize;
 
 use crate::domain::ids::DeploymentId;
 use crate::domain::OrgId;
-use crate::ops::api_keys::{self, Authenticated, Refused};
-use crate::ops::Ctx;
-use crate::store::audit::Actor;
-use crate::web::extract::request_meta;
-use crate::web::state::AppState;
+use crate::operations::api_keys::{self, Authenticated, Refused};
+use crate::operations::Ctx;
+use crate::domain::Actor;
+use crate::app::request_meta;
+use crate::app::AppState;
 
 pub use error::ApiError;
 
@@ -48,7 +48,7 @@ impl ApiKey {
 
     /// Whether the key reaches this deployment.
     pub fn reaches(&self, deployment: DeploymentId) -> bool {
-        self.key.key.all_deployments() || self.key.deployments.contains(&deployment.to_db())
+        self.key.key.all_deployments() || self.key.deployments.contains(&deployment)
     }
 
     pub fn require_deployment(&self, deployment: DeploymentId) -> Result<(), ApiError> {
@@ -80,7 +80,7 @@ async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
             Refused::Expired => "This API key has expired.",
         })
     })?;
-    state.limits.api_key(&key.key.id).map_err(|r| ApiError::rate_limited(r.seconds))?;
+    state.limits.api_key(&key.key.id.to_string()).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let reads = matches!(*req.method(), Method::GET | Method::HEAD);
     if reads && !key.key.can_read() {
         return Err(ApiError::forbidden("This API key may not read: it has the write permission only."));
@@ -88,8 +88,8 @@ async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
     if !reads && !key.key.can_write() {
         return Err(ApiError::forbidden("This API key may only read."));
     }
-    let org: OrgId = key.key.org_id.parse().map_err(|_| ApiError::internal())?;
-    let ctx = Ctx { actor: Actor::ApiKey { id: key.key.id.clone(), name: key.key.name.clone() }, meta: request_meta(&req) };
+    let org: OrgId = key.key.org_id;
+    let ctx = Ctx { actor: Actor::ApiKey { id: key.key.id, name: key.key.name.clone() }, meta: request_meta(&req) };
     Ok(ApiKey { key, org, ctx })
 }
 

@@ -1,4 +1,5 @@
-//! Typed identifiers, stored as the UUID's hyphenated text on both backends.
+//! Typed identifiers: UUIDs, stored as their hyphenated text on both backends (see
+//! `storage::columns`). There is no `Default`: an id is made new or read, never made up.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,23 +9,14 @@ use uuid::Uuid;
 macro_rules! typed_id {
     ($name:ident) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[derive(diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
         impl $name {
             pub fn new() -> Self {
                 $name(Uuid::new_v4())
-            }
-
-            /// The text stored in the database.
-            pub fn to_db(&self) -> String {
-                self.0.hyphenated().to_string()
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
             }
         }
 

@@ -1,13 +1,16 @@
 //! Plain types and rules of the product: no HTTP, no SQL.
 
+pub mod actor;
 pub mod email;
 pub mod ids;
+pub mod member_list;
 pub mod names;
 pub mod password;
 pub mod policy;
 pub mod roles;
 pub mod status;
 
+pub use actor::{Actor, RequestMeta};
 pub use email::Email;
 pub use ids::{AccountId, OrgId};
 pub use roles::{Permission, PermissionSet, Role};
@@ -26,4 +29,11 @@ impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Invalid {
         Invalid { field, message: message.into() }
     }
+}
+
+/// The current time as the product records it: UTC, to the microsecond (what both databases
+/// keep, so a time read back equals the one written).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }

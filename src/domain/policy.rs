@@ -1,4 +1,4 @@
-//! The rules of spec §2 about who may act on whom, as plain functions over plain data.
+//! The rules about who may act on whom, as plain functions over plain data.
 
 use super::{AccountId, Role};
 

@@ -1,4 +1,4 @@
-//! Roles and permissions (spec §2). A role is data: a set of permissions. Handlers ask for a
+//! Roles and permissions. A role is data: a set of permissions. Handlers ask for a
 //! permission, never for a role name, so custom roles only need a new row in `ROLE_PERMISSIONS`.
 
 use std::fmt;
@@ -66,6 +66,8 @@ impl PermissionSet {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Owner,
     Admin,
@@ -144,7 +146,7 @@ impl fmt::Display for Role {
 mod tests {
     use super::*;
 
-    /// The table of spec §2, row by row: owner, admin, editor, viewer.
+    /// The permission table of the built-in roles, row by row: owner, admin, editor, viewer.
     #[test]
     fn roles_grant_the_permissions_of_the_spec() {
         let table: [(Permission, [bool; 4]); 8] = [

@@ -3,6 +3,8 @@
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum MembershipStatus {
     Active,
     Inactive,
@@ -33,6 +35,8 @@ impl fmt::Display for MembershipStatus {
 
 /// An invitation's stored status; `expired` is not stored, it is a pending one past its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum InvitationStatus {
     Pending,
     Accepted,

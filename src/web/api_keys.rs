@@ -4,16 +4,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::domain::ids::ApiKeyId;
-use crate::ops::api_keys::{self as keys, CreateInput, PREFIX};
-use crate::store::api_keys::{self as key_store, ListedKey};
-use crate::store::deployments::{self as deployment_store, DeploymentListRow};
-use crate::store;
+use crate::operations::api_keys::{self as keys, CreateInput, PREFIX};
+use crate::operations::api_keys::ListedKey;
+use crate::operations::deployments::DeploymentListRow;
+use crate::web::format;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, perm};
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Shell, see_other};
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 /// Session key of a secret waiting to be shown once.
 const NEW_SECRET: &str = "new_api_key";
@@ -35,7 +35,7 @@ pub struct KeyView {
 fn view(k: ListedKey, now: chrono::NaiveDateTime) -> KeyView {
     let status = k.key.status(now);
     KeyView {
-        id: k.key.id.clone(),
+        id: k.key.id.to_string(),
         prefix: format!("{PREFIX}{}…", k.key.lookup),
         permissions: match k.key.permissions.as_str() {
             "read" => "Read",
@@ -44,9 +44,9 @@ fn view(k: ListedKey, now: chrono::NaiveDateTime) -> KeyView {
         },
         scope: if k.key.all_deployments() { "All deployments".into() } else { k.deployments.join(", ") },
         created_by: k.created_by_email.unwrap_or_else(|| "—".into()),
-        created: k.key.created_at.format("%Y-%m-%d").to_string(),
-        expires: keys::expiry_label(k.key.expires_at),
-        last_used: k.key.last_used_at.map(|t| crate::web::members::fmt_ago(t, now)).unwrap_or_else(|| "Never".into()),
+        created: format::date(k.key.created_at),
+        expires: k.key.expires_at.map(format::date).unwrap_or_else(|| "Never".into()),
+        last_used: k.key.last_used_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "Never".into()),
         status_class: match status {
             "active" => "badge-green",
             "expired" => "badge-amber",
@@ -77,13 +77,8 @@ async fn page(
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
     let org = access.org_id;
-    let (listed, deployments) = state
-        .run(move |db| -> Result<_, WebError> {
-            let mut conn = db.conn()?;
-            Ok((key_store::list(&mut conn, org)?, deployment_store::list(&mut conn, org, 500, 0)?))
-        })
-        .await?;
-    let now = store::now();
+    let (listed, deployments) = state.run(move |db| keys::page(db, org)).await?;
+    let now = crate::domain::now();
     let new_secret = access.session.remove_as::<String>(NEW_SECRET).and_then(Result::ok);
     let shell = Shell::load(state, access, Some(access), "api-keys", "API keys").await?;
     let status = errors.status();

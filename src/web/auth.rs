@@ -6,19 +6,19 @@ use askama::Template;
 
 use crate::config::Signup;
 use crate::domain::Permission;
-use crate::ops::accounts::{self, SignupInput};
-use crate::store::members;
+use crate::operations::accounts::{self, SignupInput};
 use crate::web::error::WebError;
-use crate::web::extract::{CurrentAccount, request_meta};
+use crate::app::request_meta;
+use crate::web::extract::CurrentAccount;
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, AuthShell, safe_next, see_other};
-use crate::web::state::AppState;
+use crate::web::shell::{self, SignedOutShell, safe_next, see_other};
+use crate::app::AppState;
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
 struct LoginPage {
-    shell: AuthShell,
+    shell: SignedOutShell,
     email: String,
     next: String,
     error: Option<String>,
@@ -28,7 +28,7 @@ struct LoginPage {
 #[derive(Template)]
 #[template(path = "auth/signup.html")]
 struct SignupPage {
-    shell: AuthShell,
+    shell: SignedOutShell,
     form: SignupInput,
     errors: FormErrors,
 }
@@ -46,7 +46,7 @@ pub async fn login_form(
 ) -> Result<HttpResponse, WebError> {
     let next = safe_next(&query.next).unwrap_or_default().to_string();
     shell::ok(&LoginPage {
-        shell: AuthShell::new(&session, "Sign in"),
+        shell: SignedOutShell::new(&session, "Sign in"),
         email: String::new(),
         next,
         error: None,
@@ -76,7 +76,7 @@ pub async fn login(
     let account = state.run(move |db| accounts::sign_in(db, &email, &password)).await?;
     let Some(account) = account else {
         return shell::unprocessable(&LoginPage {
-            shell: AuthShell::new(&session, "Sign in"),
+            shell: SignedOutShell::new(&session, "Sign in"),
             email: form.email.trim().to_string(),
             next: safe_next(&form.next).unwrap_or_default().to_string(),
             error: Some("The email or password is not correct.".into()),
@@ -94,9 +94,7 @@ pub async fn login(
 /// Where a person lands after signing in: the member list of their first organization (or its
 /// deployments, for a member who cannot see members), else the organization list.
 async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
-    let first = state
-        .run(move |db| members::first_active_org(&mut *db.conn()?, account).map_err(WebError::from))
-        .await?;
+    let first = state.run(move |db| accounts::landing_org(db, account)).await?;
     Ok(match first {
         Some((org, role)) => shell::org_home(org, role.can(Permission::MembersRead)),
         None => "/orgs".to_string(),
@@ -108,7 +106,7 @@ pub async fn signup_form(state: web::Data<AppState>, session: Session) -> Result
         return Err(WebError::NotFound);
     }
     shell::ok(&SignupPage {
-        shell: AuthShell::new(&session, "Create your account"),
+        shell: SignedOutShell::new(&session, "Create your account"),
         form: SignupInput::default(),
         errors: FormErrors::none(),
     })
@@ -128,11 +126,7 @@ pub async fn signup(
     let attempt = input.clone();
     match state.run(move |db| accounts::sign_up(db, &meta, &attempt)).await {
         Ok((account_id, org)) => {
-            let account = state
-                .run(move |db| {
-                    crate::store::accounts::find(&mut *db.conn()?, account_id)?.ok_or(WebError::NotFound)
-                })
-                .await?;
+            let account = state.run(move |db| accounts::get(db, account_id)).await?;
             session::sign_in(&session, &account);
             session::flash(&session, FlashKind::Success, "Welcome to Steward. Your organization is ready.");
             Ok(see_other(&req, &shell::org_home(org, true)))
@@ -141,7 +135,7 @@ pub async fn signup(
             let errors = form_errors(e)?;
             let mut form = input;
             form.password.clear();
-            shell::unprocessable(&SignupPage { shell: AuthShell::new(&session, "Create your account"), form, errors })
+            shell::unprocessable(&SignupPage { shell: SignedOutShell::new(&session, "Create your account"), form, errors })
         }
     }
 }

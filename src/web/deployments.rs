@@ -6,13 +6,13 @@ use chrono::NaiveDateTime;
 
 use crate::domain::Permission;
 use crate::domain::ids::DeploymentId;
-use crate::ops::deployments::{self as ops, CreateInput, DeploymentPage, PAGE_SIZE, REGIONS};
+use crate::operations::deployments::{self, CreateInput, DeploymentPage, PAGE_SIZE, REGIONS};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Shell, see_other};
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orgs/{org}/deployments").route(web::get().to(index)).route(web::post().to(create)))
@@ -73,7 +73,7 @@ async fn page(
     attempt: Attempt,
 ) -> Result<DeploymentsPage, WebError> {
     let org = access.org_id;
-    let listing: DeploymentPage = state.run(move |db| ops::list(db, org, number)).await?;
+    let listing: DeploymentPage = state.run(move |db| deployments::list(db, org, number)).await?;
     let (pages, number, total) = (listing.page_count(), listing.page, listing.total);
     let shell = Shell::load(state, access, Some(access), "deployments", "Deployments").await?;
     let rows = listing
@@ -84,7 +84,7 @@ async fn page(
             let refused = attempt.rename.as_ref().filter(|(id, _, _)| *id == d.id);
             Row {
                 id: d.id.to_string(),
-                region_label: ops::region_label(&d.region),
+                region_label: deployments::region_label(&d.region),
                 rename_value: refused.map_or_else(|| d.name.clone(), |(_, tried, _)| tried.clone()),
                 rename_error: refused.and_then(|(_, _, errors)| errors.get("name")).map(str::to_owned),
                 name: d.name,
@@ -135,7 +135,7 @@ pub async fn index(
     access: Authorized<perm::DeploymentsRead>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let number = ops::page_number(query.page.as_deref());
+    let number = deployments::page_number(query.page.as_deref());
     shell::ok(&page(&state, &access, number, Attempt::default()).await?)
 }
 
@@ -147,7 +147,7 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let input = form.into_inner();
     let (ctx, org, attempt) = (access.ctx(), access.org_id, input.clone());
-    match state.run(move |db| ops::create(db, &ctx, org, &attempt)).await {
+    match state.run(move |db| deployments::create(db, &ctx, org, &attempt)).await {
         Ok(d) => {
             session::flash(
                 &access.session,
@@ -179,7 +179,7 @@ pub async fn rename(
     let id = deployment_id(&path)?;
     let name = form.into_inner().name;
     let (ctx, org, attempt) = (access.ctx(), access.org_id, name.clone());
-    match state.run(move |db| ops::rename(db, &ctx, org, id, &attempt)).await {
+    match state.run(move |db| deployments::rename(db, &ctx, org, id, &attempt)).await {
         Ok(renamed) if renamed.changed() => {
             let message = format!("Deployment “{}” renamed to “{}”.", renamed.old_name, renamed.new_name);
             session::flash(&access.session, FlashKind::Success, message);
@@ -196,7 +196,7 @@ pub async fn rename(
         Err(e) => {
             let errors = form_errors(e)?;
             // show the list where the deployment stands, with its form open on the error
-            let number = state.run(move |db| ops::page_of(db, org, id)).await?.unwrap_or(1);
+            let number = state.run(move |db| deployments::page_of(db, org, id)).await?.unwrap_or(1);
             let attempt = Attempt { rename: Some((id, name, errors)), ..Attempt::default() };
             shell::unprocessable(&page(&state, &access, number, attempt).await?)
         }
@@ -211,7 +211,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let id = deployment_id(&path)?;
     let (ctx, org) = (access.ctx(), access.org_id);
-    let deleted = state.run(move |db| ops::delete(db, &ctx, org, id)).await?;
+    let deleted = state.run(move |db| deployments::delete(db, &ctx, org, id)).await?;
     session::flash(&access.session, FlashKind::Success, format!("Deployment “{}” deleted.", deleted.name));
     Ok(see_other(&req, &list_url(&access)))
 }

@@ -5,9 +5,10 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
-use crate::db::DbError;
-use crate::ops::OpError;
-use crate::web::shell::AuthShell;
+use crate::app::TaskFailed;
+use crate::rate_limit::RetryAfter;
+use crate::operations::OpError;
+use crate::web::shell::SignedOutShell;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -37,18 +38,6 @@ pub enum WebError {
     TooManyRequests { retry_after: u64 },
 }
 
-impl From<DbError> for WebError {
-    fn from(e: DbError) -> WebError {
-        WebError::Internal(e.to_string())
-    }
-}
-
-impl From<diesel::result::Error> for WebError {
-    fn from(e: diesel::result::Error) -> WebError {
-        WebError::Internal(e.to_string())
-    }
-}
-
 impl From<OpError> for WebError {
     fn from(e: OpError) -> WebError {
         match e {
@@ -58,6 +47,7 @@ impl From<OpError> for WebError {
             OpError::Invalid(list) => WebError::Invalid(list),
             OpError::Db(e) => WebError::Internal(e.to_string()),
             OpError::Hash(e) => WebError::Internal(e.to_string()),
+            OpError::Internal(e) => WebError::Internal(e.to_string()),
             // shown in the form that tried to send, like any other refusal
             OpError::Mail(m) => {
                 tracing::error!(error = %m, "email not sent");
@@ -67,10 +57,22 @@ impl From<OpError> for WebError {
     }
 }
 
+impl From<TaskFailed> for WebError {
+    fn from(e: TaskFailed) -> WebError {
+        WebError::Internal(e.to_string())
+    }
+}
+
+impl From<RetryAfter> for WebError {
+    fn from(r: RetryAfter) -> WebError {
+        WebError::TooManyRequests { retry_after: r.seconds }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    shell: AuthShell,
+    shell: SignedOutShell,
     code: u16,
     heading: &'a str,
     message: &'a str,
@@ -135,7 +137,7 @@ impl ResponseError for WebError {
             }
             WebError::SignInRequired { .. } => unreachable_page(),
         };
-        let page = ErrorPage { shell: AuthShell::bare(title), code: status.as_u16(), heading: title, message: &message };
+        let page = ErrorPage { shell: SignedOutShell::bare(title), code: status.as_u16(), heading: title, message: &message };
         let body = page.render().unwrap_or_else(|_| message.clone());
         let mut response = HttpResponse::build(status);
         match self {
@@ -165,5 +167,12 @@ mod tests {
         let response = WebError::TooLarge.error_response();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(!response.head().keep_alive());
+    }
+
+    #[test]
+    fn over_a_limit_answers_429_with_retry_after() {
+        let response = WebError::from(RetryAfter { seconds: 7 }).error_response();
+        assert_eq!(response.status().as_u16(), 429);
+        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("7"));
     }
 }

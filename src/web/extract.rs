@@ -2,22 +2,21 @@
 //! handler runs.
 
 use std::marker::PhantomData;
-use std::net::IpAddr;
 use std::ops::Deref;
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
-use chrono::Duration;
+use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::domain::{AccountId, MembershipStatus, OrgId, Permission, PermissionSet, Role};
-use crate::store::accounts::{self, Account};
-use crate::store::audit::{Actor, RequestMeta};
-use crate::store::{self, members};
+use crate::operations::access;
+use crate::operations::accounts::Account;
+use crate::domain::{Actor, RequestMeta};
 use crate::web::error::WebError;
 use crate::web::session;
-use crate::web::state::AppState;
+use crate::app::request_meta;
+use crate::app::AppState;
 
 /// The path and query of the request, as the `next` of a sign-in redirect.
 fn here(req: &HttpRequest) -> String {
@@ -30,44 +29,9 @@ fn here(req: &HttpRequest) -> String {
     }
 }
 
-pub fn state(req: &HttpRequest) -> Result<AppState, WebError> {
-    req.app_data::<web::Data<AppState>>()
-        .map(|d| d.get_ref().clone())
-        .ok_or_else(|| WebError::Internal("application state missing".into()))
-}
-
-/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
-/// in `X-Forwarded-For` that is not itself a trusted proxy. A forwarded header from anyone
-/// else is ignored: it is whatever the client chose to write.
-pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = peer?;
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let Some(header) = forwarded_for else { return Some(peer) };
-    let mut nearest = peer;
-    for hop in header.rsplit(',').map(str::trim) {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => nearest = ip,
-            Ok(ip) => return Some(ip),
-            Err(_) => return Some(nearest),
-        }
-    }
-    Some(nearest)
-}
-
-/// Where the request came from, for the audit log.
-pub fn request_meta(req: &HttpRequest) -> RequestMeta {
-    let trusted = req.app_data::<web::Data<AppState>>().map(|s| s.config.trusted_proxies.clone()).unwrap_or_default();
-    let forwarded = req.headers().get("X-Forwarded-For").and_then(|v| v.to_str().ok());
-    RequestMeta {
-        ip: client_ip(req.peer_addr().map(|a| a.ip()), forwarded, &trusted).map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
+/// The application state, for extractors (handlers take `web::Data<AppState>`).
+fn app_state(req: &HttpRequest) -> Result<AppState, WebError> {
+    AppState::of(req).ok_or_else(|| WebError::Internal("application state missing".into()))
 }
 
 /// The signed-in account, re-read from the database on every request, so that a password
@@ -85,11 +49,11 @@ impl CurrentAccount {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::Account { id: self.account.id.to_db(), email: self.account.email.to_string() }
+        Actor::Account { id: self.account.id, email: self.account.email.clone() }
     }
 
-    pub fn ctx(&self) -> crate::ops::Ctx {
-        crate::ops::Ctx { actor: self.actor(), meta: self.meta.clone() }
+    pub fn ctx(&self) -> crate::operations::Ctx {
+        crate::operations::Ctx { actor: self.actor(), meta: self.meta.clone() }
     }
 }
 
@@ -123,8 +87,8 @@ fn checked_account(
 
 async fn current_account(req: HttpRequest) -> Result<CurrentAccount, WebError> {
     let (session, id, epoch) = session_account(&req)?;
-    let state = state(&req)?;
-    let account = state.run(move |db| accounts::find(&mut *db.conn()?, id).map_err(WebError::from)).await?;
+    let state = app_state(&req)?;
+    let account = state.run(move |db| access::current_account(db, id)).await?;
     checked_account(&req, session, account, epoch)
 }
 
@@ -168,16 +132,6 @@ impl Deref for OrgAccess {
     }
 }
 
-/// Last active is kept to the minute: a member's row is written at most once a minute.
-const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
-
-/// What the organization extractor reads in its one trip to the database.
-struct OrgLookup {
-    account: Option<Account>,
-    membership: Option<(members::Membership, String)>,
-    switcher: Option<Vec<(OrgId, String)>>,
-}
-
 async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
     let (session, account_id, epoch) = session_account(&req)?;
     let Some(org_id) = req.match_info().get("org").and_then(|s| s.parse::<OrgId>().ok()) else {
@@ -187,30 +141,8 @@ async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
     };
     // A page (GET) shows the organization switcher: read it in the same trip.
     let page = req.method() == actix_web::http::Method::GET;
-    let state = state(&req)?;
-    let found = state
-        .run(move |db| -> Result<_, WebError> {
-            let mut conn = db.conn()?;
-            let account = accounts::find(&mut conn, account_id)?;
-            if account.as_ref().is_none_or(|a| a.session_epoch != epoch) {
-                return Ok(OrgLookup { account, membership: None, switcher: None });
-            }
-            let membership = members::find_with_org(&mut conn, org_id, account_id)?;
-            let mut switcher = None;
-            if let Some((m, _)) = &membership {
-                if m.status == MembershipStatus::Active {
-                    let now = store::now();
-                    if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
-                        members::touch(&mut conn, org_id, account_id, now)?;
-                    }
-                    if page {
-                        switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
-                    }
-                }
-            }
-            Ok(OrgLookup { account, membership, switcher })
-        })
-        .await?;
+    let state = app_state(&req)?;
+    let found = state.run(move |db| access::door(db, account_id, epoch, org_id, page)).await?;
     let current = checked_account(&req, session, found.account, epoch)?;
     match found.membership {
         Some((m, org_name)) if m.status == MembershipStatus::Active => Ok(OrgAccess {
@@ -290,22 +222,4 @@ pub mod perm {
     marker!(ApiKeysManage, Permission::ApiKeysManage);
     marker!(OrgManage, Permission::OrgManage);
     marker!(OrgOwner, Permission::OrgOwner);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::client_ip;
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-        let proxy = "10.0.0.1".parse().unwrap();
-        let client = "203.0.113.9".parse().unwrap();
-        // a client writing the header itself is ignored
-        assert_eq!(client_ip(Some(client), Some("1.2.3.4"), &[proxy]), Some(client));
-        // through the proxy, the address it saw
-        assert_eq!(client_ip(Some(proxy), Some("1.2.3.4, 203.0.113.9"), &[proxy]), Some(client));
-        assert_eq!(client_ip(Some(proxy), None, &[proxy]), Some(proxy));
-        assert_eq!(client_ip(Some(proxy), Some("garbage"), &[proxy]), Some(proxy));
-        assert_eq!(client_ip(Some(proxy), Some("203.0.113.9"), &[]), Some(proxy));
-    }
 }

@@ -39,8 +39,8 @@ impl FormErrors {
 }
 
 /// Splits an error into the ones a form shows (422) and the rest.
-pub fn form_errors(e: WebError) -> Result<FormErrors, WebError> {
-    match e {
+pub fn form_errors(e: impl Into<WebError>) -> Result<FormErrors, WebError> {
+    match e.into() {
         WebError::Invalid(list) => Ok(FormErrors(list)),
         other => Err(other),
     }

@@ -2,11 +2,11 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::db;
-use crate::web::state::AppState;
+use crate::operations::{self, OpError};
+use crate::app::AppState;
 
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let result = state.run(|d| db::ping(&mut *d.conn()?)).await;
+    let result: Result<(), OpError> = state.run(operations::database_answers).await;
     match result {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(e) => {

@@ -8,14 +8,16 @@ use askama::Template;
 
 use crate::domain::ids::InvitationId;
 use crate::domain::{InvitationState, Permission};
-use crate::ops::invitations::{self as inv, Answerer, Ref, View};
-use crate::store::accounts;
+use crate::operations::invitations::{self as inv, Answerer, Ref, View};
+use crate::operations;
 use crate::web::error::WebError;
-use crate::web::extract::{Authorized, CurrentAccount, perm, request_meta};
+use crate::web::format;
+use crate::app::request_meta;
+use crate::web::extract::{Authorized, CurrentAccount, perm};
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, AuthShell, org_home, see_other};
-use crate::web::state::AppState;
+use crate::web::shell::{self, SignedOutShell, org_home, see_other};
+use crate::app::AppState;
 
 fn invitation_id(raw: &str) -> Result<InvitationId, WebError> {
     raw.parse().map_err(|_| WebError::NotFound)
@@ -31,7 +33,7 @@ pub async fn resend(
     // a resend sends an email too: it counts against the organization's invitations
     state.limits.invitation(org)?;
     let (ctx, settings, st) = (access.ctx(), state.invitation_settings(), state.get_ref().clone());
-    let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, id)).await;
+    let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, id)).await.map_err(WebError::from);
     match result {
         Ok(email) => session::flash(&access.session, FlashKind::Success, format!("Invitation sent again to {email}.")),
         Err(WebError::Invalid(list)) => {
@@ -73,7 +75,7 @@ enum Case {
 #[derive(Template)]
 #[template(path = "invitations/show.html")]
 struct InvitationPage {
-    shell: AuthShell,
+    shell: SignedOutShell,
     token: String,
     org_name: String,
     inviter: String,
@@ -90,13 +92,13 @@ struct InvitationPage {
 #[derive(Template)]
 #[template(path = "invitations/gone.html")]
 struct GonePage {
-    shell: AuthShell,
+    shell: SignedOutShell,
     heading: &'static str,
     message: String,
 }
 
 fn gone(session: &Session, status: StatusCode, heading: &'static str, message: String) -> Result<HttpResponse, WebError> {
-    shell::render(status, &GonePage { shell: AuthShell::new(session, "Invitation"), heading, message })
+    shell::render(status, &GonePage { shell: SignedOutShell::new(session, "Invitation"), heading, message })
 }
 
 fn unknown(session: &Session) -> Result<HttpResponse, WebError> {
@@ -134,13 +136,13 @@ fn page_for(
     shell::render(
         status,
         &InvitationPage {
-            shell: AuthShell::new(session, "Invitation"),
+            shell: SignedOutShell::new(session, "Invitation"),
             token: token.to_string(),
             org_name: view.org_name.clone(),
             inviter: view.inviter.clone().unwrap_or_else(|| "A former member".into()),
             role: view.invitation.role.label(),
             email: view.invitation.email.to_string(),
-            expires: crate::web::members::fmt_time(view.invitation.expires_at),
+            expires: format::minutes(view.invitation.expires_at),
             case: case_name,
             other_email,
             login_href,
@@ -155,7 +157,7 @@ async fn lookup(state: &AppState, token: String) -> Result<Option<View>, WebErro
     if token.len() > 128 {
         return Ok(None);
     }
-    state.run(move |db| inv::view(db, &Ref::Token(token))).await
+    Ok(state.run(move |db| inv::view(db, &Ref::Token(token))).await?)
 }
 
 /// The pending invitation behind a link, or the page saying why it cannot be answered (and
@@ -235,7 +237,8 @@ pub async fn accept(
             };
             inv::accept(db, &meta, &Ref::Token(t), who)
         })
-        .await;
+        .await
+        .map_err(WebError::from);
     match result {
         Ok((account, org)) => finish_accept(&req, &state, &session, current.is_none(), account, org, &view.org_name).await,
         Err(WebError::Forbidden(_)) => page_for(&session, &token, &view, current.as_ref(), String::new(), FormErrors::none()),
@@ -255,14 +258,7 @@ async fn finish_accept(
     org: crate::domain::OrgId,
     org_name: &str,
 ) -> Result<HttpResponse, WebError> {
-    let (acc, membership) = state
-        .run(move |db| -> Result<_, WebError> {
-            let mut conn = db.conn()?;
-            let acc = accounts::find(&mut conn, account)?.ok_or(WebError::NotFound)?;
-            let m = crate::store::members::find(&mut conn, org, account)?.ok_or(WebError::NotFound)?;
-            Ok((acc, m))
-        })
-        .await?;
+    let (acc, membership) = state.run(move |db| inv::joined(db, org, account)).await?;
     if new_session {
         session::sign_in(session, &acc);
     }
@@ -285,7 +281,7 @@ pub async fn decline(
     let meta = request_meta(&req);
     let signed_in = current.as_ref().map(|c| c.account.clone());
     let t = token.clone();
-    match state.run(move |db| inv::decline(db, &meta, &Ref::Token(t), signed_in.as_ref())).await {
+    match state.run(move |db| inv::decline(db, &meta, &Ref::Token(t), signed_in.as_ref())).await.map_err(WebError::from) {
         Ok(org_name) => {
             session::flash(&session, FlashKind::Info, format!("You declined the invitation to {org_name}."));
             Ok(see_other(&req, if current.is_some() { "/profile" } else { "/login" }))
@@ -305,13 +301,9 @@ pub async fn accept_by_id(
 ) -> Result<HttpResponse, WebError> {
     let id = invitation_id(&path.into_inner())?;
     let (meta, account) = (current.meta.clone(), current.account.clone());
-    let (_, org) = state.run(move |db| inv::accept(db, &meta, &Ref::Id(id), Answerer::Account(&account))).await.map_err(not_yours)?;
+    let (_, org) = state.run(move |db| inv::accept(db, &meta, &Ref::Id(id), Answerer::Account(&account))).await.map_err(|e| not_yours(e.into()))?;
     let account = current.id();
-    let org_name = state
-        .run(move |db| crate::store::orgs::find(&mut *db.conn()?, org).map_err(WebError::from))
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let org_name = state.run(move |db| operations::orgs::name(db, org)).await?.unwrap_or_default();
     finish_accept(&req, &state, &current.session, false, account, org, &org_name).await
 }
 
@@ -323,7 +315,7 @@ pub async fn decline_by_id(
 ) -> Result<HttpResponse, WebError> {
     let id = invitation_id(&path.into_inner())?;
     let (meta, account) = (current.meta.clone(), current.account.clone());
-    let org_name = state.run(move |db| inv::decline(db, &meta, &Ref::Id(id), Some(&account))).await.map_err(not_yours)?;
+    let org_name = state.run(move |db| inv::decline(db, &meta, &Ref::Id(id), Some(&account))).await.map_err(|e| not_yours(e.into()))?;
     session::flash(&current.session, FlashKind::Info, format!("You declined the invitation to {org_name}."));
     Ok(see_other(&req, "/profile"))
 }

@@ -5,31 +5,25 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::domain::{AccountId, MembershipStatus, OrgId, Permission, Role};
-use crate::ops::{self, invitations::InviteInput};
-use crate::store::directory::{self, Sort, StatusFilter};
-use crate::store::members::Membership;
-use crate::store::{self};
+use crate::app::AppState;
+use crate::domain::member_list::{Sort, StatusFilter};
+use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Permission, Role};
+use crate::operations::members::{ListQuery, ListRow, Membership};
+use crate::operations::{self, OpError};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::{FormErrors, form_errors};
-use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, Shell, see_other};
-use crate::web::state::AppState;
+use crate::web::forms::FormErrors;
+use crate::web::format;
+use crate::web::shell::{self, Done, Shell, post_redirect_get, render_dialog, see_other};
 
 pub const PAGE_SIZE: i64 = 50;
-
-/// Whether the request comes from htmx (which wants the fragment only).
-pub fn is_htmx(req: &HttpRequest) -> bool {
-    req.headers().contains_key("HX-Request")
-}
 
 fn account_id(raw: &str) -> Result<AccountId, WebError> {
     raw.parse().map_err(|_| WebError::NotFound)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct ListQuery {
+pub struct ListParams {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -65,57 +59,8 @@ pub struct RowView {
     pub is_self: bool,
 }
 
-/// `2026-11-23 14:05`. The dates and times of a page are written field by field: chrono's
-/// `format` parses its pattern again on every call, a measurable share of a 50-row page.
-pub fn fmt_time(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    if !(0..=9999).contains(&t.year()) {
-        return t.format("%Y-%m-%d %H:%M").to_string();
-    }
-    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute())
-}
-
-/// `2026-11-23`.
-pub fn fmt_date(t: chrono::NaiveDateTime) -> String {
-    use chrono::Datelike;
-    if !(0..=9999).contains(&t.year()) {
-        return t.format("%Y-%m-%d").to_string();
-    }
-    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
-}
-
-/// `2026-11-23 14:05:09`.
-pub fn fmt_seconds(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    if !(0..=9999).contains(&t.year()) {
-        return t.format("%Y-%m-%d %H:%M:%S").to_string();
-    }
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// "just now", "5 minutes ago", "3 days ago", then the date.
-pub fn fmt_ago(t: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> String {
-    let secs = (now - t).num_seconds().max(0);
-    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
-    match secs {
-        0..=59 => "just now".into(),
-        60..=3599 => plural(secs / 60, "minute"),
-        3600..=86_399 => plural(secs / 3600, "hour"),
-        86_400..=2_591_999 => plural(secs / 86_400, "day"),
-        _ => fmt_date(t),
-    }
-}
-
-fn row_view(row: directory::Row, me: AccountId, can_manage: bool, now: chrono::NaiveDateTime) -> RowView {
-    let role = Role::parse(&row.role).unwrap_or(Role::Viewer);
+fn row_view(row: ListRow, me: AccountId, can_manage: bool, now: chrono::NaiveDateTime) -> RowView {
+    let role = row.role;
     if row.kind == "invitation" {
         let expired = row.status == "expired";
         return RowView {
@@ -126,8 +71,8 @@ fn row_view(row: directory::Row, me: AccountId, can_manage: bool, now: chrono::N
             status_label: if expired { "Expired Invitation" } else { "Pending Invitation" },
             status_class: if expired { "badge-amber" } else { "badge-blue" },
             role: role.label(),
-            created: fmt_date(row.created_at),
-            created_full: fmt_time(row.created_at),
+            created: format::date(row.created_at),
+            created_full: format::minutes(row.created_at),
             last_active: "—".into(),
             last_active_full: String::new(),
             auth_method: "—",
@@ -141,7 +86,7 @@ fn row_view(row: directory::Row, me: AccountId, can_manage: bool, now: chrono::N
         };
     }
     let active = row.status == MembershipStatus::Active.as_str();
-    let is_self = row.id == me.to_db();
+    let is_self = row.id == me.to_string();
     let actionable = can_manage && !is_self && role != Role::Owner;
     RowView {
         is_invitation: false,
@@ -150,10 +95,10 @@ fn row_view(row: directory::Row, me: AccountId, can_manage: bool, now: chrono::N
         status_label: if active { "Active" } else { "Inactive" },
         status_class: if active { "badge-green" } else { "badge-gray" },
         role: role.label(),
-        created: fmt_date(row.created_at),
-        created_full: fmt_time(row.created_at),
-        last_active: row.last_active_at.map(|t| fmt_ago(t, now)).unwrap_or_else(|| "Never".into()),
-        last_active_full: row.last_active_at.map(fmt_time).unwrap_or_default(),
+        created: format::date(row.created_at),
+        created_full: format::minutes(row.created_at),
+        last_active: row.last_active_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "Never".into()),
+        last_active_full: row.last_active_at.map(format::minutes).unwrap_or_default(),
         auth_method: "Password",
         can_edit: actionable,
         can_deactivate: actionable && active,
@@ -163,6 +108,28 @@ fn row_view(row: directory::Row, me: AccountId, can_manage: bool, now: chrono::N
         can_cancel: false,
         is_self,
         id: row.id,
+    }
+}
+
+/// How the status filter reads in the list's menu.
+fn status_label(s: StatusFilter) -> &'static str {
+    match s {
+        StatusFilter::Active => "Active",
+        StatusFilter::Inactive => "Inactive",
+        StatusFilter::Pending => "Pending Invitation",
+        StatusFilter::Expired => "Expired Invitation",
+    }
+}
+
+/// How each sort order reads in the list's menu.
+fn sort_label(s: Sort) -> &'static str {
+    match s {
+        Sort::Email => "Email (A–Z)",
+        Sort::EmailDesc => "Email (Z–A)",
+        Sort::Created => "Newest first",
+        Sort::CreatedAsc => "Oldest first",
+        Sort::LastActive => "Recently active",
+        Sort::LastActiveAsc => "Least recently active",
     }
 }
 
@@ -206,7 +173,7 @@ fn list_href(org: OrgId, q: &str, status: &str, role: &str, sort: &str, page: i6
 pub async fn index(
     state: web::Data<AppState>,
     access: Authorized<perm::MembersRead>,
-    query: web::Query<ListQuery>,
+    query: web::Query<ListParams>,
 ) -> Result<HttpResponse, WebError> {
     let query = query.into_inner();
     // Unknown filter values are ignored rather than refused: a stale bookmark still opens.
@@ -215,7 +182,7 @@ pub async fn index(
     let sort = Sort::parse(&query.sort).unwrap_or(Sort::Email);
     let page = query.page.trim().parse::<i64>().ok().filter(|p| *p >= 1 && *p <= 1_000_000).unwrap_or(1);
     let q: String = query.q.trim().chars().take(200).collect();
-    let dq = directory::Query {
+    let dq = ListQuery {
         q: Some(q.clone()).filter(|s| !s.is_empty()),
         status,
         role,
@@ -224,16 +191,10 @@ pub async fn index(
         offset: (page - 1) * PAGE_SIZE,
     };
     let org = access.org_id;
-    let (rows, total) = state
-        .run(move |db| -> Result<_, WebError> {
-            let mut conn = db.conn()?;
-            let now = store::now();
-            Ok((directory::page(&mut conn, org, &dq, now)?, directory::count(&mut conn, org, &dq, now)?))
-        })
-        .await?;
+    let (rows, total) = state.run(move |db| operations::members::list(db, org, &dq)).await?;
     let can_manage = access.can(Permission::MembersManage);
     let me = access.current.id();
-    let now = store::now();
+    let now = crate::domain::now();
     let rows: Vec<RowView> = rows.into_iter().map(|r| row_view(r, me, can_manage, now)).collect();
     let (status_s, role_s, sort_s) =
         (status.map(|s| s.as_str()).unwrap_or(""), role.map(|r| r.as_str()).unwrap_or(""), if sort == Sort::Email { "" } else { sort.as_str() });
@@ -244,9 +205,9 @@ pub async fn index(
         shell,
         org: org.to_string(),
         total,
-        statuses: StatusFilter::ALL.iter().map(|s| Choice { value: s.as_str(), label: s.label(), selected: Some(*s) == status }).collect(),
+        statuses: StatusFilter::ALL.iter().map(|s| Choice { value: s.as_str(), label: status_label(*s), selected: Some(*s) == status }).collect(),
         roles: Role::ALL.iter().map(|r| Choice { value: r.as_str(), label: r.label(), selected: Some(*r) == role }).collect(),
-        sorts: Sort::ALL.iter().map(|s| Choice { value: s.as_str(), label: s.label(), selected: *s == sort }).collect(),
+        sorts: Sort::ALL.iter().map(|s| Choice { value: s.as_str(), label: sort_label(*s), selected: *s == sort }).collect(),
         filtered: !q.is_empty() || status.is_some() || role.is_some(),
         can_manage,
         first,
@@ -260,48 +221,21 @@ pub async fn index(
 
 // ---- invite -------------------------------------------------------------------------------
 
-#[cfg(test)]
-mod tests {
-    use super::{fmt_ago, fmt_date, fmt_seconds, fmt_time};
-    use chrono::{Duration, NaiveDate};
-
-    #[test]
-    fn last_active_reads_as_elapsed_time() {
-        let now = NaiveDate::from_ymd_opt(2026, 11, 23).and_then(|d| d.and_hms_opt(12, 0, 0)).unwrap_or_default();
-        assert_eq!(fmt_ago(now - Duration::seconds(5), now), "just now");
-        assert_eq!(fmt_ago(now - Duration::minutes(1), now), "1 minute ago");
-        assert_eq!(fmt_ago(now - Duration::hours(5), now), "5 hours ago");
-        assert_eq!(fmt_ago(now - Duration::days(3), now), "3 days ago");
-        assert_eq!(fmt_ago(now - Duration::days(60), now), "2026-09-24");
-    }
-
-    #[test]
-    fn times_read_as_chrono_would_write_them() {
-        let t = NaiveDate::from_ymd_opt(2026, 3, 4).and_then(|d| d.and_hms_micro_opt(5, 6, 7, 890)).unwrap_or_default();
-        assert_eq!(fmt_time(t), t.format("%Y-%m-%d %H:%M").to_string());
-        assert_eq!(fmt_date(t), "2026-03-04");
-        assert_eq!(fmt_seconds(t), "2026-03-04 05:06:07");
-        let far = NaiveDate::from_ymd_opt(12026, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
-        assert_eq!(fmt_date(far), far.format("%Y-%m-%d").to_string());
-    }
+/// The invitation form as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
 }
 
 #[derive(Template)]
-#[template(path = "members/invite.html")]
+#[template(path = "members/invite.html", blocks = ["dialog"])]
 struct InvitePage {
     shell: Shell,
     org: String,
-    form: InviteInput,
-    roles: Vec<Choice>,
-    errors: FormErrors,
-}
-
-#[derive(Template)]
-#[template(path = "members/invite.html", block = "dialog")]
-struct InviteDialog {
-    shell: Shell,
-    org: String,
-    form: InviteInput,
+    form: InviteForm,
     roles: Vec<Choice>,
     errors: FormErrors,
 }
@@ -314,17 +248,13 @@ async fn invite_response(
     req: &HttpRequest,
     state: &AppState,
     access: &OrgAccess,
-    form: InviteInput,
+    form: InviteForm,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
     let status = errors.status();
     let shell = Shell::load(state, access, Some(access), "members", "Invite a member").await?;
     let (org, roles) = (access.org_id.to_string(), grantable(&form.role));
-    if is_htmx(req) {
-        shell::render(status, &InviteDialog { shell, org, form, roles, errors })
-    } else {
-        shell::render(status, &InvitePage { shell, org, form, roles, errors })
-    }
+    render_dialog!(req, status, InvitePage { shell, org, form, roles, errors })
 }
 
 pub async fn invite_form(
@@ -332,39 +262,34 @@ pub async fn invite_form(
     state: web::Data<AppState>,
     access: Authorized<perm::MembersManage>,
 ) -> Result<HttpResponse, WebError> {
-    invite_response(&req, &state, &access, InviteInput::default(), FormErrors::none()).await
+    invite_response(&req, &state, &access, InviteForm::default(), FormErrors::none()).await
 }
 
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: Authorized<perm::MembersManage>,
-    form: web::Form<InviteInput>,
+    form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, WebError> {
     state.limits.invitation(access.org_id)?;
-    let input = form.into_inner();
+    let form = form.into_inner();
     let (ctx, org, settings, st) = (access.ctx(), access.org_id, state.invitation_settings(), state.get_ref().clone());
-    let attempt = input.clone();
-    let result = state
-        .run(move |db| ops::invitations::invite(db, &st.mail, &settings, &ctx, org, &attempt))
-        .await;
-    match result {
-        Ok(_) => {
-            let email = crate::domain::Email::parse(&input.email).map(|e| e.to_string()).unwrap_or_default();
-            session::flash(&access.session, FlashKind::Success, format!("Invitation sent to {email}."));
-            Ok(see_other(&req, &format!("/orgs/{org}/members")))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            invite_response(&req, &state, &access, input, errors).await
-        }
-    }
+    let (email, role) = (form.email.clone(), form.role.clone());
+    let outcome = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &email, &role)).await;
+    let done = |_| {
+        let email = Email::parse(&form.email).map(|e| e.to_string()).unwrap_or_default();
+        Done::to(format!("/orgs/{org}/members"), format!("Invitation sent to {email}."))
+    };
+    post_redirect_get(&req, &access.session, outcome, done, |errors| {
+        invite_response(&req, &state, &access, form.clone(), errors)
+    })
+    .await
 }
 
 // ---- edit role ----------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "members/edit.html")]
+#[template(path = "members/edit.html", blocks = ["dialog"])]
 struct EditPage {
     shell: Shell,
     org: String,
@@ -373,23 +298,10 @@ struct EditPage {
     errors: FormErrors,
 }
 
-#[derive(Template)]
-#[template(path = "members/edit.html", block = "dialog")]
-struct EditDialog {
-    shell: Shell,
-    org: String,
-    member: Membership,
-    roles: Vec<Choice>,
-    errors: FormErrors,
-}
-
-async fn editable_member(state: &AppState, access: &OrgAccess, raw: &str) -> Result<Membership, WebError> {
-    let (org, account) = (access.org_id, account_id(raw)?);
-    let member = state.run(move |db| ops::members::member(db, org, account)).await?;
-    let me = access.current.id();
-    crate::domain::policy::can_act_on(Some(me), crate::domain::policy::Target { account, role: member.role })
-        .map_err(|r| WebError::Forbidden(r.message().into()))?;
-    Ok(member)
+/// The member named by the path, if the signed-in member may act on them.
+async fn actionable_member(state: &AppState, access: &OrgAccess, raw: &str) -> Result<Membership, WebError> {
+    let (org, account, actor) = (access.org_id, account_id(raw)?, access.actor());
+    Ok(state.run(move |db| operations::members::actionable(db, &actor, org, account)).await?)
 }
 
 async fn edit_response(
@@ -403,11 +315,7 @@ async fn edit_response(
     let status = errors.status();
     let shell = Shell::load(state, access, Some(access), "members", "Edit member").await?;
     let (org, roles) = (access.org_id.to_string(), grantable(selected));
-    if is_htmx(req) {
-        shell::render(status, &EditDialog { shell, org, member, roles, errors })
-    } else {
-        shell::render(status, &EditPage { shell, org, member, roles, errors })
-    }
+    render_dialog!(req, status, EditPage { shell, org, member, roles, errors })
 }
 
 pub async fn edit_form(
@@ -416,7 +324,7 @@ pub async fn edit_form(
     access: Authorized<perm::MembersManage>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let member = editable_member(&state, &access, &path.1).await?;
+    let member = actionable_member(&state, &access, &path.1).await?;
     let selected = member.role.as_str();
     edit_response(&req, &state, &access, member.clone(), selected, FormErrors::none()).await
 }
@@ -437,17 +345,13 @@ pub async fn update(
     let (org, target) = (access.org_id, account_id(&path.1)?);
     let (ctx, role) = (access.ctx(), form.into_inner().role);
     let attempt = role.clone();
-    match state.run(move |db| ops::members::change_role(db, &ctx, org, target, &attempt)).await {
-        Ok(()) => {
-            session::flash(&access.session, FlashKind::Success, "Member updated.");
-            Ok(see_other(&req, &format!("/orgs/{org}/members")))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let member = editable_member(&state, &access, &path.1).await?;
-            edit_response(&req, &state, &access, member, &role, errors).await
-        }
-    }
+    let outcome = state.run(move |db| operations::members::change_role(db, &ctx, org, target, &attempt)).await;
+    let done = |()| Done::to(format!("/orgs/{org}/members"), "Member updated.");
+    post_redirect_get(&req, &access.session, outcome, done, |errors| async {
+        let member = actionable_member(&state, &access, &path.1).await?;
+        edit_response(&req, &state, &access, member, &role, errors).await
+    })
+    .await
 }
 
 // ---- activate / deactivate ----------------------------------------------------------------
@@ -461,9 +365,10 @@ async fn set_active(
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
     let ctx = access.ctx();
-    state.run(move |db| ops::members::set_active(db, &ctx, org, target, active)).await?;
+    let outcome: Result<(), OpError> = state.run(move |db| operations::members::set_active(db, &ctx, org, target, active)).await;
+    outcome?;
     let message = if active { "Member activated." } else { "Member deactivated. Their access ended at once." };
-    session::flash(&access.session, FlashKind::Success, message);
+    crate::web::session::flash(&access.session, crate::web::session::FlashKind::Success, message);
     Ok(see_other(&req, &format!("/orgs/{org}/members")))
 }
 
@@ -488,18 +393,8 @@ pub async fn activate(
 // ---- remove -------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "members/remove.html")]
+#[template(path = "members/remove.html", blocks = ["dialog"])]
 struct RemovePage {
-    shell: Shell,
-    org: String,
-    member: Membership,
-    typed: String,
-    errors: FormErrors,
-}
-
-#[derive(Template)]
-#[template(path = "members/remove.html", block = "dialog")]
-struct RemoveDialog {
     shell: Shell,
     org: String,
     member: Membership,
@@ -518,11 +413,7 @@ async fn remove_response(
     let status = errors.status();
     let shell = Shell::load(state, access, Some(access), "members", "Remove member").await?;
     let org = access.org_id.to_string();
-    if is_htmx(req) {
-        shell::render(status, &RemoveDialog { shell, org, member, typed, errors })
-    } else {
-        shell::render(status, &RemovePage { shell, org, member, typed, errors })
-    }
+    render_dialog!(req, status, RemovePage { shell, org, member, typed, errors })
 }
 
 pub async fn remove_form(
@@ -531,7 +422,7 @@ pub async fn remove_form(
     access: Authorized<perm::MembersManage>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let member = editable_member(&state, &access, &path.1).await?;
+    let member = actionable_member(&state, &access, &path.1).await?;
     remove_response(&req, &state, &access, member, String::new(), FormErrors::none()).await
 }
 
@@ -551,15 +442,11 @@ pub async fn remove(
     let (org, target) = (access.org_id, account_id(&path.1)?);
     let (ctx, typed) = (access.ctx(), form.into_inner().confirm_email);
     let attempt = typed.clone();
-    match state.run(move |db| ops::members::remove(db, &ctx, org, target, &attempt)).await {
-        Ok(()) => {
-            session::flash(&access.session, FlashKind::Success, "Member removed. They must be invited again to come back.");
-            Ok(see_other(&req, &format!("/orgs/{org}/members")))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let member = editable_member(&state, &access, &path.1).await?;
-            remove_response(&req, &state, &access, member, typed, errors).await
-        }
-    }
+    let outcome = state.run(move |db| operations::members::remove(db, &ctx, org, target, &attempt)).await;
+    let done = |()| Done::to(format!("/orgs/{org}/members"), "Member removed. They must be invited again to come back.");
+    post_redirect_get(&req, &access.session, outcome, done, |errors| async {
+        let member = actionable_member(&state, &access, &path.1).await?;
+        remove_response(&req, &state, &access, member, typed, errors).await
+    })
+    .await
 }

@@ -7,18 +7,18 @@ pub mod auth;
 pub mod deployments;
 pub mod error;
 pub mod extract;
+pub mod format;
 pub mod forms;
 pub mod health;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod profile;
-pub mod rate_limit;
+
 pub mod security;
 pub mod session;
 pub mod settings;
 pub mod shell;
-pub mod state;
 
 use actix_web::web;
 

@@ -3,15 +3,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::ops;
-use crate::store::invitations::ForAccount;
-use crate::store::members::OrgOfAccount;
+use crate::operations;
+use crate::operations::accounts::{ForAccount, OrgOfAccount};
 use crate::web::error::WebError;
 use crate::web::extract::{CurrentAccount, OrgAccess};
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Shell, see_other};
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 #[derive(Template)]
 #[template(path = "orgs/index.html")]
@@ -52,7 +51,7 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let name = form.into_inner().name;
     let (ctx, owner, attempt) = (current.ctx(), current.id(), name.clone());
-    match state.run(move |db| ops::orgs::create(db, &ctx, owner, &attempt)).await {
+    match state.run(move |db| operations::orgs::create(db, &ctx, owner, &attempt)).await {
         Ok(org) => {
             session::flash(&current.session, FlashKind::Success, format!("Organization “{}” created.", name.trim()));
             Ok(see_other(&req, &shell::org_home(org, true)))

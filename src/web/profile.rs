@@ -3,15 +3,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::ops::accounts;
-use crate::store::invitations::ForAccount;
-use crate::store::members::OrgOfAccount;
+use crate::operations::accounts;
+use crate::operations::accounts::{ForAccount, OrgOfAccount};
 use crate::web::error::WebError;
+use crate::web::format;
 use crate::web::extract::CurrentAccount;
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Shell, see_other};
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 #[derive(Template)]
 #[template(path = "profile/index.html")]
@@ -33,7 +33,7 @@ async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, 
         shell,
         name: name.unwrap_or_else(|| current.account.name.clone()),
         email: current.account.email.to_string(),
-        created_at: current.account.created_at.format("%Y-%m-%d").to_string(),
+        created_at: format::date(current.account.created_at),
         owns_org: orgs.iter().any(|o| o.role == crate::domain::Role::Owner),
         orgs,
         invitations,
@@ -115,7 +115,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let confirm = form.into_inner().confirm_email;
     let (account, meta) = (current.id(), current.meta.clone());
-    match state.run(move |db| accounts::delete_account(db, &meta, account, &confirm)).await {
+    match state.run(move |db| accounts::delete_account(db, &meta, account, &confirm)).await.map_err(WebError::from) {
         Ok(()) => {
             session::sign_out(&current.session);
             Ok(see_other(&req, "/login"))

@@ -5,7 +5,7 @@ use actix_session::Session;
 use chrono::Utc;
 
 use crate::crypto;
-use crate::store::accounts::Account;
+use crate::operations::accounts::Account;
 
 const ACCOUNT: &str = "uid";
 const EPOCH: &str = "ep";
@@ -36,7 +36,7 @@ pub fn sign_in(session: &Session, account: &Account) {
     session.clear();
     session.renew();
     let now = Utc::now().timestamp();
-    let _ = session.insert(ACCOUNT, account.id.to_db());
+    let _ = session.insert(ACCOUNT, account.id.to_string());
     let _ = session.insert(EPOCH, account.session_epoch);
     let _ = session.insert(ISSUED_AT, now);
     let _ = session.insert(SEEN_AT, now);

@@ -4,14 +4,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::domain::Permission;
-use crate::ops;
-use crate::store::members::{self, Membership};
+use crate::operations;
+use crate::operations::members::Membership;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Shell, see_other};
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 /// How many members the transfer list offers (the owner types to filter in larger ones).
 const TRANSFER_CHOICES: i64 = 500;
@@ -37,7 +37,7 @@ async fn page(
     let is_owner = access.can(Permission::OrgOwner);
     let (org, me) = (access.org_id, access.current.id());
     let candidates = if is_owner {
-        state.run(move |db| members::active_others(&mut *db.conn()?, org, me, TRANSFER_CHOICES).map_err(WebError::from)).await?
+        state.run(move |db| operations::orgs::transfer_candidates(db, org, me, TRANSFER_CHOICES)).await?
     } else {
         Vec::new()
     };
@@ -75,7 +75,7 @@ pub async fn rename(
 ) -> Result<HttpResponse, WebError> {
     let name = form.into_inner().name;
     let (ctx, org, attempt) = (access.ctx(), access.org_id, name.clone());
-    match state.run(move |db| ops::orgs::rename(db, &ctx, org, &attempt)).await {
+    match state.run(move |db| operations::orgs::rename(db, &ctx, org, &attempt)).await {
         Ok(()) => {
             session::flash(&access.session, FlashKind::Success, "Organization renamed.");
             Ok(see_other(&req, &format!("/orgs/{org}/settings")))
@@ -98,7 +98,7 @@ pub async fn transfer(
 ) -> Result<HttpResponse, WebError> {
     let to = form.into_inner().account;
     let (ctx, org) = (access.ctx(), access.org_id);
-    match state.run(move |db| ops::orgs::transfer(db, &ctx, org, &to)).await {
+    match state.run(move |db| operations::orgs::transfer(db, &ctx, org, &to)).await {
         Ok(email) => {
             session::flash(&access.session, FlashKind::Success, format!("{email} is now the owner. You are an admin."));
             Ok(see_other(&req, &format!("/orgs/{org}/settings")))
@@ -109,7 +109,7 @@ pub async fn transfer(
 
 pub async fn leave(req: HttpRequest, state: web::Data<AppState>, access: OrgAccess) -> Result<HttpResponse, WebError> {
     let (ctx, org, me) = (access.ctx(), access.org_id, access.current.id());
-    match state.run(move |db| ops::orgs::leave(db, &ctx, org, me)).await {
+    match state.run(move |db| operations::orgs::leave(db, &ctx, org, me)).await.map_err(WebError::from) {
         Ok(name) => {
             session::flash(&access.session, FlashKind::Success, format!("You left {name}."));
             Ok(see_other(&req, "/orgs"))
@@ -136,7 +136,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let typed = form.into_inner().confirm_name;
     let (ctx, org) = (access.ctx(), access.org_id);
-    match state.run(move |db| ops::orgs::delete(db, &ctx, org, &typed)).await {
+    match state.run(move |db| operations::orgs::delete(db, &ctx, org, &typed)).await {
         Ok(name) => {
             session::flash(&access.session, FlashKind::Success, format!("Organization {name} deleted."));
             Ok(see_other(&req, "/orgs"))

@@ -6,12 +6,13 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::domain::{OrgId, Permission};
-use crate::store::members;
+use crate::operations::access;
+use crate::operations::accounts::{self, ForAccount, OrgOfAccount};
 use crate::web::assets::{self, AssetUrls};
 use crate::web::error::WebError;
 use crate::web::extract::{CurrentAccount, OrgAccess};
 use crate::web::session::{self, Flash};
-use crate::web::state::AppState;
+use crate::app::AppState;
 
 #[derive(Debug, Clone)]
 pub struct NavItem {
@@ -53,31 +54,23 @@ pub struct Shell {
 pub async fn account_overview(
     state: &AppState,
     current: &CurrentAccount,
-) -> Result<(Vec<members::OrgOfAccount>, Vec<crate::store::invitations::ForAccount>), WebError> {
+) -> Result<(Vec<OrgOfAccount>, Vec<ForAccount>), WebError> {
     let (account, email) = (current.id(), current.account.email.clone());
-    state
-        .run(move |db| -> Result<_, WebError> {
-            let mut conn = db.conn()?;
-            Ok((
-                members::orgs_of_account(&mut conn, account)?,
-                crate::store::invitations::pending_for_email(&mut conn, &email, crate::store::now())?,
-            ))
-        })
-        .await
+    Ok(state.run(move |db| accounts::overview(db, account, &email)).await?)
 }
 
 /// The shell of pages shown signed out: sign-in, sign-up, invitations, errors.
 #[derive(Debug, Clone)]
-pub struct AuthShell {
+pub struct SignedOutShell {
     pub title: String,
     pub assets: AssetUrls,
     pub csrf_token: String,
     pub flash: Option<Flash>,
 }
 
-impl AuthShell {
-    pub fn new(session: &actix_session::Session, title: impl Into<String>) -> AuthShell {
-        AuthShell {
+impl SignedOutShell {
+    pub fn new(session: &actix_session::Session, title: impl Into<String>) -> SignedOutShell {
+        SignedOutShell {
             title: title.into(),
             assets: assets::urls(),
             csrf_token: session::csrf_token(session),
@@ -86,8 +79,8 @@ impl AuthShell {
     }
 
     /// For error pages, which hold no form.
-    pub fn bare(title: impl Into<String>) -> AuthShell {
-        AuthShell { title: title.into(), assets: assets::urls(), csrf_token: String::new(), flash: None }
+    pub fn bare(title: impl Into<String>) -> SignedOutShell {
+        SignedOutShell { title: title.into(), assets: assets::urls(), csrf_token: String::new(), flash: None }
     }
 }
 
@@ -123,9 +116,7 @@ impl Shell {
         let orgs = match access.and_then(|a| a.switcher.clone()) {
             Some(orgs) => orgs,
             None => {
-                state
-                    .run(move |db| members::active_orgs_brief(&mut *db.conn()?, account).map_err(WebError::from))
-                    .await?
+                state.run(move |db| access::switcher(db, account)).await?
             }
         };
         let org = access.map(|a| OrgNav {
@@ -195,6 +186,61 @@ pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
         HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
     } else {
         HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    }
+}
+
+/// Whether the request comes from htmx, which wants a dialog's fragment rather than its page.
+pub fn is_htmx(req: &HttpRequest) -> bool {
+    req.headers().contains_key("HX-Request")
+}
+
+/// Renders a page whose template has a `dialog` block (`blocks = ["dialog"]`): the dialog alone
+/// for htmx, the whole page (which works without JavaScript) otherwise.
+macro_rules! render_dialog {
+    ($req:expr, $status:expr, $page:expr) => {{
+        let page = $page;
+        if $crate::web::shell::is_htmx($req) {
+            $crate::web::shell::render($status, &page.as_dialog())
+        } else {
+            $crate::web::shell::render($status, &page)
+        }
+    }};
+}
+pub(crate) use render_dialog;
+
+/// Where a successful form goes, and what it says there.
+pub struct Done {
+    pub location: String,
+    pub message: String,
+}
+
+impl Done {
+    pub fn to(location: impl Into<String>, message: impl Into<String>) -> Done {
+        Done { location: location.into(), message: message.into() }
+    }
+}
+
+/// Post/redirect/get, written once: a change that succeeded flashes its message and answers
+/// 303 to where it leads; one whose input a rule refused renders the form again (422, with
+/// the errors) through `again`; any other error is answered as such.
+pub async fn post_redirect_get<T, E, Fut>(
+    req: &HttpRequest,
+    session: &actix_session::Session,
+    outcome: Result<T, E>,
+    done: impl FnOnce(T) -> Done,
+    again: impl FnOnce(crate::web::forms::FormErrors) -> Fut,
+) -> Result<HttpResponse, WebError>
+where
+    E: Into<WebError>,
+    Fut: std::future::Future<Output = Result<HttpResponse, WebError>>,
+{
+    match outcome {
+        Ok(value) => {
+            let done = done(value);
+            session::flash(session, session::FlashKind::Success, done.message);
+            Ok(see_other(req, &done.location))
+        }
+        Err(e) => again(crate::web::forms::form_errors(e)?).await,
     }
 }
 

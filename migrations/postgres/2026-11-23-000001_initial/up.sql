@@ -1,4 +1,4 @@
--- The whole schema of Steward's concepts (spec §1). Emails are stored normalised (trimmed,
+-- The whole schema of Steward's concepts. Emails are stored normalised (trimmed,
 -- lower-cased) by the application; the unique index then holds "one account per email".
 CREATE TABLE accounts (
     id             TEXT PRIMARY KEY NOT NULL,

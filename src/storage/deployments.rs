@@ -3,24 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
-use crate::db::schema::{accounts, deployments};
+use crate::storage::DbConn;
+use crate::storage::schema::{accounts, deployments};
 use crate::domain::ids::DeploymentId;
 use crate::domain::{AccountId, OrgId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deployments)]
-pub struct DeploymentRow {
-    pub id: String,
-    pub org_id: String,
-    pub name: String,
-    pub region: String,
-    pub created_by: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone)]
 pub struct Deployment {
     pub id: DeploymentId,
     pub org_id: OrgId,
@@ -29,20 +18,6 @@ pub struct Deployment {
     pub created_by: Option<AccountId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-impl From<DeploymentRow> for Deployment {
-    fn from(r: DeploymentRow) -> Deployment {
-        Deployment {
-            id: r.id.parse().unwrap_or_default(),
-            org_id: r.org_id.parse().unwrap_or_default(),
-            name: r.name,
-            region: r.region,
-            created_by: r.created_by.and_then(|id| id.parse().ok()),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
 }
 
 /// A deployment as the list shows it, with its creator's email (None once that account is gone,
@@ -54,35 +29,25 @@ pub struct DeploymentListRow {
 }
 
 pub fn insert(conn: &mut DbConn, deployment: &Deployment) -> QueryResult<()> {
-    let row = DeploymentRow {
-        id: deployment.id.to_db(),
-        org_id: deployment.org_id.to_db(),
-        name: deployment.name.clone(),
-        region: deployment.region.clone(),
-        created_by: deployment.created_by.map(|a| a.to_db()),
-        created_at: deployment.created_at,
-        updated_at: deployment.updated_at,
-    };
-    diesel::insert_into(deployments::table).values(&row).execute(conn).map(|_| ())
+    diesel::insert_into(deployments::table).values(deployment).execute(conn).map(|_| ())
 }
 
 /// The deployment `id` of `org`: one of another organization is not found, like a missing one.
 pub fn find(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<Option<Deployment>> {
     deployments::table
-        .filter(deployments::id.eq(id.to_db()))
-        .filter(deployments::org_id.eq(org.to_db()))
-        .select(DeploymentRow::as_select())
+        .filter(deployments::id.eq(id))
+        .filter(deployments::org_id.eq(org))
+        .select(Deployment::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Deployment::from))
 }
 
 /// Whether another deployment of `org` (not `except`) already has `name`.
 pub fn name_taken(conn: &mut DbConn, org: OrgId, name: &str, except: Option<DeploymentId>) -> QueryResult<bool> {
-    let same_name = deployments::table.filter(deployments::org_id.eq(org.to_db())).filter(deployments::name.eq(name));
+    let same_name = deployments::table.filter(deployments::org_id.eq(org)).filter(deployments::name.eq(name));
     match except {
         Some(id) => {
-            diesel::select(diesel::dsl::exists(same_name.filter(deployments::id.ne(id.to_db())))).get_result(conn)
+            diesel::select(diesel::dsl::exists(same_name.filter(deployments::id.ne(id)))).get_result(conn)
         }
         None => diesel::select(diesel::dsl::exists(same_name)).get_result(conn),
     }
@@ -90,7 +55,7 @@ pub fn name_taken(conn: &mut DbConn, org: OrgId, name: &str, except: Option<Depl
 
 pub fn rename(conn: &mut DbConn, org: OrgId, id: DeploymentId, name: &str, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
-        deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())),
+        deployments::table.filter(deployments::id.eq(id)).filter(deployments::org_id.eq(org)),
     )
     .set((deployments::name.eq(name), deployments::updated_at.eq(at)))
     .execute(conn)
@@ -99,19 +64,19 @@ pub fn rename(conn: &mut DbConn, org: OrgId, id: DeploymentId, name: &str, at: N
 /// Deletes the deployment; the database drops its API key scopes with it (ON DELETE CASCADE).
 pub fn delete(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<usize> {
     diesel::delete(
-        deployments::table.filter(deployments::id.eq(id.to_db())).filter(deployments::org_id.eq(org.to_db())),
+        deployments::table.filter(deployments::id.eq(id)).filter(deployments::org_id.eq(org)),
     )
     .execute(conn)
 }
 
 pub fn count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
-    deployments::table.filter(deployments::org_id.eq(org.to_db())).count().get_result(conn)
+    deployments::table.filter(deployments::org_id.eq(org)).count().get_result(conn)
 }
 
 /// How many deployments of `org` sort before `name`: where it stands in the list.
 pub fn rank(conn: &mut DbConn, org: OrgId, name: &str) -> QueryResult<i64> {
     deployments::table
-        .filter(deployments::org_id.eq(org.to_db()))
+        .filter(deployments::org_id.eq(org))
         .filter(deployments::name.lt(name))
         .count()
         .get_result(conn)
@@ -119,17 +84,17 @@ pub fn rank(conn: &mut DbConn, org: OrgId, name: &str) -> QueryResult<i64> {
 
 /// One page of the organization's deployments by name, walking the (org_id, name) index.
 pub fn list(conn: &mut DbConn, org: OrgId, limit: i64, offset: i64) -> QueryResult<Vec<DeploymentListRow>> {
-    let rows: Vec<(DeploymentRow, Option<String>)> = deployments::table
+    let rows: Vec<(Deployment, Option<String>)> = deployments::table
         .left_join(accounts::table.on(accounts::id.nullable().eq(deployments::created_by)))
-        .filter(deployments::org_id.eq(org.to_db()))
+        .filter(deployments::org_id.eq(org))
         .order(deployments::name.asc())
         .limit(limit)
         .offset(offset)
-        .select((DeploymentRow::as_select(), accounts::email.nullable()))
+        .select((Deployment::as_select(), accounts::email.nullable()))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email })
+        .map(|(row, email)| DeploymentListRow { deployment: row, created_by_email: email })
         .collect())
 }
 
@@ -138,16 +103,16 @@ pub fn list(conn: &mut DbConn, org: OrgId, limit: i64, offset: i64) -> QueryResu
 pub fn page_by_name(
     conn: &mut DbConn,
     org: OrgId,
-    within: Option<&[String]>,
+    within: Option<&[DeploymentId]>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<DeploymentListRow>> {
     let mut q = deployments::table
         .left_join(accounts::table.on(accounts::id.nullable().eq(deployments::created_by)))
-        .filter(deployments::org_id.eq(org.to_db()))
+        .filter(deployments::org_id.eq(org))
         .order(deployments::name.asc())
         .limit(limit)
-        .select((DeploymentRow::as_select(), accounts::email.nullable()))
+        .select((Deployment::as_select(), accounts::email.nullable()))
         .into_boxed();
     if let Some(ids) = within {
         q = q.filter(deployments::id.eq_any(ids.to_vec()));
@@ -155,18 +120,18 @@ pub fn page_by_name(
     if let Some(after) = after {
         q = q.filter(deployments::name.gt(after.to_string()));
     }
-    let rows: Vec<(DeploymentRow, Option<String>)> = q.load(conn)?;
-    Ok(rows.into_iter().map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email }).collect())
+    let rows: Vec<(Deployment, Option<String>)> = q.load(conn)?;
+    Ok(rows.into_iter().map(|(row, email)| DeploymentListRow { deployment: row, created_by_email: email }).collect())
 }
 
 /// One deployment with its creator's email.
 pub fn listed(conn: &mut DbConn, org: OrgId, id: DeploymentId) -> QueryResult<Option<DeploymentListRow>> {
-    let row: Option<(DeploymentRow, Option<String>)> = deployments::table
+    let row: Option<(Deployment, Option<String>)> = deployments::table
         .left_join(accounts::table.on(accounts::id.nullable().eq(deployments::created_by)))
-        .filter(deployments::org_id.eq(org.to_db()))
-        .filter(deployments::id.eq(id.to_db()))
-        .select((DeploymentRow::as_select(), accounts::email.nullable()))
+        .filter(deployments::org_id.eq(org))
+        .filter(deployments::id.eq(id))
+        .select((Deployment::as_select(), accounts::email.nullable()))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(row, email)| DeploymentListRow { deployment: row.into(), created_by_email: email }))
+    Ok(row.map(|(row, email)| DeploymentListRow { deployment: row, created_by_email: email }))
 }

@@ -10,9 +10,9 @@ pub mod invitations;
 pub mod members;
 pub mod orgs;
 
-use crate::db::DbError;
+use crate::storage::{Db, DbError};
 use crate::domain::Invalid;
-use crate::store::audit::{Actor, RequestMeta};
+use crate::domain::{Actor, RequestMeta};
 
 /// Who is acting, and from where: what every audited operation needs.
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub enum OpError {
     /// The email could not be sent; nothing was saved.
     #[error("The email could not be sent, so nothing was saved. {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Internal(#[from] crate::app::TaskFailed),
 }
 
 impl From<Invalid> for OpError {
@@ -59,4 +61,9 @@ impl From<diesel::result::Error> for OpError {
 pub fn all_valid<const N: usize>(results: [Result<(), Invalid>; N]) -> Result<(), OpError> {
     let errors: Vec<Invalid> = results.into_iter().filter_map(Result::err).collect();
     if errors.is_empty() { Ok(()) } else { Err(OpError::Invalid(errors)) }
+}
+
+/// Whether the database answers, for `/healthz`.
+pub fn database_answers(db: &Db) -> Result<(), OpError> {
+    Ok(crate::storage::ping(&mut *db.conn()?)?)
 }

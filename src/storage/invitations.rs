@@ -3,57 +3,30 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
-use crate::db::schema::{invitations, memberships, organizations};
+use crate::storage::DbConn;
+use crate::storage::schema::{invitations, memberships, organizations};
 use crate::domain::ids::InvitationId;
 use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, OrgId, Role};
 
+/// An offer to join an organization. The token itself is never stored, only its hash.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
-pub struct InvitationRow {
-    pub id: String,
-    pub org_id: String,
-    pub email: String,
-    pub role: String,
-    pub status: String,
-    pub token_hash: String,
-    pub invited_by: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-    pub responded_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: InvitationId,
     pub org_id: OrgId,
     pub email: Email,
     pub role: Role,
     pub status: InvitationStatus,
+    pub token_hash: String,
     pub invited_by: Option<AccountId>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub responded_at: Option<NaiveDateTime>,
 }
 
 impl Invitation {
     pub fn state(&self, now: NaiveDateTime) -> InvitationState {
         InvitationState::of(self.status, self.expires_at, now)
-    }
-}
-
-impl From<InvitationRow> for Invitation {
-    fn from(r: InvitationRow) -> Invitation {
-        Invitation {
-            id: r.id.parse().unwrap_or_default(),
-            org_id: r.org_id.parse().unwrap_or_default(),
-            email: Email::from_db(r.email),
-            // the CHECK constraints keep both within their enums
-            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
-            status: InvitationStatus::parse(&r.status).unwrap_or(InvitationStatus::Cancelled),
-            invited_by: r.invited_by.and_then(|s| s.parse().ok()),
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-        }
     }
 }
 
@@ -69,14 +42,14 @@ pub struct NewInvitation<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: NewInvitation<'_>) -> QueryResult<()> {
-    let row = InvitationRow {
-        id: new.id.to_db(),
-        org_id: new.org.to_db(),
-        email: new.email.to_string(),
-        role: new.role.as_str().to_string(),
-        status: InvitationStatus::Pending.as_str().to_string(),
+    let row = Invitation {
+        id: new.id,
+        org_id: new.org,
+        email: new.email.clone(),
+        role: new.role,
+        status: InvitationStatus::Pending,
         token_hash: new.token_hash.to_string(),
-        invited_by: new.invited_by.map(|a| a.to_db()),
+        invited_by: new.invited_by,
         created_at: new.at,
         expires_at: new.expires_at,
         responded_at: None,
@@ -87,54 +60,50 @@ pub fn insert(conn: &mut DbConn, new: NewInvitation<'_>) -> QueryResult<()> {
 /// An invitation of this organization (never another's).
 pub fn find(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Option<Invitation>> {
     invitations::table
-        .filter(invitations::id.eq(id.to_db()))
-        .filter(invitations::org_id.eq(org.to_db()))
-        .select(InvitationRow::as_select())
+        .filter(invitations::id.eq(id))
+        .filter(invitations::org_id.eq(org))
+        .select(Invitation::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Invitation::from))
 }
 
 pub fn find_any(conn: &mut DbConn, id: InvitationId) -> QueryResult<Option<Invitation>> {
     invitations::table
-        .find(id.to_db())
-        .select(InvitationRow::as_select())
+        .find(id)
+        .select(Invitation::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Invitation::from))
 }
 
 pub fn find_by_token_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<Invitation>> {
     invitations::table
         .filter(invitations::token_hash.eq(hash))
-        .select(InvitationRow::as_select())
+        .select(Invitation::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Invitation::from))
 }
 
 /// The pending (possibly expired) invitation of `email` to `org`, if any.
 pub fn pending_for(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResult<Option<Invitation>> {
     invitations::table
-        .filter(invitations::org_id.eq(org.to_db()))
-        .filter(invitations::email.eq(email.as_str()))
-        .filter(invitations::status.eq(InvitationStatus::Pending.as_str()))
-        .select(InvitationRow::as_select())
+        .filter(invitations::org_id.eq(org))
+        .filter(invitations::email.eq(email))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
+        .select(Invitation::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Invitation::from))
 }
 
 pub fn set_status(conn: &mut DbConn, id: InvitationId, status: InvitationStatus, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(invitations::table.find(id.to_db()))
-        .set((invitations::status.eq(status.as_str()), invitations::responded_at.eq(Some(at))))
+    diesel::update(invitations::table.find(id))
+        .set((invitations::status.eq(status), invitations::responded_at.eq(Some(at))))
         .execute(conn)
         .map(|_| ())
 }
 
 /// A new token and a new expiry: the old link stops working.
 pub fn renew(conn: &mut DbConn, id: InvitationId, token_hash: &str, expires_at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(invitations::table.find(id.to_db()))
+    diesel::update(invitations::table.find(id))
         .set((invitations::token_hash.eq(token_hash), invitations::expires_at.eq(expires_at)))
         .execute(conn)
         .map(|_| ())
@@ -152,28 +121,22 @@ pub struct ForAccount {
 
 /// The pending, unexpired invitations addressed to `email`.
 pub fn pending_for_email(conn: &mut DbConn, email: &Email, now: NaiveDateTime) -> QueryResult<Vec<ForAccount>> {
-    let rows: Vec<(String, String, String, Option<String>, NaiveDateTime)> = invitations::table
+    let rows: Vec<(InvitationId, String, Role, Option<String>, NaiveDateTime)> = invitations::table
         .inner_join(organizations::table)
         .left_join(
             memberships::table.on(memberships::org_id
                 .eq(invitations::org_id)
                 .and(invitations::invited_by.eq(memberships::account_id.nullable()))),
         )
-        .filter(invitations::email.eq(email.as_str()))
-        .filter(invitations::status.eq(InvitationStatus::Pending.as_str()))
+        .filter(invitations::email.eq(email))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
         .filter(invitations::expires_at.gt(now))
         .select((invitations::id, organizations::name, invitations::role, memberships::email.nullable(), invitations::expires_at))
         .order(invitations::created_at.desc())
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, org_name, role, invited_by, expires_at)| ForAccount {
-            id: id.parse().unwrap_or_default(),
-            org_name,
-            role: Role::parse(&role).unwrap_or(Role::Viewer),
-            invited_by,
-            expires_at,
-        })
+        .map(|(id, org_name, role, invited_by, expires_at)| ForAccount { id, org_name, role, invited_by, expires_at })
         .collect())
 }
 
@@ -191,40 +154,40 @@ pub fn page(
     org: OrgId,
     state: Option<InvitationState>,
     now: NaiveDateTime,
-    before: Option<(NaiveDateTime, String)>,
+    before: Option<(NaiveDateTime, InvitationId)>,
     limit: i64,
 ) -> QueryResult<Vec<Listed>> {
-    use crate::db::schema::accounts;
+    use crate::storage::schema::accounts;
     let mut q = invitations::table
         .left_join(accounts::table.on(invitations::invited_by.eq(accounts::id.nullable())))
-        .filter(invitations::org_id.eq(org.to_db()))
-        .select((InvitationRow::as_select(), accounts::email.nullable()))
+        .filter(invitations::org_id.eq(org))
+        .select((Invitation::as_select(), accounts::email.nullable()))
         .order((invitations::created_at.desc(), invitations::id.desc()))
         .limit(limit)
         .into_boxed();
     q = match state {
         None => q,
-        Some(InvitationState::Pending) => q.filter(invitations::status.eq("pending")).filter(invitations::expires_at.gt(now)),
-        Some(InvitationState::Expired) => q.filter(invitations::status.eq("pending")).filter(invitations::expires_at.le(now)),
-        Some(InvitationState::Accepted) => q.filter(invitations::status.eq("accepted")),
-        Some(InvitationState::Declined) => q.filter(invitations::status.eq("declined")),
-        Some(InvitationState::Cancelled) => q.filter(invitations::status.eq("cancelled")),
+        Some(InvitationState::Pending) => q.filter(invitations::status.eq(InvitationStatus::Pending)).filter(invitations::expires_at.gt(now)),
+        Some(InvitationState::Expired) => q.filter(invitations::status.eq(InvitationStatus::Pending)).filter(invitations::expires_at.le(now)),
+        Some(InvitationState::Accepted) => q.filter(invitations::status.eq(InvitationStatus::Accepted)),
+        Some(InvitationState::Declined) => q.filter(invitations::status.eq(InvitationStatus::Declined)),
+        Some(InvitationState::Cancelled) => q.filter(invitations::status.eq(InvitationStatus::Cancelled)),
     };
     if let Some((at, id)) = before {
         q = q.filter(invitations::created_at.lt(at).or(invitations::created_at.eq(at).and(invitations::id.lt(id))));
     }
-    let rows: Vec<(InvitationRow, Option<String>)> = q.load(conn)?;
-    Ok(rows.into_iter().map(|(r, e)| Listed { invitation: r.into(), invited_by_email: e }).collect())
+    let rows: Vec<(Invitation, Option<String>)> = q.load(conn)?;
+    Ok(rows.into_iter().map(|(invitation, invited_by_email)| Listed { invitation, invited_by_email }).collect())
 }
 
 pub fn listed(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Option<Listed>> {
-    use crate::db::schema::accounts;
-    let row: Option<(InvitationRow, Option<String>)> = invitations::table
+    use crate::storage::schema::accounts;
+    let row: Option<(Invitation, Option<String>)> = invitations::table
         .left_join(accounts::table.on(invitations::invited_by.eq(accounts::id.nullable())))
-        .filter(invitations::org_id.eq(org.to_db()))
-        .filter(invitations::id.eq(id.to_db()))
-        .select((InvitationRow::as_select(), accounts::email.nullable()))
+        .filter(invitations::org_id.eq(org))
+        .filter(invitations::id.eq(id))
+        .select((Invitation::as_select(), accounts::email.nullable()))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(r, e)| Listed { invitation: r.into(), invited_by_email: e }))
+    Ok(row.map(|(invitation, invited_by_email)| Listed { invitation, invited_by_email }))
 }

@@ -16,20 +16,13 @@ use governor::{Quota, RateLimiter};
 use crate::config::{self, Rate};
 use crate::domain::OrgId;
 use crate::domain::email::MAX_EMAIL_LEN;
-use crate::web::error::WebError;
-use crate::web::extract::client_ip;
+use crate::app::client_ip;
 
 /// Over a limit: the seconds to wait before the next request can pass (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("too many requests; try again in {seconds} seconds")]
 pub struct RetryAfter {
     pub seconds: u64,
-}
-
-impl From<RetryAfter> for WebError {
-    fn from(r: RetryAfter) -> WebError {
-        WebError::TooManyRequests { retry_after: r.seconds }
-    }
 }
 
 /// Every this many checks a limiter forgets the keys whose quota has fully recovered: a keyed
@@ -316,13 +309,5 @@ mod tests {
         assert_ne!(ip_key(a), ip_key(other));
         assert_eq!(ip_key("::ffff:192.0.2.9".parse().unwrap()), "192.0.2.9".parse::<IpAddr>().unwrap());
         assert_eq!(ip_key("192.0.2.9".parse().unwrap()), "192.0.2.9".parse::<IpAddr>().unwrap());
-    }
-
-    #[test]
-    fn over_a_limit_answers_429_with_retry_after() {
-        use actix_web::ResponseError;
-        let response = WebError::from(RetryAfter { seconds: 7 }).error_response();
-        assert_eq!(response.status().as_u16(), 429);
-        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("7"));
     }
 }

@@ -5,39 +5,12 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::crypto::sha256_hex;
-use crate::db::{DbConn, MultiBackend};
-use crate::db::schema::audit_events;
-use crate::domain::OrgId;
+use crate::storage::{DbConn, MultiBackend};
+use crate::storage::schema::audit_events;
+use crate::domain::{Actor, OrgId, RequestMeta};
 
 /// The `prev_hash` of an organization's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Who made a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    Account { id: String, email: String },
-    /// A person acting through an invitation link without an account session (declining).
-    Invitee { email: String },
-    ApiKey { id: String, name: String },
-    System,
-}
-
-impl Actor {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Actor::Account { .. } | Actor::Invitee { .. } => "account",
-            Actor::ApiKey { .. } => "api_key",
-            Actor::System => "system",
-        }
-    }
-}
-
-/// Where a request came from, as recorded with its events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -69,44 +42,56 @@ impl NewEvent {
     }
 }
 
+/// What an event says: what pages, the API and the CSV export show of it.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
-pub struct EventRow {
-    #[diesel(skip_insertion)]
-    pub id: i64,
-    pub org_id: String,
-    pub seq: i64,
+pub struct EventBody {
     pub occurred_at: NaiveDateTime,
     pub action: String,
     pub actor_kind: String,
-    pub actor_id: Option<String>,
     pub actor_email: Option<String>,
     pub target: Option<String>,
     pub target_email: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub details: String,
+}
+
+/// A recorded event: what it says, where it stands in its organization's chain, and the hashes
+/// that chain it to the one before.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct Event {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub org_id: OrgId,
+    pub seq: i64,
+    /// The account or API key that acted, when there is one.
+    pub actor_id: Option<String>,
+    #[diesel(embed)]
+    pub body: EventBody,
     pub prev_hash: String,
     pub hash: String,
 }
 
-impl EventRow {
+impl Event {
     /// The canonical content the chain hashes: every recorded field in a fixed order, as a
     /// JSON array (unambiguous whatever the fields hold).
     pub fn canonical(&self) -> String {
+        let b = &self.body;
         serde_json::json!([
             self.org_id,
             self.seq,
-            self.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            self.action,
-            self.actor_kind,
+            b.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            b.action,
+            b.actor_kind,
             self.actor_id,
-            self.actor_email,
-            self.target,
-            self.target_email,
-            self.ip,
-            self.user_agent,
-            self.details,
+            b.actor_email,
+            b.target,
+            b.target_email,
+            b.ip,
+            b.user_agent,
+            b.details,
         ])
         .to_string()
     }
@@ -131,7 +116,7 @@ pub fn append(
     at: NaiveDateTime,
 ) -> QueryResult<()> {
     let last: Option<(i64, String)> = audit_events::table
-        .filter(audit_events::org_id.eq(org.to_db()))
+        .filter(audit_events::org_id.eq(org))
         .order(audit_events::seq.desc())
         .select((audit_events::seq, audit_events::hash))
         .first(conn)
@@ -141,25 +126,27 @@ pub fn append(
         None => (1, GENESIS_HASH.to_string()),
     };
     let (actor_id, actor_email) = match actor {
-        Actor::Account { id, email } => (Some(id.clone()), Some(email.clone())),
-        Actor::Invitee { email } => (None, Some(email.clone())),
-        Actor::ApiKey { id, name } => (Some(id.clone()), Some(name.clone())),
+        Actor::Account { id, email } => (Some(id.to_string()), Some(email.to_string())),
+        Actor::Invitee { email } => (None, Some(email.to_string())),
+        Actor::ApiKey { id, name } => (Some(id.to_string()), Some(name.clone())),
         Actor::System => (None, None),
     };
-    let mut row = EventRow {
+    let mut row = Event {
         id: 0,
-        org_id: org.to_db(),
+        org_id: org,
         seq,
-        occurred_at: at,
-        action: event.action.to_string(),
-        actor_kind: actor.kind().to_string(),
         actor_id,
-        actor_email,
-        target: event.target,
-        target_email: event.target_email,
-        ip: meta.ip.clone().map(|s| truncate(s, 64)),
-        user_agent: meta.user_agent.clone().map(|s| truncate(s, 512)),
-        details: event.details.to_string(),
+        body: EventBody {
+            occurred_at: at,
+            action: event.action.to_string(),
+            actor_kind: actor.kind().to_string(),
+            actor_email,
+            target: event.target,
+            target_email: event.target_email,
+            ip: meta.ip.clone().map(|s| truncate(s, 64)),
+            user_agent: meta.user_agent.clone().map(|s| truncate(s, 512)),
+            details: event.details.to_string(),
+        },
         prev_hash,
         hash: String::new(),
     };
@@ -179,11 +166,11 @@ fn truncate(mut s: String, max: usize) -> String {
 }
 
 /// The organization's events, oldest first, for checks and tests.
-pub fn all_of_org(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<EventRow>> {
+pub fn all_of_org(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<Event>> {
     audit_events::table
-        .filter(audit_events::org_id.eq(org.to_db()))
+        .filter(audit_events::org_id.eq(org))
         .order(audit_events::seq.asc())
-        .select(EventRow::as_select())
+        .select(Event::as_select())
         .load(conn)
 }
 
@@ -208,7 +195,7 @@ fn id_window(conn: &mut DbConn, org: OrgId, filter: &Filter) -> QueryResult<Opti
     let mut hi = i64::MAX;
     if let Some(from) = filter.from {
         let first: Option<i64> = audit_events::table
-            .filter(audit_events::org_id.eq(org.to_db()))
+            .filter(audit_events::org_id.eq(org))
             .filter(audit_events::occurred_at.ge(from))
             .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
             .select(audit_events::id)
@@ -221,7 +208,7 @@ fn id_window(conn: &mut DbConn, org: OrgId, filter: &Filter) -> QueryResult<Opti
     }
     if let Some(until) = filter.until {
         let last: Option<i64> = audit_events::table
-            .filter(audit_events::org_id.eq(org.to_db()))
+            .filter(audit_events::org_id.eq(org))
             .filter(audit_events::occurred_at.lt(until))
             .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
             .select(audit_events::id)
@@ -263,7 +250,7 @@ fn query_by(
         return None;
     }
     let mut q = audit_events::table
-        .filter(audit_events::org_id.eq(org.to_db()))
+        .filter(audit_events::org_id.eq(org))
         .filter(audit_events::id.between(window.0, hi))
         .into_boxed();
     if let Some(action) = &filter.action {
@@ -316,36 +303,23 @@ fn load_window<T>(
 }
 
 /// Up to `limit` matching events older than the event `before` (the cursor), newest first.
-pub fn page(conn: &mut DbConn, org: OrgId, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn page(conn: &mut DbConn, org: OrgId, filter: &Filter, before: Option<i64>, limit: i64) -> QueryResult<Vec<Event>> {
     let Some(window) = id_window(conn, org, filter)? else { return Ok(Vec::new()) };
     let newest = |c: &mut DbConn, q: Events| {
-        q.order(audit_events::id.desc()).limit(limit).select(EventRow::as_select()).load(c)
+        q.order(audit_events::id.desc()).limit(limit).select(Event::as_select()).load(c)
     };
     load_window(conn, org, filter, window, before, limit, newest, |r| r.id)
 }
 
-/// An event as the CSV export writes it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = audit_events)]
-pub struct ExportRow {
-    pub id: i64,
-    pub occurred_at: NaiveDateTime,
-    pub action: String,
-    pub actor_kind: String,
-    pub actor_email: Option<String>,
-    pub target: Option<String>,
-    pub target_email: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub details: String,
-}
+/// An event as the CSV export writes it: its id (for the order) and what it says.
+pub type ExportRow = (i64, EventBody);
 
 /// The ids the CSV export walks for `filter`: its time window narrowed to the organization's
 /// first and last events. None when no event can match.
 pub fn export_range(conn: &mut DbConn, org: OrgId, filter: &Filter) -> QueryResult<Option<(i64, i64)>> {
     let Some((lo, hi)) = id_window(conn, org, filter)? else { return Ok(None) };
     let (first, last): (Option<i64>, Option<i64>) = audit_events::table
-        .filter(audit_events::org_id.eq(org.to_db()))
+        .filter(audit_events::org_id.eq(org))
         .select((diesel::dsl::min(audit_events::id), diesel::dsl::max(audit_events::id)))
         .first(conn)?;
     Ok(match (first, last) {
@@ -364,30 +338,30 @@ pub fn export_range(conn: &mut DbConn, org: OrgId, filter: &Filter) -> QueryResu
 pub fn export_slice(conn: &mut DbConn, org: OrgId, filter: &Filter, lo: i64, hi: i64) -> QueryResult<Vec<ExportRow>> {
     let limit = hi.saturating_sub(lo).saturating_add(1);
     let all = |c: &mut DbConn, q: Events| {
-        let mut rows = q.order(audit_events::id.asc()).select(ExportRow::as_select()).load::<ExportRow>(c)?;
+        let mut rows = q.order(audit_events::id.asc()).select((audit_events::id, EventBody::as_select())).load::<ExportRow>(c)?;
         rows.reverse();
         Ok(rows)
     };
-    load_window(conn, org, filter, (lo, hi), None, limit, all, |r| r.id)
+    load_window(conn, org, filter, (lo, hi), None, limit, all, |r| r.0)
 }
 
 /// The organizations that have events, for `steward audit verify`.
-pub fn orgs_with_events(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+pub fn orgs_with_events(conn: &mut DbConn) -> QueryResult<Vec<OrgId>> {
     audit_events::table.select(audit_events::org_id).distinct().order(audit_events::org_id.asc()).load(conn)
 }
 
 /// Up to `limit` events of an organization's chain after position `after_seq`, in order.
-pub fn chain_after(conn: &mut DbConn, org: &str, after_seq: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn chain_after(conn: &mut DbConn, org: OrgId, after_seq: i64, limit: i64) -> QueryResult<Vec<Event>> {
     audit_events::table
         .filter(audit_events::org_id.eq(org))
         .filter(audit_events::seq.gt(after_seq))
         .order(audit_events::seq.asc())
         .limit(limit)
-        .select(EventRow::as_select())
+        .select(Event::as_select())
         .load(conn)
 }
 
-/// The actions the audit log records (spec §5).
+/// The actions the audit log records.
 pub const ACTIONS: [&str; 19] = [
     "org.created",
     "org.renamed",

@@ -9,19 +9,20 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use crate::crypto;
-use crate::db::{Db, DbConn};
+use crate::storage::{Db, DbConn};
 use crate::domain::ids::InvitationId;
 use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, MembershipStatus, OrgId, Permission, names};
 use crate::domain::password::check_new_password;
 use crate::mail::{self, Sender};
-use crate::ops::access::{account_of, lock_and_authorize};
-use crate::ops::members::parse_role;
-use crate::ops::{Ctx, OpError, all_valid};
-use crate::store::accounts::{self, Account, AccountRow};
-use crate::store::audit::{Actor, NewEvent, RequestMeta};
-use crate::store::invitations::{self, Invitation, NewInvitation};
-use crate::store::members::{self, NewMember};
-use crate::store::{self, audit, orgs};
+use crate::operations::access::lock_and_authorize;
+use crate::operations::members::parse_role;
+use crate::operations::{Ctx, OpError, all_valid};
+use crate::storage::accounts::{self, Account};
+use crate::domain::{Actor, RequestMeta};
+use crate::storage::audit::NewEvent;
+use crate::storage::invitations::{self, Invitation, NewInvitation};
+use crate::storage::members::{self, Membership, NewMember};
+use crate::storage::{self, audit, orgs};
 
 /// What the invitation operations need from the configuration.
 #[derive(Debug, Clone)]
@@ -38,14 +39,6 @@ impl Settings {
     fn expiry(&self, now: NaiveDateTime) -> NaiveDateTime {
         now + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::hours(24))
     }
-}
-
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct InviteInput {
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub role: String,
 }
 
 /// Refuses an email that is already a member, or already has a pending invitation.
@@ -82,8 +75,8 @@ fn mail_context(conn: &mut DbConn, org: OrgId, actor: &Actor) -> Result<MailCont
     let by_account = |conn: &mut DbConn, id: AccountId| -> Result<Option<Account>, OpError> { Ok(accounts::find(conn, id)?) };
     match actor {
         Actor::ApiKey { id, name } => {
-            let key = crate::store::api_keys::find(conn, org, id.parse().map_err(|_| OpError::NotFound)?)?;
-            let creator = match key.and_then(|k| k.created_by).and_then(|c| c.parse().ok()) {
+            let key = crate::storage::api_keys::find(conn, org, *id)?;
+            let creator = match key.and_then(|k| k.created_by) {
                 Some(c) => by_account(conn, c)?,
                 None => None,
             };
@@ -95,7 +88,7 @@ fn mail_context(conn: &mut DbConn, org: OrgId, actor: &Actor) -> Result<MailCont
             })
         }
         _ => {
-            let inviter = by_account(conn, account_of(actor).ok_or(OpError::NotFound)?)?.ok_or(OpError::NotFound)?;
+            let inviter = by_account(conn, actor.account().ok_or(OpError::NotFound)?)?.ok_or(OpError::NotFound)?;
             Ok(MailContext {
                 org_name,
                 inviter_name: inviter.name,
@@ -135,10 +128,11 @@ pub fn invite(
     settings: &Settings,
     ctx: &Ctx,
     org: OrgId,
-    input: &InviteInput,
+    raw_email: &str,
+    raw_role: &str,
 ) -> Result<InvitationId, OpError> {
-    let email = Email::parse(&input.email);
-    let role = parse_role(&input.role);
+    let email = Email::parse(raw_email);
+    let role = parse_role(raw_role);
     all_valid([
         email.as_ref().map(|_| ()).map_err(Clone::clone),
         role.as_ref().map(|_| ()).map_err(Clone::clone),
@@ -151,7 +145,7 @@ pub fn invite(
         mail_context(&mut conn, org, &ctx.actor)?
     };
     let token = crypto::random_token();
-    let now = store::now();
+    let now = storage::now();
     let expires_at = settings.expiry(now);
     send_invitation(sender, settings, &mc, &email, role, &token, expires_at)?;
 
@@ -202,7 +196,7 @@ pub fn resend(
         (inv, mail_context(&mut conn, org, &ctx.actor)?)
     };
     let token = crypto::random_token();
-    let now = store::now();
+    let now = storage::now();
     let expires_at = settings.expiry(now);
     send_invitation(sender, settings, &mc, &inv.email, inv.role, &token, expires_at)?;
 
@@ -231,7 +225,7 @@ pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email,
         lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let inv = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
-        let now = store::now();
+        let now = storage::now();
         invitations::set_status(conn, id, InvitationStatus::Cancelled, now)?;
         audit::append(
             conn,
@@ -284,7 +278,7 @@ pub fn view(db: &Db, by: &Ref) -> Result<Option<View>, OpError> {
         None => None,
     };
     let account_exists = accounts::email_taken(&mut conn, &invitation.email)?;
-    let state = invitation.state(store::now());
+    let state = invitation.state(storage::now());
     Ok(Some(View { invitation, state, org_name, inviter, account_exists }))
 }
 
@@ -335,7 +329,7 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
         }
     };
     db.write(|conn| {
-        let now = store::now();
+        let now = storage::now();
         let inv = answerable(load(conn, by)?, now)?;
         orgs::lock(conn, inv.org_id)?;
         // re-read under the lock: a concurrent answer or cancel wins
@@ -352,9 +346,9 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
                     return Err(OpError::Conflict("An account already exists for this email. Sign in to accept.".into()));
                 }
                 let id = AccountId::new();
-                let row = AccountRow {
-                    id: id.to_db(),
-                    email: inv.email.to_string(),
+                let row = Account {
+                    id,
+                    email: inv.email.clone(),
                     name,
                     password_hash: hash,
                     session_epoch: 0,
@@ -362,7 +356,7 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
                     last_login_at: Some(now),
                 };
                 accounts::insert(conn, &row)?;
-                Account::from(row)
+                row
             }
             (Answerer::NewAccount { .. }, None) => return Err(OpError::NotFound),
         };
@@ -380,7 +374,7 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
         audit::append(
             conn,
             inv.org_id,
-            &Actor::Account { id: account.id.to_db(), email: account.email.to_string() },
+            &Actor::Account { id: account.id, email: account.email.clone() },
             meta,
             NewEvent::new("invitation.accepted")
                 .target(account.name.clone())
@@ -396,14 +390,14 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
 /// unless someone else is signed in.
 pub fn decline(db: &Db, meta: &RequestMeta, by: &Ref, signed_in: Option<&Account>) -> Result<String, OpError> {
     db.write(|conn| {
-        let now = store::now();
+        let now = storage::now();
         let inv = answerable(load(conn, by)?, now)?;
         orgs::lock(conn, inv.org_id)?;
         let inv = answerable(invitations::find_any(conn, inv.id)?, now)?;
         let actor = match signed_in {
             Some(a) if a.email != inv.email => return Err(wrong_account()),
-            Some(a) => Actor::Account { id: a.id.to_db(), email: a.email.to_string() },
-            None => Actor::Invitee { email: inv.email.to_string() },
+            Some(a) => Actor::Account { id: a.id, email: a.email.clone() },
+            None => Actor::Invitee { email: inv.email.clone() },
         };
         invitations::set_status(conn, inv.id, InvitationStatus::Declined, now)?;
         audit::append(
@@ -420,3 +414,31 @@ pub fn decline(db: &Db, meta: &RequestMeta, by: &Ref, signed_in: Option<&Account
         Ok(orgs::find(conn, inv.org_id)?.map(|o| o.name).unwrap_or_default())
     })
 }
+
+/// The account that has just joined and its new membership, for the welcome that follows.
+pub fn joined(db: &Db, org: OrgId, account: AccountId) -> Result<(Account, Membership), OpError> {
+    let mut conn = db.conn()?;
+    let acc = accounts::find(&mut conn, account)?.ok_or(OpError::NotFound)?;
+    let membership = members::find(&mut conn, org, account)?.ok_or(OpError::NotFound)?;
+    Ok((acc, membership))
+}
+
+pub use crate::storage::invitations::Listed;
+
+/// Invitations newest first, after the cursor `(created_at, id)`, optionally only those in one
+/// state at `now`, for the API.
+pub fn page(
+    db: &Db,
+    org: OrgId,
+    state: Option<InvitationState>,
+    now: NaiveDateTime,
+    before: Option<(NaiveDateTime, InvitationId)>,
+    limit: i64,
+) -> Result<Vec<Listed>, OpError> {
+    Ok(invitations::page(&mut *db.conn()?, org, state, now, before, limit)?)
+}
+/// One invitation with its inviter's email, for the API.
+pub fn listed(db: &Db, org: OrgId, id: InvitationId) -> Result<Option<Listed>, OpError> {
+    Ok(invitations::listed(&mut *db.conn()?, org, id)?)
+}
+

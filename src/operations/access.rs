@@ -2,12 +2,16 @@
 //! membership's role, an API key through its permissions, scope, expiry and revocation. The
 //! HTML side and the JSON API both end here, so the rules are the same whichever face asks.
 
-use crate::db::DbConn;
+use crate::storage::DbConn;
 use crate::domain::ids::DeploymentId;
 use crate::domain::{AccountId, MembershipStatus, OrgId, Permission};
-use crate::ops::OpError;
-use crate::store::audit::Actor;
-use crate::store::{self, api_keys, members, orgs};
+use crate::operations::OpError;
+use crate::domain::Actor;
+use chrono::Duration;
+
+use crate::storage::accounts::{self, Account};
+use crate::storage::members::Membership;
+use crate::storage::{self, Db, api_keys, members, orgs};
 
 /// Permissions that only read.
 pub fn is_read(p: Permission) -> bool {
@@ -21,7 +25,7 @@ pub fn is_deployment_level(p: Permission) -> bool {
 
 /// Whether an API key with these properties may use `p`, on `deployment` when given.
 /// Keys never hold `org.owner`: ownership is a person's.
-pub fn key_allows(key: &api_keys::ApiKeyRow, scoped: &[String], p: Permission, deployment: Option<DeploymentId>) -> bool {
+pub fn key_allows(key: &api_keys::ApiKey, scoped: &[DeploymentId], p: Permission, deployment: Option<DeploymentId>) -> bool {
     if p == Permission::OrgOwner {
         return false;
     }
@@ -29,19 +33,58 @@ pub fn key_allows(key: &api_keys::ApiKeyRow, scoped: &[String], p: Permission, d
     let scope_ok = key.all_deployments()
         || (is_deployment_level(p)
             && match deployment {
-                Some(d) => scoped.contains(&d.to_db()),
+                Some(d) => scoped.contains(&d),
                 // listing is allowed (it is filtered); creating is not
                 None => p == Permission::DeploymentsRead,
             });
     kind_ok && scope_ok
 }
 
-/// The account behind an actor, when it is a person.
-pub fn account_of(actor: &Actor) -> Option<AccountId> {
-    match actor {
-        Actor::Account { id, .. } => id.parse().ok(),
-        _ => None,
+/// Last active is kept to the minute: a member's row is written at most once a minute.
+const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
+
+/// What the door of an organization page reads in one trip to the database: the account
+/// (None once deleted), its membership and the organization's name, and, for a page, the
+/// account's organizations for the switcher.
+pub struct Door {
+    pub account: Option<Account>,
+    pub membership: Option<(Membership, String)>,
+    pub switcher: Option<Vec<(OrgId, String)>>,
+}
+
+/// The signed-in account as it is now (its session epoch decides whether the session holds).
+pub fn current_account(db: &Db, account: AccountId) -> Result<Option<Account>, OpError> {
+    Ok(accounts::find(&mut *db.conn()?, account)?)
+}
+
+/// The cheap check at the door of an organization's pages: who is asking and their membership,
+/// read once. It records the member's last activity (at most once a minute). The change a
+/// request makes is authorized again inside its transaction by `lock_and_authorize`.
+pub fn door(db: &Db, account_id: AccountId, epoch: i64, org: OrgId, with_switcher: bool) -> Result<Door, OpError> {
+    let mut conn = db.conn()?;
+    let account = accounts::find(&mut conn, account_id)?;
+    if account.as_ref().is_none_or(|a| a.session_epoch != epoch) {
+        return Ok(Door { account, membership: None, switcher: None });
     }
+    let membership = members::find_with_org(&mut conn, org, account_id)?;
+    let mut switcher = None;
+    if let Some((m, _)) = &membership {
+        if m.status == MembershipStatus::Active {
+            let now = storage::now();
+            if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
+                members::touch(&mut conn, org, account_id, now)?;
+            }
+            if with_switcher {
+                switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
+            }
+        }
+    }
+    Ok(Door { account, membership, switcher })
+}
+
+/// The organizations where the account is an active member, for the switcher.
+pub fn switcher(db: &Db, account: AccountId) -> Result<Vec<(OrgId, String)>, OpError> {
+    Ok(members::active_orgs_brief(&mut *db.conn()?, account)?)
 }
 
 /// Takes the organization's lock and checks that `actor` may still use `permission` (on
@@ -59,8 +102,7 @@ pub fn lock_and_authorize(
     }
     match actor {
         Actor::Account { id, .. } => {
-            let account: AccountId = id.parse().map_err(|_| OpError::NotFound)?;
-            let me = members::find(conn, org, account)?
+            let me = members::find(conn, org, *id)?
                 .filter(|m| m.status == MembershipStatus::Active)
                 .ok_or(OpError::NotFound)?;
             if !me.role.can(permission) {
@@ -68,11 +110,11 @@ pub fn lock_and_authorize(
             }
         }
         Actor::ApiKey { id, .. } => {
-            let key = api_keys::find(conn, org, id.parse().map_err(|_| OpError::NotFound)?)?.ok_or(OpError::NotFound)?;
-            if !key.is_live(store::now()) {
+            let key = api_keys::find(conn, org, *id)?.ok_or(OpError::NotFound)?;
+            if !key.is_live(storage::now()) {
                 return Err(OpError::Forbidden("This API key has been revoked or has expired.".into()));
             }
-            let scoped = if key.all_deployments() { Vec::new() } else { api_keys::scoped_deployments(conn, &key.id)? };
+            let scoped = if key.all_deployments() { Vec::new() } else { api_keys::scoped_deployments(conn, key.id)? };
             if !key_allows(&key, &scoped, permission, deployment) {
                 return Err(OpError::Forbidden("This API key's permissions or scope do not allow this.".into()));
             }
@@ -85,11 +127,12 @@ pub fn lock_and_authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::ApiKeyId;
 
-    fn key(permissions: &str, scope: &str) -> api_keys::ApiKeyRow {
-        api_keys::ApiKeyRow {
-            id: "k".into(),
-            org_id: "o".into(),
+    fn key(permissions: &str, scope: &str) -> api_keys::ApiKey {
+        api_keys::ApiKey {
+            id: ApiKeyId::new(),
+            org_id: OrgId::new(),
             name: "ci".into(),
             lookup: "l".into(),
             secret_hash: "h".into(),
@@ -97,7 +140,7 @@ mod tests {
             scope: scope.into(),
             expires_at: None,
             created_by: None,
-            created_at: store::now(),
+            created_at: storage::now(),
             last_used_at: None,
             revoked_at: None,
         }
@@ -117,7 +160,7 @@ mod tests {
     #[test]
     fn scoped_keys_reach_only_their_deployments() {
         let d = DeploymentId::new();
-        let scoped = vec![d.to_db()];
+        let scoped = vec![d];
         let k = key("read_write", "selected");
         assert!(key_allows(&k, &scoped, Permission::DeploymentsWrite, Some(d)));
         assert!(!key_allows(&k, &scoped, Permission::DeploymentsWrite, Some(DeploymentId::new())));

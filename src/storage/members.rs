@@ -3,24 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
-use crate::db::schema::{memberships, organizations};
+use crate::storage::DbConn;
+use crate::storage::schema::{memberships, organizations};
 use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Role};
 
+/// An account in an organization, with its role and status there.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships)]
-pub struct MembershipRow {
-    pub org_id: String,
-    pub account_id: String,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub status: String,
-    pub created_at: NaiveDateTime,
-    pub last_active_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone)]
 pub struct Membership {
     pub org_id: OrgId,
     pub account_id: AccountId,
@@ -32,22 +21,6 @@ pub struct Membership {
     pub last_active_at: Option<NaiveDateTime>,
 }
 
-impl From<MembershipRow> for Membership {
-    fn from(r: MembershipRow) -> Membership {
-        Membership {
-            org_id: r.org_id.parse().unwrap_or_default(),
-            account_id: r.account_id.parse().unwrap_or_default(),
-            email: Email::from_db(r.email),
-            name: r.name,
-            // the CHECK constraints keep both columns within their enums
-            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
-            status: MembershipStatus::parse(&r.status).unwrap_or(MembershipStatus::Inactive),
-            created_at: r.created_at,
-            last_active_at: r.last_active_at,
-        }
-    }
-}
-
 /// Who a new membership is for.
 #[derive(Debug, Clone)]
 pub struct NewMember<'a> {
@@ -57,13 +30,13 @@ pub struct NewMember<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, org: OrgId, who: NewMember<'_>, role: Role, at: NaiveDateTime) -> QueryResult<()> {
-    let row = MembershipRow {
-        org_id: org.to_db(),
-        account_id: who.account.to_db(),
-        email: who.email.to_string(),
+    let row = Membership {
+        org_id: org,
+        account_id: who.account,
+        email: who.email.clone(),
         name: who.name.to_string(),
-        role: role.as_str().to_string(),
-        status: MembershipStatus::Active.as_str().to_string(),
+        role,
+        status: MembershipStatus::Active,
         created_at: at,
         last_active_at: Some(at),
     };
@@ -72,11 +45,10 @@ pub fn insert(conn: &mut DbConn, org: OrgId, who: NewMember<'_>, role: Role, at:
 
 pub fn find(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Option<Membership>> {
     memberships::table
-        .find((org.to_db(), account.to_db()))
-        .select(MembershipRow::as_select())
+        .find((org, account))
+        .select(Membership::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Membership::from))
 }
 
 /// The organization and the caller's membership in it, in one query: what every organization
@@ -88,18 +60,17 @@ pub fn find_with_org(
 ) -> QueryResult<Option<(Membership, String)>> {
     memberships::table
         .inner_join(organizations::table)
-        .filter(memberships::org_id.eq(org.to_db()))
-        .filter(memberships::account_id.eq(account.to_db()))
-        .select((MembershipRow::as_select(), organizations::name))
-        .first::<(MembershipRow, String)>(conn)
+        .filter(memberships::org_id.eq(org))
+        .filter(memberships::account_id.eq(account))
+        .select((Membership::as_select(), organizations::name))
+        .first::<(Membership, String)>(conn)
         .optional()
-        .map(|r| r.map(|(m, name)| (m.into(), name)))
 }
 
 /// Records that the member made a request now. Callers only call it when the stored value is
 /// older than a minute, so an active member costs one write a minute, not one per request.
 pub fn touch(conn: &mut DbConn, org: OrgId, account: AccountId, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(memberships::table.find((org.to_db(), account.to_db())))
+    diesel::update(memberships::table.find((org, account)))
         .set(memberships::last_active_at.eq(Some(at)))
         .execute(conn)
         .map(|_| ())
@@ -116,43 +87,44 @@ pub struct OrgOfAccount {
 }
 
 pub fn orgs_of_account(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<OrgOfAccount>> {
-    let rows: Vec<(String, String, String, String)> = memberships::table
+    let rows: Vec<(OrgId, String, Role, MembershipStatus)> = memberships::table
         .inner_join(organizations::table)
-        .filter(memberships::account_id.eq(account.to_db()))
+        .filter(memberships::account_id.eq(account))
         .select((organizations::id, organizations::name, memberships::role, memberships::status))
         .order((organizations::name.asc(), organizations::id.asc()))
         .load(conn)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, name, role, status) in rows {
-        let count: i64 = memberships::table
-            .filter(memberships::org_id.eq(&id))
-            .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
-            .count()
-            .get_result(conn)?;
-        out.push(OrgOfAccount {
-            org_id: id.parse().unwrap_or_default(),
+    // the active members of all those organizations, counted in one query
+    let counts: Vec<(OrgId, i64)> = memberships::table
+        .filter(memberships::org_id.eq_any(rows.iter().map(|r| r.0).collect::<Vec<_>>()))
+        .filter(memberships::status.eq(MembershipStatus::Active))
+        .group_by(memberships::org_id)
+        .select((memberships::org_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(org_id, name, role, status)| OrgOfAccount {
+            member_count: counts.iter().find(|(id, _)| *id == org_id).map_or(0, |(_, n)| *n),
+            org_id,
             name,
-            role: Role::parse(&role).unwrap_or(Role::Viewer),
-            status: MembershipStatus::parse(&status).unwrap_or(MembershipStatus::Inactive),
-            member_count: count,
-        });
-    }
-    Ok(out)
+            role,
+            status,
+        })
+        .collect())
 }
 
 /// Whether the account owns any organization (an owner cannot delete their account).
 pub fn owns_any(conn: &mut DbConn, account: AccountId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         memberships::table
-            .filter(memberships::account_id.eq(account.to_db()))
-            .filter(memberships::role.eq(Role::Owner.as_str())),
+            .filter(memberships::account_id.eq(account))
+            .filter(memberships::role.eq(Role::Owner)),
     ))
     .get_result(conn)
 }
 
 /// Keeps the copied name in step with the account's.
 pub fn rename_account(conn: &mut DbConn, account: AccountId, name: &str) -> QueryResult<()> {
-    diesel::update(memberships::table.filter(memberships::account_id.eq(account.to_db())))
+    diesel::update(memberships::table.filter(memberships::account_id.eq(account)))
         .set(memberships::name.eq(name))
         .execute(conn)
         .map(|_| ())
@@ -160,56 +132,53 @@ pub fn rename_account(conn: &mut DbConn, account: AccountId, name: &str) -> Quer
 
 /// The organizations where the account is an active member, for the switcher.
 pub fn active_orgs_brief(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<(OrgId, String)>> {
-    let rows: Vec<(String, String)> = memberships::table
+    memberships::table
         .inner_join(organizations::table)
-        .filter(memberships::account_id.eq(account.to_db()))
-        .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
+        .filter(memberships::account_id.eq(account))
+        .filter(memberships::status.eq(MembershipStatus::Active))
         .select((organizations::id, organizations::name))
         .order((organizations::name.asc(), organizations::id.asc()))
-        .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(id, name)| Some((id.parse().ok()?, name))).collect())
+        .load(conn)
 }
 
 pub fn set_role(conn: &mut DbConn, org: OrgId, account: AccountId, role: Role) -> QueryResult<()> {
-    diesel::update(memberships::table.find((org.to_db(), account.to_db())))
-        .set(memberships::role.eq(role.as_str()))
+    diesel::update(memberships::table.find((org, account)))
+        .set(memberships::role.eq(role))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn set_status(conn: &mut DbConn, org: OrgId, account: AccountId, status: MembershipStatus) -> QueryResult<()> {
-    diesel::update(memberships::table.find((org.to_db(), account.to_db())))
-        .set(memberships::status.eq(status.as_str()))
+    diesel::update(memberships::table.find((org, account)))
+        .set(memberships::status.eq(status))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn delete(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<usize> {
-    diesel::delete(memberships::table.find((org.to_db(), account.to_db()))).execute(conn)
+    diesel::delete(memberships::table.find((org, account))).execute(conn)
 }
 
 /// The membership of the account with this email, if any.
 pub fn find_by_email(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResult<Option<Membership>> {
     memberships::table
-        .filter(memberships::org_id.eq(org.to_db()))
-        .filter(memberships::email.eq(email.as_str()))
-        .select(MembershipRow::as_select())
+        .filter(memberships::org_id.eq(org))
+        .filter(memberships::email.eq(email))
+        .select(Membership::as_select())
         .first(conn)
         .optional()
-        .map(|r| r.map(Membership::from))
 }
 
 /// The active members of an organization but the given one, by email (for ownership transfer).
 pub fn active_others(conn: &mut DbConn, org: OrgId, except: AccountId, limit: i64) -> QueryResult<Vec<Membership>> {
     memberships::table
-        .filter(memberships::org_id.eq(org.to_db()))
-        .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
-        .filter(memberships::account_id.ne(except.to_db()))
-        .select(MembershipRow::as_select())
+        .filter(memberships::org_id.eq(org))
+        .filter(memberships::status.eq(MembershipStatus::Active))
+        .filter(memberships::account_id.ne(except))
+        .select(Membership::as_select())
         .order(memberships::email.asc())
         .limit(limit)
         .load(conn)
-        .map(|rows| rows.into_iter().map(Membership::from).collect())
 }
 
 /// Members by email after `after` (a keyset cursor), for the API.
@@ -222,33 +191,32 @@ pub fn page_by_email(
     limit: i64,
 ) -> QueryResult<Vec<Membership>> {
     let mut q = memberships::table
-        .filter(memberships::org_id.eq(org.to_db()))
-        .select(MembershipRow::as_select())
+        .filter(memberships::org_id.eq(org))
+        .select(Membership::as_select())
         .order((memberships::email.asc(), memberships::account_id.asc()))
         .limit(limit)
         .into_boxed();
     if let Some(s) = status {
-        q = q.filter(memberships::status.eq(s.as_str()));
+        q = q.filter(memberships::status.eq(s));
     }
     if let Some(r) = role {
-        q = q.filter(memberships::role.eq(r.as_str()));
+        q = q.filter(memberships::role.eq(r));
     }
     if let Some(after) = after {
         q = q.filter(memberships::email.gt(after.to_string()));
     }
-    q.load(conn).map(|rows| rows.into_iter().map(Membership::from).collect())
+    q.load(conn)
 }
 
 /// The first organization (by name) where the account is an active member, and its role there:
 /// where a person lands after signing in.
 pub fn first_active_org(conn: &mut DbConn, account: AccountId) -> QueryResult<Option<(OrgId, Role)>> {
-    let row: Option<(String, String)> = memberships::table
+    memberships::table
         .inner_join(organizations::table)
-        .filter(memberships::account_id.eq(account.to_db()))
-        .filter(memberships::status.eq(MembershipStatus::Active.as_str()))
+        .filter(memberships::account_id.eq(account))
+        .filter(memberships::status.eq(MembershipStatus::Active))
         .select((organizations::id, memberships::role))
         .order((organizations::name.asc(), organizations::id.asc()))
         .first(conn)
-        .optional()?;
-    Ok(row.and_then(|(id, role)| Some((id.parse().ok()?, Role::parse(&role)?))))
+        .optional()
 }

@@ -2,14 +2,15 @@
 
 use serde_json::json;
 
-use crate::db::{Db, DbConn};
+use crate::storage::{Db, DbConn};
 use crate::domain::policy::{self, TransferRefusal};
 use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, Role, names};
-use crate::ops::access::{account_of, lock_and_authorize};
-use crate::ops::{Ctx, OpError};
-use crate::store::audit::NewEvent;
-use crate::store::members::NewMember;
-use crate::store::{self, accounts, audit, members, orgs};
+use crate::operations::access::lock_and_authorize;
+use crate::operations::{Ctx, OpError};
+use crate::storage::audit::NewEvent;
+use crate::storage::members::NewMember;
+use crate::storage::members::Membership;
+use crate::storage::{self, accounts, audit, members, orgs};
 
 /// Creates an organization owned by `owner`, inside the caller's transaction.
 pub(crate) fn insert_owned_org(
@@ -18,7 +19,7 @@ pub(crate) fn insert_owned_org(
     owner: NewMember<'_>,
     name: &str,
 ) -> Result<OrgId, OpError> {
-    let at = store::now();
+    let at = storage::now();
     let org = OrgId::new();
     orgs::insert(conn, org, name, at)?;
     members::insert(conn, org, owner, Role::Owner, at)?;
@@ -58,7 +59,7 @@ pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, raw_name: &str) -> Result<(), OpEr
             &ctx.actor,
             &ctx.meta,
             NewEvent::new("org.renamed").target(name.clone()).details(json!({ "old_name": old, "new_name": name })),
-            store::now(),
+            storage::now(),
         )?;
         Ok(())
     })
@@ -70,7 +71,7 @@ pub fn transfer(db: &Db, ctx: &Ctx, org: OrgId, to_raw: &str) -> Result<String, 
         to_raw.trim().parse().map_err(|_| Invalid::new("account", "Choose the member who will become the owner."))?;
     db.write(|conn| {
         lock_and_authorize(conn, org, &ctx.actor, Permission::OrgOwner, None)?;
-        let owner = account_of(&ctx.actor).ok_or(OpError::Forbidden(String::new()))?;
+        let owner = ctx.actor.account().ok_or(OpError::Forbidden(String::new()))?;
         let target = members::find(conn, org, to)?;
         let active = target.as_ref().is_some_and(|m| m.status == MembershipStatus::Active);
         policy::can_transfer(owner, to, active).map_err(|r| match r {
@@ -93,7 +94,7 @@ pub fn transfer(db: &Db, ctx: &Ctx, org: OrgId, to_raw: &str) -> Result<String, 
                 .target(target.name.clone())
                 .target_email(target.email.to_string())
                 .details(json!({ "from": from_email, "to": target.email.as_str(), "previous_role": target.role.as_str() })),
-            store::now(),
+            storage::now(),
         )?;
         Ok(target.email.to_string())
     })
@@ -121,7 +122,7 @@ pub fn leave(db: &Db, ctx: &Ctx, org: OrgId, account: AccountId) -> Result<Strin
                 .target(me.name.clone())
                 .target_email(me.email.to_string())
                 .details(json!({ "role": me.role.as_str() })),
-            store::now(),
+            storage::now(),
         )?;
         Ok(orgs::find(conn, org)?.map(|o| o.name).unwrap_or_default())
     })
@@ -141,9 +142,19 @@ pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, confirm_name: &str) -> Result<Stri
         Ok(current.name)
     })?;
     let actor = match &ctx.actor {
-        crate::store::audit::Actor::Account { email, .. } => email.clone(),
+        crate::domain::Actor::Account { email, .. } => email.to_string(),
         other => other.kind().to_string(),
     };
     tracing::warn!(action = "org.deleted", org = %org, name = %name, actor = %actor, "organization deleted");
     Ok(name)
+}
+
+/// The organization's name, None once it is gone.
+pub fn name(db: &Db, org: OrgId) -> Result<Option<String>, OpError> {
+    Ok(orgs::find(&mut *db.conn()?, org)?.map(|o| o.name))
+}
+
+/// The active members ownership can go to: all but `except`, by email, at most `limit`.
+pub fn transfer_candidates(db: &Db, org: OrgId, except: AccountId, limit: i64) -> Result<Vec<Membership>, OpError> {
+    Ok(members::active_others(&mut *db.conn()?, org, except, limit)?)
 }

@@ -1,17 +1,19 @@
 //! API keys: create (the secret shown once), revoke, and recognise a presented secret.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use serde_json::json;
 
 use crate::crypto;
-use crate::db::Db;
+use crate::storage::Db;
 use crate::domain::ids::{ApiKeyId, DeploymentId};
 use crate::domain::{Invalid, OrgId, Permission, names};
-use crate::ops::access::{account_of, lock_and_authorize};
-use crate::ops::{Ctx, OpError, all_valid};
-use crate::store::api_keys::{self, ApiKeyRow};
-use crate::store::audit::NewEvent;
-use crate::store::{self, audit, deployments};
+use crate::operations::access::lock_and_authorize;
+use crate::operations::{Ctx, OpError, all_valid};
+pub use crate::storage::api_keys::{ApiKey, ListedKey};
+use crate::storage::api_keys;
+use crate::storage::deployments::DeploymentListRow;
+use crate::storage::audit::NewEvent;
+use crate::storage::{self, audit, deployments};
 
 /// Every secret starts with this, so that it is recognisable (and findable by scanners).
 pub const PREFIX: &str = "stw_";
@@ -83,7 +85,7 @@ fn split_secret(presented: &str) -> Option<(&str, &str)> {
 }
 
 /// Creates a key; returns it and its secret, which is never stored and never shown again.
-pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(ApiKeyRow, String), OpError> {
+pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(ApiKey, String), OpError> {
     let name = names::parse_name("name", &input.name, 100);
     let permissions = parse_permissions(&input.permissions);
     let lifetime = parse_lifetime(&input.lifetime_days);
@@ -104,17 +106,17 @@ pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(Ap
                 .ok_or_else(|| Invalid::new("deployments", "Choose deployments of this organization."))?;
             names_of_scoped.push(found.name);
         }
-        let now = store::now();
-        let row = ApiKeyRow {
-            id: ApiKeyId::new().to_db(),
-            org_id: org.to_db(),
+        let now = storage::now();
+        let row = ApiKey {
+            id: ApiKeyId::new(),
+            org_id: org,
             name: name.clone(),
             lookup: lookup.clone(),
             secret_hash: hash.clone(),
             permissions: permissions.to_string(),
             scope: scope.to_string(),
             expires_at: lifetime.map(|d| now + Duration::days(d)),
-            created_by: account_of(&ctx.actor).map(|a| a.to_db()),
+            created_by: ctx.actor.account(),
             created_at: now,
             last_used_at: None,
             revoked_at: None,
@@ -146,7 +148,7 @@ pub fn revoke(db: &Db, ctx: &Ctx, org: OrgId, id: ApiKeyId) -> Result<String, Op
         if key.revoked_at.is_some() {
             return Err(OpError::Conflict("This key was already revoked.".into()));
         }
-        let now = store::now();
+        let now = storage::now();
         api_keys::revoke(conn, id, now)?;
         audit::append(
             conn,
@@ -165,9 +167,9 @@ pub fn revoke(db: &Db, ctx: &Ctx, org: OrgId, id: ApiKeyId) -> Result<String, Op
 /// A key that presented a valid secret.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub key: ApiKeyRow,
+    pub key: ApiKey,
     /// The deployments of a key scoped to selected ones.
-    pub deployments: Vec<String>,
+    pub deployments: Vec<DeploymentId>,
 }
 
 /// Why a presented key is refused (all answered 401, with these words).
@@ -190,7 +192,7 @@ pub fn authenticate(db: &Db, presented: &str) -> Result<Result<Authenticated, Re
     if !crypto::constant_time_eq(crypto::sha256_hex(secret.as_bytes()).as_bytes(), key.secret_hash.as_bytes()) {
         return Ok(Err(Refused::Unknown));
     }
-    let now = store::now();
+    let now = storage::now();
     if key.revoked_at.is_some() {
         return Ok(Err(Refused::Revoked));
     }
@@ -198,15 +200,18 @@ pub fn authenticate(db: &Db, presented: &str) -> Result<Result<Authenticated, Re
         return Ok(Err(Refused::Expired));
     }
     if key.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION) {
-        api_keys::touch(&mut conn, &key.id, now)?;
+        api_keys::touch(&mut conn, key.id, now)?;
     }
-    let deployments = if key.all_deployments() { Vec::new() } else { api_keys::scoped_deployments(&mut conn, &key.id)? };
+    let deployments = if key.all_deployments() { Vec::new() } else { api_keys::scoped_deployments(&mut conn, key.id)? };
     Ok(Ok(Authenticated { key, deployments }))
 }
 
-/// When a key expires, as the list shows it.
-pub fn expiry_label(expires_at: Option<NaiveDateTime>) -> String {
-    expires_at.map(|e| e.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "Never".into())
+
+/// What the API keys page shows: the organization's keys, and the deployments a new key can
+/// be scoped to (the first 500 by name).
+pub fn page(db: &Db, org: OrgId) -> Result<(Vec<ListedKey>, Vec<DeploymentListRow>), OpError> {
+    let mut conn = db.conn()?;
+    Ok((api_keys::list(&mut conn, org)?, deployments::list(&mut conn, org, 500, 0)?))
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! The database: one connection type over SQLite and PostgreSQL, the pool, migrations, and the
-//! transaction helper every write goes through.
+//! The database connection: one connection type over SQLite and PostgreSQL, the pool,
+//! migrations, and the transaction helper every write goes through.
 
-pub mod schema;
 
 use std::time::Duration;
 

@@ -4,29 +4,29 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
-use crate::db::schema::{accounts, api_key_deployments, api_keys, deployments};
+use crate::storage::DbConn;
+use crate::storage::schema::{accounts, api_key_deployments, api_keys, deployments};
 use crate::domain::ids::{ApiKeyId, DeploymentId};
-use crate::domain::OrgId;
+use crate::domain::{AccountId, OrgId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_keys)]
-pub struct ApiKeyRow {
-    pub id: String,
-    pub org_id: String,
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
     pub name: String,
     pub lookup: String,
     pub secret_hash: String,
     pub permissions: String,
     pub scope: String,
     pub expires_at: Option<NaiveDateTime>,
-    pub created_by: Option<String>,
+    pub created_by: Option<AccountId>,
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-impl ApiKeyRow {
+impl ApiKey {
     pub fn can_read(&self) -> bool {
         matches!(self.permissions.as_str(), "read" | "read_write")
     }
@@ -55,31 +55,31 @@ impl ApiKeyRow {
     }
 }
 
-pub fn insert(conn: &mut DbConn, row: &ApiKeyRow, scoped: &[DeploymentId]) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConn, row: &ApiKey, scoped: &[DeploymentId]) -> QueryResult<()> {
     diesel::insert_into(api_keys::table).values(row).execute(conn)?;
     for d in scoped {
         diesel::insert_into(api_key_deployments::table)
-            .values((api_key_deployments::api_key_id.eq(&row.id), api_key_deployments::deployment_id.eq(d.to_db())))
+            .values((api_key_deployments::api_key_id.eq(row.id), api_key_deployments::deployment_id.eq(d)))
             .execute(conn)?;
     }
     Ok(())
 }
 
-pub fn find_by_lookup(conn: &mut DbConn, lookup: &str) -> QueryResult<Option<ApiKeyRow>> {
-    api_keys::table.filter(api_keys::lookup.eq(lookup)).select(ApiKeyRow::as_select()).first(conn).optional()
+pub fn find_by_lookup(conn: &mut DbConn, lookup: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table.filter(api_keys::lookup.eq(lookup)).select(ApiKey::as_select()).first(conn).optional()
 }
 
-pub fn find(conn: &mut DbConn, org: OrgId, id: ApiKeyId) -> QueryResult<Option<ApiKeyRow>> {
+pub fn find(conn: &mut DbConn, org: OrgId, id: ApiKeyId) -> QueryResult<Option<ApiKey>> {
     api_keys::table
-        .filter(api_keys::id.eq(id.to_db()))
-        .filter(api_keys::org_id.eq(org.to_db()))
-        .select(ApiKeyRow::as_select())
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::org_id.eq(org))
+        .select(ApiKey::as_select())
         .first(conn)
         .optional()
 }
 
 /// The deployments a key scoped to `selected` may reach.
-pub fn scoped_deployments(conn: &mut DbConn, key: &str) -> QueryResult<Vec<String>> {
+pub fn scoped_deployments(conn: &mut DbConn, key: ApiKeyId) -> QueryResult<Vec<DeploymentId>> {
     api_key_deployments::table
         .filter(api_key_deployments::api_key_id.eq(key))
         .select(api_key_deployments::deployment_id)
@@ -87,34 +87,34 @@ pub fn scoped_deployments(conn: &mut DbConn, key: &str) -> QueryResult<Vec<Strin
 }
 
 pub fn revoke(conn: &mut DbConn, id: ApiKeyId, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(api_keys::table.find(id.to_db()).filter(api_keys::revoked_at.is_null()))
+    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
         .set(api_keys::revoked_at.eq(Some(at)))
         .execute(conn)
 }
 
 /// Records use; callers only do so when the stored value is more than a minute old.
-pub fn touch(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+pub fn touch(conn: &mut DbConn, id: ApiKeyId, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(api_keys::table.find(id)).set(api_keys::last_used_at.eq(Some(at))).execute(conn).map(|_| ())
 }
 
 /// A key as the list shows it.
 #[derive(Debug, Clone)]
 pub struct ListedKey {
-    pub key: ApiKeyRow,
+    pub key: ApiKey,
     pub created_by_email: Option<String>,
     pub deployments: Vec<String>,
 }
 
 pub fn list(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<ListedKey>> {
-    let rows: Vec<(ApiKeyRow, Option<String>)> = api_keys::table
+    let rows: Vec<(ApiKey, Option<String>)> = api_keys::table
         .left_join(accounts::table.on(api_keys::created_by.eq(accounts::id.nullable())))
-        .filter(api_keys::org_id.eq(org.to_db()))
+        .filter(api_keys::org_id.eq(org))
         .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .select((ApiKeyRow::as_select(), accounts::email.nullable()))
+        .select((ApiKey::as_select(), accounts::email.nullable()))
         .load(conn)?;
-    let scoped: Vec<(String, String)> = api_key_deployments::table
+    let scoped: Vec<(ApiKeyId, String)> = api_key_deployments::table
         .inner_join(deployments::table)
-        .filter(deployments::org_id.eq(org.to_db()))
+        .filter(deployments::org_id.eq(org))
         .select((api_key_deployments::api_key_id, deployments::name))
         .order(deployments::name.asc())
         .load(conn)?;

@@ -4,10 +4,11 @@ use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::db::Db;
+use crate::storage::Db;
 use crate::domain::{Invalid, OrgId};
-use crate::ops::OpError;
-use crate::store::audit::{self, ACTIONS, EventRow, Filter, GENESIS_HASH};
+use crate::operations::OpError;
+pub use crate::storage::audit::{ACTIONS, Event, ExportRow, Filter};
+use crate::storage::audit::{self, GENESIS_HASH};
 
 /// The filters as typed in the page's form or the export's query.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
@@ -77,7 +78,7 @@ impl FilterInput {
 }
 
 /// One page of the log and the cursor of the next (older) one.
-pub fn page(db: &Db, org: OrgId, filter: &Filter, before: Option<i64>, size: i64) -> Result<(Vec<EventRow>, Option<i64>), OpError> {
+pub fn page(db: &Db, org: OrgId, filter: &Filter, before: Option<i64>, size: i64) -> Result<(Vec<Event>, Option<i64>), OpError> {
     let mut rows = audit::page(&mut *db.conn()?, org, filter, before, size + 1)?;
     let more = rows.len() as i64 > size;
     rows.truncate(usize::try_from(size).unwrap_or(0));
@@ -133,7 +134,7 @@ pub fn verify(db: &Db) -> Result<VerifyReport, OpError> {
     for org in orgs {
         let (mut expected_seq, mut prev_hash) = (1_i64, GENESIS_HASH.to_string());
         'chain: loop {
-            let batch = audit::chain_after(&mut *db.conn()?, &org, expected_seq - 1, VERIFY_BATCH)?;
+            let batch = audit::chain_after(&mut *db.conn()?, org, expected_seq - 1, VERIFY_BATCH)?;
             if batch.is_empty() {
                 break;
             }
@@ -149,7 +150,7 @@ pub fn verify(db: &Db) -> Result<VerifyReport, OpError> {
                     None
                 };
                 if let Some(reason) = reason {
-                    report.mismatches.push(Mismatch { org_id: org.clone(), seq: event.seq, id: event.id, reason });
+                    report.mismatches.push(Mismatch { org_id: org.to_string(), seq: event.seq, id: event.id, reason });
                     break 'chain;
                 }
                 expected_seq += 1;
@@ -158,6 +159,16 @@ pub fn verify(db: &Db) -> Result<VerifyReport, OpError> {
         }
     }
     Ok(report)
+}
+
+/// The ids the CSV export walks for `filter`, None when no event can match.
+pub fn export_range(db: &Db, org: OrgId, filter: &Filter) -> Result<Option<(i64, i64)>, OpError> {
+    Ok(audit::export_range(&mut *db.conn()?, org, filter)?)
+}
+
+/// The matching events with ids in `lo..=hi`, newest first, as the export writes them.
+pub fn export_slice(db: &Db, org: OrgId, filter: &Filter, lo: i64, hi: i64) -> Result<Vec<ExportRow>, OpError> {
+    Ok(audit::export_slice(&mut *db.conn()?, org, filter, lo, hi)?)
 }
 
 #[cfg(test)]

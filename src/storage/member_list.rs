@@ -6,97 +6,20 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use crate::db::{Backend, DbConn, MultiBackend};
+use crate::storage::{Backend, DbConn, MultiBackend};
+use crate::domain::member_list::{Sort, StatusFilter};
 use crate::domain::{OrgId, Role};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    Active,
-    Inactive,
-    Pending,
-    Expired,
-}
-
-impl StatusFilter {
-    pub const ALL: [StatusFilter; 4] =
-        [StatusFilter::Active, StatusFilter::Inactive, StatusFilter::Pending, StatusFilter::Expired];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusFilter::Active => "active",
-            StatusFilter::Inactive => "inactive",
-            StatusFilter::Pending => "pending",
-            StatusFilter::Expired => "expired",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusFilter::Active => "Active",
-            StatusFilter::Inactive => "Inactive",
-            StatusFilter::Pending => "Pending Invitation",
-            StatusFilter::Expired => "Expired Invitation",
-        }
-    }
-
-    /// Accepts the value or the label, in any case (`pending`, `Pending Invitation`, `pending_invitation`).
-    pub fn parse(raw: &str) -> Option<StatusFilter> {
-        let norm = raw.trim().to_lowercase().replace([' ', '-'], "_");
-        let norm = norm.strip_suffix("_invitation").unwrap_or(&norm);
-        StatusFilter::ALL.into_iter().find(|s| s.as_str() == norm)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Email,
-    EmailDesc,
-    Created,
-    CreatedAsc,
-    LastActive,
-    LastActiveAsc,
-}
-
-impl Sort {
-    pub const ALL: [Sort; 6] =
-        [Sort::Email, Sort::EmailDesc, Sort::Created, Sort::CreatedAsc, Sort::LastActive, Sort::LastActiveAsc];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sort::Email => "email",
-            Sort::EmailDesc => "-email",
-            Sort::Created => "created",
-            Sort::CreatedAsc => "-created",
-            Sort::LastActive => "last_active",
-            Sort::LastActiveAsc => "-last_active",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Sort::Email => "Email (A–Z)",
-            Sort::EmailDesc => "Email (Z–A)",
-            Sort::Created => "Newest first",
-            Sort::CreatedAsc => "Oldest first",
-            Sort::LastActive => "Recently active",
-            Sort::LastActiveAsc => "Least recently active",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Sort> {
-        Sort::ALL.into_iter().find(|s| s.as_str() == raw.trim())
-    }
-
-    fn order_by(self) -> &'static str {
-        match self {
-            Sort::Email => "email ASC, id ASC",
-            Sort::EmailDesc => "email DESC, id DESC",
-            Sort::Created => "created_at DESC, id DESC",
-            Sort::CreatedAsc => "created_at ASC, id ASC",
-            // invitations (never active) last either way
-            Sort::LastActive => "last_active_at DESC NULLS LAST, id DESC",
-            Sort::LastActiveAsc => "last_active_at ASC NULLS LAST, id ASC",
-        }
+/// The order of the rows; the sort's last key, the id, makes it total.
+fn order_by(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Email => "email ASC, id ASC",
+        Sort::EmailDesc => "email DESC, id DESC",
+        Sort::Created => "created_at DESC, id DESC",
+        Sort::CreatedAsc => "created_at ASC, id ASC",
+        // invitations (never active) last either way
+        Sort::LastActive => "last_active_at DESC NULLS LAST, id DESC",
+        Sort::LastActiveAsc => "last_active_at ASC NULLS LAST, id ASC",
     }
 }
 
@@ -124,7 +47,7 @@ pub struct Row {
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]
-    pub role: String,
+    pub role: Role,
     #[diesel(sql_type = Text)]
     pub status: String,
     #[diesel(sql_type = Timestamp)]
@@ -223,7 +146,7 @@ fn halves(query: &Query) -> (bool, bool) {
 /// `SELECT {columns} FROM memberships WHERE …` for the query's filters.
 fn member_part(sql: &mut Sql, backend: Backend, columns: &str, org: OrgId, query: &Query, pattern: Option<&str>) {
     sql.push(&format!("SELECT {columns} FROM memberships WHERE org_id = ?"));
-    sql.binds.push(Bind::Text(org.to_db()));
+    sql.binds.push(Bind::Text(org.to_string()));
     if let Some(s) = query.status {
         sql.bind(" AND status = ?", Bind::Text(s.as_str().into()));
     }
@@ -255,7 +178,7 @@ fn invitation_part(
 ) {
     sql.push(&format!("SELECT {columns} FROM invitations WHERE org_id = ? AND status = 'pending'"));
     sql.binds.extend(column_binds);
-    sql.binds.push(Bind::Text(org.to_db()));
+    sql.binds.push(Bind::Text(org.to_string()));
     match query.status {
         Some(StatusFilter::Pending) => sql.bind(" AND expires_at > ?", Bind::Time(now)),
         Some(StatusFilter::Expired) => sql.bind(" AND expires_at <= ?", Bind::Time(now)),
@@ -288,7 +211,7 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
     }
     let pattern = pattern(query);
     let backend = conn.backend();
-    let order = query.sort.order_by();
+    let order = order_by(query.sort);
     let per_half = backend == Backend::Postgres && members && invitations;
     let (open, close) = if per_half { ("SELECT * FROM (", ") AS half") } else { ("", "") };
     let half_limit = |sql: &mut Sql| {
@@ -346,9 +269,9 @@ pub fn count(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) -
 /// The members matching the status and role filters, from the counts the triggers keep (at
 /// most eight rows an organization) rather than counting its memberships.
 fn counted_members(conn: &mut DbConn, org: OrgId, query: &Query) -> QueryResult<i64> {
-    use crate::db::schema::member_counts;
+    use crate::storage::schema::member_counts;
     let rows: Vec<(String, String, i64)> = member_counts::table
-        .filter(member_counts::org_id.eq(org.to_db()))
+        .filter(member_counts::org_id.eq(org))
         .select((member_counts::status, member_counts::role, member_counts::n))
         .load(conn)?;
     Ok(rows
@@ -366,14 +289,5 @@ mod tests {
     #[test]
     fn search_patterns_escape_like_wildcards() {
         assert_eq!(like_pattern(" Ada_1% "), "%ada\\_1\\%%");
-    }
-
-    #[test]
-    fn status_filters_accept_values_and_labels() {
-        assert_eq!(StatusFilter::parse("pending"), Some(StatusFilter::Pending));
-        assert_eq!(StatusFilter::parse("Pending Invitation"), Some(StatusFilter::Pending));
-        assert_eq!(StatusFilter::parse("expired_invitation"), Some(StatusFilter::Expired));
-        assert_eq!(StatusFilter::parse("Active"), Some(StatusFilter::Active));
-        assert_eq!(StatusFilter::parse("gone"), None);
     }
 }

@@ -3,13 +3,17 @@
 use serde_json::json;
 
 use crate::crypto;
-use crate::db::Db;
+use crate::storage::Db;
 use crate::domain::{AccountId, Email, Invalid, OrgId, names, password::check_new_password};
-use crate::ops::{Ctx, OpError, all_valid, orgs::insert_owned_org};
-use crate::store::accounts::{self, Account, AccountRow};
-use crate::store::audit::{Actor, NewEvent, RequestMeta};
-use crate::store::members::NewMember;
-use crate::store::{self, audit, members, orgs};
+use crate::operations::{Ctx, OpError, all_valid, orgs::insert_owned_org};
+pub use crate::storage::accounts::Account;
+pub use crate::storage::invitations::ForAccount;
+pub use crate::storage::members::OrgOfAccount;
+use crate::storage::accounts;
+use crate::domain::{Actor, RequestMeta};
+use crate::storage::audit::NewEvent;
+use crate::storage::members::NewMember;
+use crate::storage::{self, audit, members, orgs};
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct SignupInput {
@@ -43,7 +47,7 @@ pub fn sign_up(db: &Db, meta: &RequestMeta, input: &SignupInput) -> Result<(Acco
             return Err(email_in_use());
         }
         accounts::insert(conn, &new_account_row(account, &email, &name, hash))?;
-        let ctx = Ctx { actor: Actor::Account { id: account.to_db(), email: email.to_string() }, meta: meta.clone() };
+        let ctx = Ctx { actor: Actor::Account { id: account, email: email.clone() }, meta: meta.clone() };
         insert_owned_org(conn, &ctx, NewMember { account, email: &email, name: &name }, &org_name)
     })?;
     Ok((account, org))
@@ -53,14 +57,14 @@ fn email_in_use() -> OpError {
     Invalid::new("email", "This email cannot be used to sign up. If it is yours, sign in instead.").into()
 }
 
-fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: String) -> AccountRow {
-    AccountRow {
-        id: id.to_db(),
-        email: email.to_string(),
+fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: String) -> Account {
+    Account {
+        id,
+        email: email.clone(),
         name: name.to_string(),
         password_hash,
         session_epoch: 0,
-        created_at: store::now(),
+        created_at: storage::now(),
         last_login_at: None,
     }
 }
@@ -81,7 +85,7 @@ pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Accoun
     {
         return Ok(None);
     }
-    accounts::record_login(&mut *db.conn()?, account.id, store::now())?;
+    accounts::record_login(&mut *db.conn()?, account.id, storage::now())?;
     Ok(Some(account))
 }
 
@@ -136,7 +140,7 @@ pub fn delete_account(db: &Db, meta: &RequestMeta, account: AccountId, confirm_e
                 "You own an organization. Transfer its ownership or delete it before deleting your account.".into(),
             ));
         }
-        let actor = Actor::Account { id: account.to_db(), email: acc.email.to_string() };
+        let actor = Actor::Account { id: account, email: acc.email.clone() };
         for org in members::orgs_of_account(conn, account)? {
             orgs::lock(conn, org.org_id)?;
             audit::append(
@@ -148,10 +152,31 @@ pub fn delete_account(db: &Db, meta: &RequestMeta, account: AccountId, confirm_e
                     .target(acc.name.clone())
                     .target_email(acc.email.to_string())
                     .details(json!({ "reason": "account deleted", "role": org.role.as_str() })),
-                store::now(),
+                storage::now(),
             )?;
         }
         accounts::delete(conn, account)?;
         Ok(())
     })
+}
+
+/// The account, which must exist (it was just made or signed in).
+pub fn get(db: &Db, id: AccountId) -> Result<Account, OpError> {
+    accounts::find(&mut *db.conn()?, id)?.ok_or(OpError::NotFound)
+}
+
+/// The organizations of an account and the invitations waiting for it, as the organization list
+/// and the profile show them.
+pub fn overview(db: &Db, account: AccountId, email: &Email) -> Result<(Vec<OrgOfAccount>, Vec<ForAccount>), OpError> {
+    let mut conn = db.conn()?;
+    Ok((
+        members::orgs_of_account(&mut conn, account)?,
+        storage::invitations::pending_for_email(&mut conn, email, storage::now())?,
+    ))
+}
+
+/// The first organization (by name) where the account is an active member, and its role
+/// there: where a person lands after signing in.
+pub fn landing_org(db: &Db, account: AccountId) -> Result<Option<(OrgId, crate::domain::Role)>, OpError> {
+    Ok(members::first_active_org(&mut *db.conn()?, account)?)
 }

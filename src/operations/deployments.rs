@@ -3,14 +3,15 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
-use crate::db::Db;
+use crate::storage::Db;
 use crate::domain::ids::DeploymentId;
-use crate::domain::{AccountId, Invalid, OrgId, Permission};
-use crate::ops::access::lock_and_authorize;
-use crate::ops::{Ctx, OpError, all_valid};
-use crate::store::audit::{Actor, NewEvent};
-use crate::store::deployments::{self, Deployment, DeploymentListRow};
-use crate::store::{self, audit};
+use crate::domain::{Invalid, OrgId, Permission};
+use crate::operations::access::lock_and_authorize;
+use crate::operations::{Ctx, OpError, all_valid};
+use crate::storage::audit::NewEvent;
+pub use crate::storage::deployments::{Deployment, DeploymentListRow};
+use crate::storage::deployments;
+use crate::storage::{self, audit};
 
 /// The longest deployment name: a DNS label, so that a name can become part of a host name.
 pub const MAX_NAME: usize = 63;
@@ -112,13 +113,7 @@ pub fn page_of(db: &Db, org: OrgId, id: DeploymentId) -> Result<Option<i64>, OpE
     Ok(Some(deployments::rank(&mut conn, org, &deployment.name)? / PAGE_SIZE + 1))
 }
 
-/// The account behind an actor, recorded as a deployment's creator (none for an API key).
-fn creator(actor: &Actor) -> Option<AccountId> {
-    match actor {
-        Actor::Account { id, .. } => id.parse().ok(),
-        _ => None,
-    }
-}
+
 
 /// A unique violation on (org_id, name) is a name another writer took first.
 fn name_conflict(e: DieselError) -> OpError {
@@ -139,13 +134,13 @@ pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<Dep
         if deployments::name_taken(conn, org, &name, None)? {
             return Err(Invalid::new("name", NAME_TAKEN).into());
         }
-        let at = store::now();
+        let at = storage::now();
         let deployment = Deployment {
             id: DeploymentId::new(),
             org_id: org,
             name: name.clone(),
             region: region.to_string(),
-            created_by: creator(&ctx.actor),
+            created_by: ctx.actor.account(),
             created_at: at,
             updated_at: at,
         };
@@ -189,7 +184,7 @@ pub fn rename(db: &Db, ctx: &Ctx, org: OrgId, id: DeploymentId, raw_name: &str) 
         if deployments::name_taken(conn, org, &renamed.new_name, Some(id))? {
             return Err(Invalid::new("name", NAME_TAKEN).into());
         }
-        let at = store::now();
+        let at = storage::now();
         deployments::rename(conn, org, id, &renamed.new_name, at).map_err(name_conflict)?;
         audit::append(
             conn,
@@ -219,10 +214,27 @@ pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, id: DeploymentId) -> Result<Deploy
             NewEvent::new("deployment.deleted")
                 .target(&deployment.name)
                 .details(json!({ "name": deployment.name, "region": deployment.region })),
-            store::now(),
+            storage::now(),
         )?;
         Ok(deployment)
     })
+}
+
+/// Deployments by name after `after` (a keyset cursor), only `within` when given (a scoped
+/// API key's deployments), for the API.
+pub fn page_by_name(
+    db: &Db,
+    org: OrgId,
+    within: Option<&[DeploymentId]>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeploymentListRow>, OpError> {
+    Ok(deployments::page_by_name(&mut *db.conn()?, org, within, after, limit)?)
+}
+
+/// One deployment with its creator's email, for the API.
+pub fn listed(db: &Db, org: OrgId, id: DeploymentId) -> Result<Option<DeploymentListRow>, OpError> {
+    Ok(deployments::listed(&mut *db.conn()?, org, id)?)
 }
 
 #[cfg(test)]
@@ -273,14 +285,6 @@ mod tests {
         assert_eq!(page_number(Some("abc")), 1);
         assert_eq!(page_number(Some("99999999999999999999")), 1);
         assert_eq!(page_number(Some("9223372036854775807")), 1_000_000);
-    }
-
-    #[test]
-    fn only_accounts_are_recorded_as_creators() {
-        let id = AccountId::new();
-        assert_eq!(creator(&Actor::Account { id: id.to_db(), email: "a@x".into() }), Some(id));
-        assert_eq!(creator(&Actor::ApiKey { id: "k".into(), name: "ci".into() }), None);
-        assert_eq!(creator(&Actor::System), None);
     }
 
     #[test]

@@ -1,0 +1,104 @@
+//! What both faces of the server (the HTML console in `web` and the JSON API in `api`) share:
+//! the application state handed to every handler, and where a request came from.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
+
+use crate::config::Config;
+use crate::domain::RequestMeta;
+use crate::mail::Sender;
+use crate::operations::invitations;
+use crate::rate_limit::RateLimits;
+use crate::storage::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub mail: Arc<Sender>,
+    pub limits: Arc<RateLimits>,
+}
+
+/// The blocking thread pool could not run a task (it is shutting down).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("blocking task failed: {0}")]
+pub struct TaskFailed(pub String);
+
+impl AppState {
+    /// The state registered with the server, for code that only has the request.
+    pub fn of(req: &HttpRequest) -> Option<AppState> {
+        req.app_data::<web::Data<AppState>>().map(|d| d.get_ref().clone())
+    }
+
+    pub fn invitation_settings(&self) -> invitations::Settings {
+        invitations::Settings { base_url: self.config.base_url.clone(), ttl: self.config.invite_ttl }
+    }
+
+    /// Runs blocking work (Diesel, argon2) on the blocking thread pool, never on the async
+    /// workers. The error is the work's own, so each face maps it once, its own way.
+    pub async fn run<T, E>(&self, f: impl FnOnce(&Db) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<TaskFailed> + Send + 'static,
+    {
+        let db = self.db.clone();
+        match web::block(move || f(&db)).await {
+            Ok(result) => result,
+            Err(e) => Err(TaskFailed(e.to_string()).into()),
+        }
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address
+/// in `X-Forwarded-For` that is not itself a trusted proxy. A forwarded header from anyone
+/// else is ignored: it is whatever the client chose to write.
+pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let Some(header) = forwarded_for else { return Some(peer) };
+    let mut nearest = peer;
+    for hop in header.rsplit(',').map(str::trim) {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => nearest = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => return Some(nearest),
+        }
+    }
+    Some(nearest)
+}
+
+/// Where the request came from, for the audit log.
+pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    let trusted = req.app_data::<web::Data<AppState>>().map(|s| s.config.trusted_proxies.clone()).unwrap_or_default();
+    let forwarded = req.headers().get("X-Forwarded-For").and_then(|v| v.to_str().ok());
+    RequestMeta {
+        ip: client_ip(req.peer_addr().map(|a| a.ip()), forwarded, &trusted).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy = "10.0.0.1".parse().unwrap();
+        let client = "203.0.113.9".parse().unwrap();
+        // a client writing the header itself is ignored
+        assert_eq!(client_ip(Some(client), Some("1.2.3.4"), &[proxy]), Some(client));
+        // through the proxy, the address it saw
+        assert_eq!(client_ip(Some(proxy), Some("1.2.3.4, 203.0.113.9"), &[proxy]), Some(client));
+        assert_eq!(client_ip(Some(proxy), None, &[proxy]), Some(proxy));
+        assert_eq!(client_ip(Some(proxy), Some("garbage"), &[proxy]), Some(proxy));
+        assert_eq!(client_ip(Some(proxy), Some("203.0.113.9"), &[]), Some(proxy));
+    }
+}

@@ -1,0 +1,66 @@
+//! Accounts: people who sign in.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::storage::DbConn;
+use crate::storage::schema::accounts;
+use crate::domain::{AccountId, Email};
+
+/// A person who signs in.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    pub id: AccountId,
+    pub email: Email,
+    pub name: String,
+    pub password_hash: String,
+    pub session_epoch: i64,
+    pub created_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, account: &Account) -> QueryResult<()> {
+    diesel::insert_into(accounts::table).values(account).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: AccountId) -> QueryResult<Option<Account>> {
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &Email) -> QueryResult<Option<Account>> {
+    accounts::table
+        .filter(accounts::email.eq(email))
+        .select(Account::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn email_taken(conn: &mut DbConn, email: &Email) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(accounts::table.filter(accounts::email.eq(email)))).get_result(conn)
+}
+
+pub fn record_login(conn: &mut DbConn, id: AccountId, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::last_login_at.eq(Some(at))).execute(conn).map(|_| ())
+}
+
+pub fn set_name(conn: &mut DbConn, id: AccountId, name: &str) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::name.eq(name)).execute(conn).map(|_| ())
+}
+
+/// Stores a new password hash and moves the session epoch on, which ends every session that
+/// was signed in with the old one. Returns the new epoch.
+pub fn set_password(conn: &mut DbConn, id: AccountId, hash: &str) -> QueryResult<i64> {
+    diesel::update(accounts::table.find(id))
+        .set((accounts::password_hash.eq(hash), accounts::session_epoch.eq(accounts::session_epoch + 1)))
+        .execute(conn)?;
+    accounts::table.find(id).select(accounts::session_epoch).first(conn)
+}
+
+pub fn delete(conn: &mut DbConn, id: AccountId) -> QueryResult<usize> {
+    diesel::delete(accounts::table.find(id)).execute(conn)
+}

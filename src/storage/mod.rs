@@ -1,0 +1,18 @@
+//! Storage, the only layer that speaks SQL: the connection to either database, the schema, the
+//! embedded migrations, and one module per table family with its Diesel models and queries.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+mod columns;
+mod connection;
+pub mod deployments;
+pub mod invitations;
+pub mod member_list;
+pub mod members;
+pub mod orgs;
+pub mod schema;
+
+pub use connection::*;
+
+pub use crate::domain::now;
