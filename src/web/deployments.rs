@@ -9,7 +9,7 @@ use crate::domain::ids::DeploymentId;
 use crate::operations::deployments::{self, CreateInput, DeploymentPage, PAGE_SIZE, REGIONS};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::{FormErrors, form_errors};
+use crate::web::forms::{FormErrors, NameForm, form_errors};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Shell, see_other};
 use crate::app::AppState;
@@ -163,18 +163,12 @@ pub async fn create(
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct RenameForm {
-    #[serde(default)]
-    name: String,
-}
-
 pub async fn rename(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: Authorized<perm::DeploymentsWrite>,
     path: web::Path<(String, String)>,
-    form: web::Form<RenameForm>,
+    form: web::Form<NameForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = deployment_id(&path)?;
     let name = form.into_inner().name;

@@ -38,6 +38,14 @@ impl FormErrors {
     }
 }
 
+/// A form with one field, `name`: renaming an organization or a deployment, creating an
+/// organization.
+#[derive(Debug, serde::Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    pub name: String,
+}
+
 /// Splits an error into the ones a form shows (422) and the rest.
 pub fn form_errors(e: impl Into<WebError>) -> Result<FormErrors, WebError> {
     match e.into() {

@@ -7,9 +7,8 @@ use crate::operations;
 use crate::operations::accounts::{ForAccount, OrgOfAccount};
 use crate::web::error::WebError;
 use crate::web::extract::{CurrentAccount, OrgAccess};
-use crate::web::forms::{FormErrors, form_errors};
-use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, Shell, see_other};
+use crate::web::forms::{FormErrors, NameForm};
+use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
 
 #[derive(Template)]
@@ -37,30 +36,20 @@ pub async fn index(state: web::Data<AppState>, current: CurrentAccount) -> Resul
     shell::ok(&page(&state, &current, String::new(), FormErrors::none()).await?)
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct CreateForm {
-    #[serde(default)]
-    name: String,
-}
-
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     current: CurrentAccount,
-    form: web::Form<CreateForm>,
+    form: web::Form<NameForm>,
 ) -> Result<HttpResponse, WebError> {
     let name = form.into_inner().name;
     let (ctx, owner, attempt) = (current.ctx(), current.id(), name.clone());
-    match state.run(move |db| operations::orgs::create(db, &ctx, owner, &attempt)).await {
-        Ok(org) => {
-            session::flash(&current.session, FlashKind::Success, format!("Organization “{}” created.", name.trim()));
-            Ok(see_other(&req, &shell::org_home(org, true)))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            shell::unprocessable(&page(&state, &current, name, errors).await?)
-        }
-    }
+    let outcome = state.run(move |db| operations::orgs::create(db, &ctx, owner, &attempt)).await;
+    let done = |org| Done::to(shell::org_home(org, true), format!("Organization “{}” created.", name.trim()));
+    post_redirect_get(&req, &current.session, outcome, done, |errors| async {
+        shell::unprocessable(&page(&state, &current, name.clone(), errors).await?)
+    })
+    .await
 }
 
 /// `/orgs/{org}`: the organization's first page for this member.

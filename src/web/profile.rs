@@ -9,8 +9,8 @@ use crate::web::error::WebError;
 use crate::web::format;
 use crate::web::extract::CurrentAccount;
 use crate::web::forms::{FormErrors, form_errors};
-use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, Shell, see_other};
+use crate::web::session::{self};
+use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
 
 #[derive(Template)]
@@ -59,16 +59,12 @@ pub async fn update(
 ) -> Result<HttpResponse, WebError> {
     let name = form.into_inner().name;
     let (account, attempt) = (current.id(), name.clone());
-    match state.run(move |db| accounts::update_profile(db, account, &attempt)).await {
-        Ok(()) => {
-            session::flash(&current.session, FlashKind::Success, "Profile saved.");
-            Ok(see_other(&req, "/profile"))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            shell::unprocessable(&page(&state, &current, Some(name), errors).await?)
-        }
-    }
+    let outcome = state.run(move |db| accounts::update_profile(db, account, &attempt)).await;
+    let done = |()| Done::to("/profile", "Profile saved.");
+    post_redirect_get(&req, &current.session, outcome, done, |errors| async {
+        shell::unprocessable(&page(&state, &current, Some(name), errors).await?)
+    })
+    .await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -87,18 +83,16 @@ pub async fn change_password(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let account = current.id();
-    match state.run(move |db| accounts::change_password(db, account, &form.current_password, &form.new_password)).await {
-        Ok(epoch) => {
-            // this session moves to the new epoch; every other one is over
-            session::set_epoch(&current.session, epoch);
-            session::flash(&current.session, FlashKind::Success, "Password changed. Your other sessions have been signed out.");
-            Ok(see_other(&req, "/profile"))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            shell::unprocessable(&page(&state, &current, None, errors).await?)
-        }
-    }
+    let outcome = state.run(move |db| accounts::change_password(db, account, &form.current_password, &form.new_password)).await;
+    let done = |epoch| {
+        // this session moves to the new epoch; every other one is over
+        session::set_epoch(&current.session, epoch);
+        Done::to("/profile", "Password changed. Your other sessions have been signed out.")
+    };
+    post_redirect_get(&req, &current.session, outcome, done, |errors| async {
+        shell::unprocessable(&page(&state, &current, None, errors).await?)
+    })
+    .await
 }
 
 #[derive(Debug, serde::Deserialize)]

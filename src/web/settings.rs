@@ -8,9 +8,9 @@ use crate::operations;
 use crate::operations::members::Membership;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::{FormErrors, form_errors};
+use crate::web::forms::{FormErrors, NameForm, form_errors};
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, Shell, see_other};
+use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
 
 /// How many members the transfer list offers (the owner types to filter in larger ones).
@@ -61,27 +61,17 @@ pub async fn show(state: web::Data<AppState>, access: Authorized<perm::OrgManage
     page(&state, &access, None, FormErrors::none()).await
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct RenameForm {
-    #[serde(default)]
-    name: String,
-}
-
 pub async fn rename(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: Authorized<perm::OrgManage>,
-    form: web::Form<RenameForm>,
+    form: web::Form<NameForm>,
 ) -> Result<HttpResponse, WebError> {
     let name = form.into_inner().name;
     let (ctx, org, attempt) = (access.ctx(), access.org_id, name.clone());
-    match state.run(move |db| operations::orgs::rename(db, &ctx, org, &attempt)).await {
-        Ok(()) => {
-            session::flash(&access.session, FlashKind::Success, "Organization renamed.");
-            Ok(see_other(&req, &format!("/orgs/{org}/settings")))
-        }
-        Err(e) => page(&state, &access, Some(name), form_errors(e)?).await,
-    }
+    let outcome = state.run(move |db| operations::orgs::rename(db, &ctx, org, &attempt)).await;
+    let done = |()| Done::to(format!("/orgs/{org}/settings"), "Organization renamed.");
+    post_redirect_get(&req, &access.session, outcome, done, |errors| page(&state, &access, Some(name), errors)).await
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -98,13 +88,9 @@ pub async fn transfer(
 ) -> Result<HttpResponse, WebError> {
     let to = form.into_inner().account;
     let (ctx, org) = (access.ctx(), access.org_id);
-    match state.run(move |db| operations::orgs::transfer(db, &ctx, org, &to)).await {
-        Ok(email) => {
-            session::flash(&access.session, FlashKind::Success, format!("{email} is now the owner. You are an admin."));
-            Ok(see_other(&req, &format!("/orgs/{org}/settings")))
-        }
-        Err(e) => page(&state, &access, None, form_errors(e)?).await,
-    }
+    let outcome = state.run(move |db| operations::orgs::transfer(db, &ctx, org, &to)).await;
+    let done = |email| Done::to(format!("/orgs/{org}/settings"), format!("{email} is now the owner. You are an admin."));
+    post_redirect_get(&req, &access.session, outcome, done, |errors| page(&state, &access, None, errors)).await
 }
 
 pub async fn leave(req: HttpRequest, state: web::Data<AppState>, access: OrgAccess) -> Result<HttpResponse, WebError> {
