@@ -8,9 +8,9 @@ use steward::config::{Rate, RateLimits};
 use steward::domain::{OrgId, Role};
 use steward::store;
 
-use crate::api_client::{Api, create_key};
+use crate::support::api::{Api, create_key};
 use crate::helpers::{Backend, Client, Options, TestApp, generous_rate_limits};
-use crate::openapi_check;
+use crate::support::openapi;
 
 /// The name of the key most tests use: the audit log names the key by it.
 const KEY: &str = "ci-script";
@@ -131,7 +131,7 @@ async fn the_openapi_document_is_3_1_lists_every_endpoint_and_needs_no_key(app: 
     let version = doc["openapi"].as_str().unwrap_or_default();
     assert!(version.starts_with("3.1."), "OpenAPI 3.1.x, got {version:?}");
     for (method, path) in ENDPOINTS {
-        if let Err(e) = openapi_check::find_operation(&doc, method, path) {
+        if let Err(e) = openapi::find_operation(&doc, method, path) {
             panic!("{method} {path} is not in the document: {e}");
         }
     }

@@ -3,7 +3,7 @@
 use steward::domain::Role;
 
 use crate::helpers::{Backend, Options, PASSWORD, TestApp};
-use crate::smtp::SmtpServer;
+use crate::support::smtp::SmtpServer;
 
 async fn with_smtp(backend: Backend) -> Option<(TestApp, SmtpServer)> {
     let smtp = SmtpServer::start();

@@ -10,7 +10,7 @@ use serde_json::Value;
 use steward::domain::OrgId;
 
 use crate::helpers::{Client, TestApp};
-use crate::openapi_check;
+use crate::support::openapi;
 
 /// Creates an API key through the API keys page as `client` (an owner or admin) and returns its
 /// secret, scraped from the page that shows it once. `deployments` are ids, for scope `selected`;
@@ -127,7 +127,7 @@ impl Api {
             .user_agent("steward-api-tests")
             .build()
             .expect("client");
-        Api { base: app.base.clone(), authorization, http, spec: openapi_check::spec_of(&app.base).await }
+        Api { base: app.base.clone(), authorization, http, spec: openapi::spec_of(&app.base).await }
     }
 
     /// A client presenting `key` as a bearer token.
@@ -185,7 +185,7 @@ impl Api {
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_else(|e| panic!("{method} {full}: reading the body: {e}"));
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-        openapi_check::assert_documented(&self.spec, method.as_str(), &full, status, content_type, &text);
+        openapi::assert_documented(&self.spec, method.as_str(), &full, status, content_type, &text);
         let json = if content_type.is_some_and(|c| c.starts_with("application/json")) {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {full}: the JSON body does not parse ({e}): {text}"))
         } else {
