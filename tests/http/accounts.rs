@@ -5,7 +5,7 @@ use std::time::Instant;
 use steward::domain::Role;
 use steward::store;
 
-use crate::helpers::{Backend, Options, PASSWORD, TestApp};
+use crate::helpers::{Backend, PASSWORD, TestApp};
 
 async fn sign_up_creates_the_owner_and_lands_on_the_member_list(app: &TestApp) {
     let (client, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
@@ -206,6 +206,32 @@ async fn another_organization_can_be_created_and_switched_to(app: &TestApp) {
     client.post("/orgs", &[("name", "")]).await.assert_status(422);
 }
 
+async fn closed_sign_up_hides_the_sign_up_page(backend: Backend) {
+    let app = TestApp::builder().signup_closed().spawn(backend).await;
+    let client = app.client();
+    client.get("/signup").await.assert_status(404);
+    client
+        .post("/signup", &[("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD), ("organization", "X")])
+        .await
+        .assert_status(404);
+    assert!(!client.get("/login").await.contains("/signup"));
+    app.stop().await;
+}
+
+async fn session_cookies_are_http_only_lax_and_secure_over_https(backend: Backend) {
+    for (builder, secure) in [(TestApp::builder(), false), (TestApp::builder().base_url("https://console.example.com"), true)] {
+        let app = builder.spawn(backend).await;
+        let page = app.client().get("/login").await;
+        let cookie = page.header("set-cookie").expect("a session cookie");
+        assert!(cookie.starts_with("steward_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
+        assert_eq!(page.header("strict-transport-security").is_some(), secure);
+        app.stop().await;
+    }
+}
+
 crate::on_both_backends!(
     sign_up_creates_the_owner_and_lands_on_the_member_list,
     sign_up_refuses_bad_input_with_422_and_changes_nothing,
@@ -218,33 +244,6 @@ crate::on_both_backends!(
     the_profile_shows_and_saves_the_name,
     an_owner_cannot_delete_their_account_but_a_member_can,
     another_organization_can_be_created_and_switched_to,
+    closed_sign_up_hides_the_sign_up_page(backend),
+    session_cookies_are_http_only_lax_and_secure_over_https(backend),
 );
-
-async fn closed_sign_up_hides_the_sign_up_page(backend: Backend) {
-    let options = Options { signup: steward::config::Signup::Closed, ..Options::default() };
-    let Some(app) = TestApp::try_spawn(backend, options).await else { return };
-    let client = app.client();
-    client.get("/signup").await.assert_status(404);
-    client
-        .post("/signup", &[("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD), ("organization", "X")])
-        .await
-        .assert_status(404);
-    assert!(!client.get("/login").await.contains("/signup"));
-    app.stop().await;
-}
-
-async fn session_cookies_are_http_only_lax_and_secure_over_https(backend: Backend) {
-    for (base_url, secure) in [(None, false), (Some("https://console.example.com".to_string()), true)] {
-        let Some(app) = TestApp::try_spawn(backend, Options { base_url, ..Options::default() }).await else { return };
-        let page = app.client().get("/login").await;
-        let cookie = page.header("set-cookie").expect("a session cookie");
-        assert!(cookie.starts_with("steward_session="), "{cookie}");
-        assert!(cookie.contains("HttpOnly"), "{cookie}");
-        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
-        assert_eq!(page.header("strict-transport-security").is_some(), secure);
-        app.stop().await;
-    }
-}
-
-crate::on_both_backends_with!(closed_sign_up_hides_the_sign_up_page, session_cookies_are_http_only_lax_and_secure_over_https);

@@ -4,12 +4,12 @@
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use steward::config::{Rate, RateLimits};
+use steward::config::Rate;
 use steward::domain::{OrgId, Role};
 use steward::store;
 
 use crate::support::api::{Api, create_key};
-use crate::helpers::{Backend, Client, Options, TestApp, generous_rate_limits};
+use crate::helpers::{Backend, Client, TestApp};
 use crate::support::openapi;
 
 /// The name of the key most tests use: the audit log names the key by it.
@@ -1069,6 +1069,20 @@ async fn an_unknown_api_path_answers_json_404(app: &TestApp) {
     }
 }
 
+async fn a_busy_key_gets_429_with_retry_after(backend: Backend) {
+    let app = TestApp::builder().limit_api_key_requests(Rate::per_minute(3)).spawn(backend).await;
+    let (owner, org, api) = acme_with_key(&app, "read_write").await;
+    for _ in 0..3 {
+        api.get("/deployments").await.expect(200);
+    }
+    api.get("/deployments").await.expect_error(429, "rate_limited");
+    api.post("/deployments", &json!({ "name": "web", "region": "us-east-1" })).await.expect_error(429, "rate_limited");
+    assert_eq!(app.count("deployments").await, 0);
+    // the limit is the key's own
+    another_key(&app, &owner, org, "other", "read", "all", &[]).await.get("/deployments").await.expect(200);
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     the_openapi_document_is_3_1_lists_every_endpoint_and_needs_no_key,
     members_are_listed_shown_changed_and_removed,
@@ -1098,21 +1112,5 @@ crate::on_both_backends!(
     a_missing_or_mistyped_field_gets_422_naming_it,
     a_change_whose_event_cannot_be_written_answers_500_and_is_not_kept,
     an_unknown_api_path_answers_json_404,
+    a_busy_key_gets_429_with_retry_after(backend),
 );
-
-async fn a_busy_key_gets_429_with_retry_after(backend: Backend) {
-    let limits = RateLimits { api_key: Some(Rate::per_minute(3)), ..generous_rate_limits() };
-    let Some(app) = TestApp::try_spawn(backend, Options { rate_limits: Some(limits), ..Options::default() }).await else { return };
-    let (owner, org, api) = acme_with_key(&app, "read_write").await;
-    for _ in 0..3 {
-        api.get("/deployments").await.expect(200);
-    }
-    api.get("/deployments").await.expect_error(429, "rate_limited");
-    api.post("/deployments", &json!({ "name": "web", "region": "us-east-1" })).await.expect_error(429, "rate_limited");
-    assert_eq!(app.count("deployments").await, 0);
-    // the limit is the key's own
-    another_key(&app, &owner, org, "other", "read", "all", &[]).await.get("/deployments").await.expect(200);
-    app.stop().await;
-}
-
-crate::on_both_backends_with!(a_busy_key_gets_429_with_retry_after);
