@@ -14,16 +14,9 @@ async fn sign_up_creates_the_owner_and_lands_on_the_member_list(app: &TestApp) {
     assert!(members.contains("ada@example.com"));
     assert_eq!(members.texts(".flash"), vec!["Welcome to Steward. Your organization is ready. ×"]);
 
-    let (events, membership) = app
-        .with_db(move |db| {
-            let mut conn = db.conn().unwrap();
-            let events = store::audit::all_of_org(&mut conn, org).unwrap();
-            let account = store::accounts::find_by_email(&mut conn, &steward::domain::Email::parse("ada@example.com").unwrap())
-                .unwrap()
-                .unwrap();
-            (events, store::members::find(&mut conn, org, account.id).unwrap().unwrap())
-        })
-        .await;
+    let ada = app.account_id("ada@example.com").await;
+    let membership = app.with_db(move |db| store::members::find(&mut db.conn().unwrap(), org, ada).unwrap().unwrap()).await;
+    let events = app.events(org).await;
     assert_eq!(membership.role, Role::Owner);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].action, "org.created");
@@ -47,13 +40,7 @@ async fn sign_up_refuses_bad_input_with_422_and_changes_nothing(app: &TestApp) {
         assert!(page.contains(message), "expected {message:?} in the form");
         assert!(!page.contains(PASSWORD), "the password is never echoed back");
     }
-    let accounts = app
-        .with_db(|db| {
-            use diesel::prelude::*;
-            steward::db::schema::accounts::table.count().get_result::<i64>(&mut *db.conn().unwrap()).unwrap()
-        })
-        .await;
-    assert_eq!(accounts, 0);
+    assert_eq!(app.count("accounts").await, 0);
 }
 
 async fn an_email_can_sign_up_only_once_whatever_its_case(app: &TestApp) {
@@ -189,7 +176,7 @@ async fn an_owner_cannot_delete_their_account_but_a_member_can(app: &TestApp) {
     mistyped.assert_status(422);
     member.post("/profile/delete", &[("confirm_email", " BOB@example.com ")]).await.assert_status(303);
     app.client().sign_in("bob@example.com", PASSWORD).await.assert_status(422);
-    let events = app.with_db(move |db| store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()).await;
+    let events = app.events(org).await;
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("member.left"));
 }
 

@@ -27,25 +27,7 @@ async fn add_events(app: &TestApp, org: OrgId, start: NaiveDate, specs: Vec<(&'s
 async fn a_change_whose_event_cannot_be_written_is_not_kept(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (bob, _) = app.add_member(org, "bob@example.com", Role::Viewer).await;
-    let backend = app.backend;
-    app.with_db(move |db| {
-        use diesel::RunQueryDsl;
-        let mut conn = db.conn().unwrap();
-        let statements: &[&str] = match backend {
-            Backend::Sqlite => &["CREATE TRIGGER no_role_events BEFORE INSERT ON audit_events \
-                 WHEN NEW.action = 'member.role_changed' BEGIN SELECT RAISE(ABORT, 'audit store refused'); END"],
-            Backend::Postgres => &[
-                "CREATE FUNCTION no_role_events() RETURNS trigger AS $$ BEGIN \
-                 IF NEW.action = 'member.role_changed' THEN RAISE EXCEPTION 'audit store refused'; END IF; \
-                 RETURN NEW; END $$ LANGUAGE plpgsql",
-                "CREATE TRIGGER no_role_events BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION no_role_events()",
-            ],
-        };
-        for s in statements {
-            diesel::sql_query(*s).execute(&mut *conn).unwrap();
-        }
-    })
-    .await;
+    app.refuse_audit_events("member.role_changed").await;
     let page = owner.post(&format!("/orgs/{org}/members/{bob}"), &[("role", "editor")]).await;
     page.assert_status(500);
     assert!(page.contains("Something went wrong") && !page.contains("audit store refused"), "no internals leak");
@@ -260,9 +242,7 @@ async fn the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), 303);
-        let ip = app
-            .with_db(move |db| steward::store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap().pop().unwrap().ip)
-            .await;
+        let ip = app.events(org).await.pop().unwrap().ip;
         assert_eq!(ip.as_deref(), Some(expected));
         app.stop().await;
     }

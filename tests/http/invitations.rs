@@ -152,16 +152,8 @@ async fn expired_cancelled_declined_used_and_unknown_links_say_so(app: &TestApp)
     }
     let (exp, can, dec) =
         (app.outbox_token_for("exp@example.com"), app.outbox_token_for("can@example.com"), app.outbox_token_for("dec@example.com"));
-    app.with_db(|db| {
-        use diesel::prelude::*;
-        use steward::db::schema::invitations::dsl::*;
-        diesel::update(invitations.filter(email.eq("exp@example.com")))
-            .set(expires_at.eq(steward::store::now() - chrono::Duration::hours(1)))
-            .execute(&mut *db.conn().unwrap())
-            .unwrap();
-    })
-    .await;
-    let can_id = invitation_id(app, "can@example.com").await;
+    app.expire_invitation(org, "exp@example.com").await;
+    let can_id = app.invitation_id(org, "can@example.com").await;
     owner.post(&format!("/orgs/{org}/invitations/{can_id}/cancel"), &[]).await.assert_status(303);
     let anyone = app.client();
     anyone.post(&format!("/invitations/{dec}/decline"), &[]).await.assert_status(303);
@@ -184,27 +176,13 @@ async fn expired_cancelled_declined_used_and_unknown_links_say_so(app: &TestApp)
     assert!(actions.ends_with(&["invitation.cancelled".to_string(), "invitation.declined".to_string()]), "{actions:?}");
 }
 
-async fn invitation_id(app: &TestApp, address: &'static str) -> String {
-    app.with_db(move |db| {
-        use diesel::prelude::*;
-        use steward::db::schema::invitations::dsl::*;
-        invitations.filter(email.eq(address)).select(id).first::<String>(&mut *db.conn().unwrap()).unwrap()
-    })
-    .await
-}
-
 async fn resend_gives_a_new_link_and_the_old_one_dies(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
     let old = app.outbox_token_for("bob@example.com");
     // expired invitations can be resent too
-    app.with_db(|db| {
-        use diesel::prelude::*;
-        use steward::db::schema::invitations::dsl::*;
-        diesel::update(invitations).set(expires_at.eq(steward::store::now())).execute(&mut *db.conn().unwrap()).unwrap();
-    })
-    .await;
-    let id = invitation_id(app, "bob@example.com").await;
+    app.expire_invitation(org, "bob@example.com").await;
+    let id = app.invitation_id(org, "bob@example.com").await;
     std::thread::sleep(std::time::Duration::from_millis(20));
     owner.post(&format!("/orgs/{org}/invitations/{id}/resend"), &[]).await.assert_status(303);
     assert_eq!(app.outbox().len(), 2);
@@ -224,7 +202,7 @@ async fn an_existing_account_sees_its_invitations_on_profile_and_orgs(app: &Test
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (bob, _) = app.sign_up("bob@example.com", "Bob's").await;
     owner.invite(org, "bob@example.com", "admin").await;
-    let id = invitation_id(app, "bob@example.com").await;
+    let id = app.invitation_id(org, "bob@example.com").await;
     let profile = bob.get("/profile").await;
     assert_eq!(profile.texts("#pending-invitations td.cell-primary"), vec!["Acme"]);
     let orgs = bob.get("/orgs").await;
@@ -242,7 +220,7 @@ async fn an_existing_account_sees_its_invitations_on_profile_and_orgs(app: &Test
 
     owner.invite(org, "carl@example.com", "viewer").await;
     let (carl, _) = app.sign_up("carl@example.com", "Carl's").await;
-    let carl_id = invitation_id(app, "carl@example.com").await;
+    let carl_id = app.invitation_id(org, "carl@example.com").await;
     carl.post(&format!("/profile/invitations/{carl_id}/decline"), &[]).await.assert_status(303);
     carl.get(&format!("/orgs/{org}/members")).await.assert_status(404);
 }

@@ -1,5 +1,5 @@
-//! The JSON API as a script sees it: keys made through the API keys page, and a client whose
-//! every answer is checked against the served OpenAPI document.
+//! The JSON API as a script sees it: a client holding a key (made with
+//! `Client::create_api_key`), whose every answer is checked against the served OpenAPI document.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -7,35 +7,9 @@ use std::sync::Arc;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use steward::domain::OrgId;
 
-use crate::helpers::{Client, TestApp};
+use crate::helpers::TestApp;
 use crate::support::openapi;
-
-/// Creates an API key through the API keys page as `client` (an owner or admin) and returns its
-/// secret, scraped from the page that shows it once. `deployments` are ids, for scope `selected`;
-/// `lifetime_days` empty means never.
-pub async fn create_key(
-    client: &Client,
-    org: OrgId,
-    name: &str,
-    permissions: &str,
-    scope: &str,
-    deployments: &[&str],
-    lifetime_days: &str,
-) -> String {
-    let mut fields = vec![("name", name), ("permissions", permissions), ("lifetime_days", lifetime_days), ("scope", scope)];
-    fields.extend(deployments.iter().map(|d| ("deployments", *d)));
-    let created = client.post(&format!("/orgs/{org}/api-keys"), &fields).await;
-    assert_eq!(created.status, 303, "creating the API key {name:?} failed:\n{}", created.body);
-    let page = client.get(&format!("/orgs/{org}/api-keys")).await;
-    page.assert_status(200);
-    let secret = page.texts("code#secret").into_iter().next().unwrap_or_else(|| panic!("no secret shown for {name:?}:\n{}", page.body));
-    assert!(secret.starts_with("stw_"), "a secret is recognisable by its prefix: {secret}");
-    let again = client.get(&format!("/orgs/{org}/api-keys")).await;
-    assert!(again.texts("code#secret").is_empty() && !again.contains(&secret), "the secret is shown only once");
-    secret
-}
 
 /// One answer of the API. `json` is `Null` when the body is not JSON.
 #[derive(Debug, Clone)]
@@ -168,6 +142,20 @@ impl Api {
     /// Sends `body` as is, with this content type (for malformed and oversized bodies).
     pub async fn send_raw(&self, method: Method, path: &str, content_type: &'static str, body: Vec<u8>) -> Reply {
         self.send(method, path, Some((content_type, body))).await
+    }
+
+    /// Creates a deployment, expecting success; returns its id.
+    pub async fn create_deployment(&self, name: &str, region: &str) -> String {
+        let created = self.post("/deployments", &serde_json::json!({ "name": name, "region": region })).await;
+        created.expect(201);
+        created.str("id")
+    }
+
+    /// Invites `email` as `role`, expecting success; returns the invitation's id.
+    pub async fn invite(&self, email: &str, role: &str) -> String {
+        let created = self.post("/invitations", &serde_json::json!({ "email": email, "role": role })).await;
+        created.expect(201);
+        created.str("id")
     }
 
     /// `path` is relative to `/api/v1`.
