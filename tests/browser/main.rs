@@ -1,6 +1,6 @@
 //! Browser tests: headless Chromium through chromedriver, against the real server.
 
-#[path = "../api/helpers.rs"]
+#[path = "../helpers/mod.rs"]
 mod helpers;
 
 mod driver;

@@ -1,7 +1,7 @@
 //! `steward seed`: a synthetic organization the console, the audit chain and a second run accept.
 
 use diesel::prelude::*;
-use steward::db::schema::{accounts, audit_events, invitations, memberships};
+use steward::db::schema::{accounts, invitations, memberships};
 use steward::domain::OrgId;
 use steward::seed::{Options, Report};
 use steward::store::audit::{ACTIONS, GENESIS_HASH};
@@ -38,8 +38,7 @@ async fn memberships_of(app: &TestApp, org: OrgId) -> Vec<(String, String)> {
 
 /// Walks the organization's chain as `steward audit verify` does; returns its actions.
 async fn valid_chain(app: &TestApp, org: OrgId) -> Vec<steward::store::audit::EventRow> {
-    let events =
-        app.with_db(move |db| steward::store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()).await;
+    let events = app.events(org).await;
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut prev_time = None;
     for (i, e) in events.iter().enumerate() {
@@ -165,10 +164,7 @@ async fn the_smallest_seed_is_an_owner_and_the_creation_of_the_organization(app:
     let events = valid_chain(app, org_of(&report)).await;
     assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["org.created"]);
     assert_eq!(memberships_of(app, org_of(&report)).await, vec![("owner".to_string(), "active".to_string())]);
-    let events_in_db = app
-        .with_db(|db| audit_events::table.count().get_result::<i64>(&mut *db.conn().unwrap()).unwrap())
-        .await;
-    assert_eq!(events_in_db, 1);
+    assert_eq!(app.count("audit_events").await, 1);
 }
 
 async fn seeding_refuses_a_weak_owner_password_and_writes_nothing(app: &TestApp) {

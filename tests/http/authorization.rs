@@ -3,8 +3,7 @@
 //! another organization lead nowhere; bad input is refused (never a 500) and changes nothing.
 
 use diesel::prelude::*;
-use steward::domain::ids::{DeploymentId, InvitationId};
-use steward::domain::{AccountId, Email, InvitationStatus, MembershipStatus, OrgId, Role};
+use steward::domain::{Email, InvitationStatus, MembershipStatus, OrgId, Role};
 use steward::store;
 
 use crate::helpers::{Client, Page, TestApp};
@@ -38,65 +37,6 @@ fn owned(fields: &[(&str, &str)]) -> Fields {
     fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-/// An account and its active membership, written straight to the database: a target of member
-/// actions, which never signs in (so no password hashing is needed).
-async fn insert_member(app: &TestApp, org: OrgId, email: &str, role: Role) -> AccountId {
-    let email = email.to_string();
-    app.with_db(move |db| {
-        let mut conn = db.conn().expect("conn");
-        let id = AccountId::new();
-        let row = store::accounts::AccountRow {
-            id: id.to_db(),
-            email: email.clone(),
-            name: email.split('@').next().unwrap_or("x").to_string(),
-            password_hash: "not-a-password-hash".into(),
-            session_epoch: 0,
-            created_at: store::now(),
-            last_login_at: None,
-        };
-        store::accounts::insert(&mut conn, &row).expect("insert account");
-        let parsed = Email::parse(&email).expect("email");
-        let who = store::members::NewMember { account: id, email: &parsed, name: &row.name };
-        store::members::insert(&mut conn, org, who, role, store::now()).expect("insert member");
-        id
-    })
-    .await
-}
-
-/// Invites `email` through the console as `by`; returns the pending invitation's id.
-async fn invite(app: &TestApp, by: &Client, org: OrgId, email: &str) -> InvitationId {
-    by.post(&format!("/orgs/{org}/invitations"), &[("email", email), ("role", "viewer")]).await.assert_status(303);
-    let email = Email::parse(email).expect("email");
-    app.with_db(move |db| {
-        store::invitations::pending_for(&mut db.conn().unwrap(), org, &email).unwrap().expect("the invitation is pending").id
-    })
-    .await
-}
-
-/// Creates a deployment through the console as `by`; returns its id.
-async fn create_deployment(app: &TestApp, by: &Client, org: OrgId, name: &str) -> DeploymentId {
-    by.post(&format!("/orgs/{org}/deployments"), &[("name", name), ("region", "eu-west-1")]).await.assert_status(303);
-    let name = name.to_string();
-    app.with_db(move |db| {
-        store::deployments::list(&mut db.conn().unwrap(), org, 10_000, 0)
-            .unwrap()
-            .into_iter()
-            .find(|r| r.deployment.name == name)
-            .expect("the deployment exists")
-            .deployment
-            .id
-    })
-    .await
-}
-
-async fn events_of(app: &TestApp, org: OrgId) -> Vec<store::audit::EventRow> {
-    app.with_db(move |db| store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()).await
-}
-
-async fn event_count(app: &TestApp, org: OrgId) -> usize {
-    events_of(app, org).await.len()
-}
-
 /// Rows in each table a refused request must leave alone.
 #[derive(Debug, PartialEq, Eq)]
 struct Counts {
@@ -109,20 +49,14 @@ struct Counts {
 }
 
 async fn counts(app: &TestApp) -> Counts {
-    app.with_db(|db| {
-        use steward::db::schema::*;
-        let mut conn = db.conn().unwrap();
-        let conn = &mut *conn;
-        Counts {
-            accounts: accounts::table.count().get_result(conn).unwrap(),
-            organizations: organizations::table.count().get_result(conn).unwrap(),
-            memberships: memberships::table.count().get_result(conn).unwrap(),
-            invitations: invitations::table.count().get_result(conn).unwrap(),
-            deployments: deployments::table.count().get_result(conn).unwrap(),
-            audit_events: audit_events::table.count().get_result(conn).unwrap(),
-        }
-    })
-    .await
+    Counts {
+        accounts: app.count("accounts").await,
+        organizations: app.count("organizations").await,
+        memberships: app.count("memberships").await,
+        invitations: app.count("invitations").await,
+        deployments: app.count("deployments").await,
+        audit_events: app.count("audit_events").await,
+    }
 }
 
 /// A short description of a response, for failure messages.
@@ -278,18 +212,15 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
     let (_, editor) = app.add_member(org, "editor@example.com", Role::Editor).await;
     let (_, viewer) = app.add_member(org, "viewer@example.com", Role::Viewer).await;
     let (outsider, outsider_org) = app.sign_up("outsider@example.com", "Elsewhere").await;
-    let stranger = app
-        .with_db(|db| {
-            let email = Email::parse("outsider@example.com").unwrap();
-            store::accounts::find_by_email(&mut db.conn().unwrap(), &email).unwrap().unwrap().id
-        })
-        .await;
+    let stranger = app.account_id("outsider@example.com").await;
     let (deactivated_id, deactivated) = app.add_member(org, "gone@example.com", Role::Admin).await;
-    owner.post(&format!("/orgs/{org}/members/{deactivated_id}/deactivate"), &[]).await.assert_status(303);
+    owner.deactivate(org, deactivated_id).await;
     let signed_out = app.client();
-    let target = insert_member(app, org, "target@example.com", Role::Viewer).await;
-    let invitation = invite(app, &owner, org, "invitee@example.com").await;
-    let deployment = create_deployment(app, &owner, org, "web-1").await;
+    let target = app.add_member_who_never_signs_in(org, "target@example.com", Role::Viewer).await;
+    owner.invite(org, "invitee@example.com", "viewer").await;
+    let invitation = app.invitation_id(org, "invitee@example.com").await;
+    owner.create_deployment(org, "web-1", "eu-west-1").await;
+    let deployment = app.deployment_id(org, "web-1").await;
 
     let actors: [(Who, &Client); 7] = [
         (Who::Member(Role::Owner), &owner),
@@ -316,24 +247,28 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
                 ("{n}", n.to_string()),
             ];
             if case.mentions("{new_invitation}") {
-                let id = invite(app, &owner, org, &format!("fresh-{n}@example.com")).await;
+                let email = format!("fresh-{n}@example.com");
+                owner.invite(org, &email, "viewer").await;
+                let id = app.invitation_id(org, &email).await;
                 vars.push(("{new_invitation}", id.to_string()));
             }
             if case.mentions("{new_member") {
                 let email = format!("member-{n}@example.com");
-                let id = insert_member(app, org, &email, Role::Viewer).await;
+                let id = app.add_member_who_never_signs_in(org, &email, Role::Viewer).await;
                 vars.push(("{new_member_email}", email));
                 vars.push(("{new_member}", id.to_string()));
             }
             if case.mentions("{new_deployment}") {
-                let id = create_deployment(app, &owner, org, &format!("tmp-{n}")).await;
+                let name = format!("tmp-{n}");
+                owner.create_deployment(org, &name, "eu-west-1").await;
+                let id = app.deployment_id(org, &name).await;
                 vars.push(("{new_deployment}", id.to_string()));
             }
             let vars = Vars(vars);
             let path = vars.fill(case.path);
             let fields: Fields = case.fields.iter().map(|(k, v)| (k.to_string(), vars.fill(v))).collect();
 
-            let events_before = event_count(app, org).await;
+            let events_before = app.events(org).await.len();
             let page = send(client, case.method, &path, &fields).await;
             let expected = case.expected(who);
             if page.status != expected {
@@ -357,7 +292,7 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
                 mismatches.push(format!("{who:?} {:?} {}: the session was lost ({location})", case.method, case.path));
             }
             if expected == 403 || expected == 404 || who == Who::SignedOut {
-                let events_after = event_count(app, org).await;
+                let events_after = app.events(org).await.len();
                 if events_after != events_before {
                     mismatches.push(format!(
                         "{who:?} {:?} {}: refused, yet the audit log grew from {events_before} to {events_after}",
@@ -410,7 +345,7 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
     assert_eq!(inv.status, InvitationStatus::Pending);
     assert_eq!(dep.as_deref(), Some("web-1"));
     // the outsider's own organization saw nothing of it
-    let outsider_events: Vec<String> = events_of(app, outsider_org).await.into_iter().map(|e| e.action).collect();
+    let outsider_events: Vec<String> = app.events(outsider_org).await.into_iter().map(|e| e.action).collect();
     assert_eq!(outsider_events, vec!["org.created"]);
 }
 
@@ -418,13 +353,8 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
 async fn member_actions_on_the_owner_or_oneself_are_refused_with_403(app: &TestApp) {
     let (owner, org) = app.sign_up("owner@example.com", "Acme").await;
     let (admin_id, admin) = app.add_member(org, "admin@example.com", Role::Admin).await;
-    let owner_id = app
-        .with_db(|db| {
-            let email = Email::parse("owner@example.com").unwrap();
-            store::accounts::find_by_email(&mut db.conn().unwrap(), &email).unwrap().unwrap().id
-        })
-        .await;
-    let events_before = event_count(app, org).await;
+    let owner_id = app.account_id("owner@example.com").await;
+    let events_before = app.events(org).await.len();
     let mut mismatches = Vec::new();
     for (actor_name, actor, target, email) in [
         ("owner on self", &owner, owner_id, "owner@example.com"),
@@ -448,7 +378,7 @@ async fn member_actions_on_the_owner_or_oneself_are_refused_with_403(app: &TestA
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    assert_eq!(event_count(app, org).await, events_before);
+    assert_eq!(app.events(org).await.len(), events_before);
     let roles = app
         .with_db(move |db| {
             let mut conn = db.conn().unwrap();
@@ -575,19 +505,16 @@ async fn an_admin_of_one_org_cannot_touch_another_org_by_id(app: &TestApp) {
     // A: the attacker's organization
     let (owner_a, org_a) = app.sign_up("ann@alpha.example", "Alpha").await;
     let (_, admin_a) = app.add_member(org_a, "adam@alpha.example", Role::Admin).await;
-    create_deployment(app, &owner_a, org_a, "alpha-web").await;
+    owner_a.create_deployment(org_a, "alpha-web", "eu-west-1").await;
     // B: the victim
     let (owner_b, org_b) = app.sign_up("bob@beta.example", "Beta").await;
     let (admin_b_id, _) = app.add_member(org_b, "bea@beta.example", Role::Admin).await;
-    let viewer_b = insert_member(app, org_b, "val@beta.example", Role::Viewer).await;
-    let owner_b_id = app
-        .with_db(|db| {
-            let email = Email::parse("bob@beta.example").unwrap();
-            store::accounts::find_by_email(&mut db.conn().unwrap(), &email).unwrap().unwrap().id
-        })
-        .await;
-    let invitation_b = invite(app, &owner_b, org_b, "guest@beta.example").await;
-    let deployment_b = create_deployment(app, &owner_b, org_b, "beta-api").await;
+    let viewer_b = app.add_member_who_never_signs_in(org_b, "val@beta.example", Role::Viewer).await;
+    let owner_b_id = app.account_id("bob@beta.example").await;
+    owner_b.invite(org_b, "guest@beta.example", "viewer").await;
+    let invitation_b = app.invitation_id(org_b, "guest@beta.example").await;
+    owner_b.create_deployment(org_b, "beta-api", "eu-west-1").await;
+    let deployment_b = app.deployment_id(org_b, "beta-api").await;
 
     let before_a = snapshot(app, org_a).await;
     let before_b = snapshot(app, org_b).await;
@@ -656,9 +583,11 @@ async fn an_admin_of_one_org_cannot_touch_another_org_by_id(app: &TestApp) {
 
 async fn bad_input_gets_422_or_404_and_changes_nothing(app: &TestApp) {
     let (owner, org) = app.sign_up("owner@example.com", "Acme").await;
-    let target = insert_member(app, org, "target@example.com", Role::Viewer).await;
-    let invitation = invite(app, &owner, org, "invitee@example.com").await;
-    let deployment = create_deployment(app, &owner, org, "web-1").await;
+    let target = app.add_member_who_never_signs_in(org, "target@example.com", Role::Viewer).await;
+    owner.invite(org, "invitee@example.com", "viewer").await;
+    let invitation = app.invitation_id(org, "invitee@example.com").await;
+    owner.create_deployment(org, "web-1", "eu-west-1").await;
+    let deployment = app.deployment_id(org, "web-1").await;
     let before = counts(app).await;
     let before_snapshot = snapshot(app, org).await;
 

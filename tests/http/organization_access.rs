@@ -48,14 +48,7 @@ async fn a_deactivated_member_loses_access_at_once(app: &TestApp) {
 
 async fn last_active_is_kept_to_the_minute_without_a_write_per_request(app: &TestApp) {
     let (client, org) = app.sign_up("ada@example.com", "Acme").await;
-    let account = app
-        .with_db(|db| {
-            store::accounts::find_by_email(&mut *db.conn().unwrap(), &steward::domain::Email::parse("ada@example.com").unwrap())
-                .unwrap()
-                .unwrap()
-                .id
-        })
-        .await;
+    let account = app.account_id("ada@example.com").await;
     let read = move |db: &steward::db::Db| store::members::find(&mut *db.conn().unwrap(), org, account).unwrap().unwrap().last_active_at;
     // pretend the last request was five minutes ago
     let old = store::now() - chrono::Duration::minutes(5);

@@ -2,26 +2,10 @@
 
 use serde_json::{Value, json};
 use steward::domain::ids::DeploymentId;
-use steward::domain::{OrgId, Role};
+use steward::domain::Role;
 use steward::store;
 
-use crate::helpers::TestApp;
-
-/// The organization's deployments as stored: id, name, region, by name.
-async fn deployments_of(app: &TestApp, org: OrgId) -> Vec<(DeploymentId, String, String)> {
-    app.with_db(move |db| {
-        store::deployments::list(&mut db.conn().unwrap(), org, 1000, 0)
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.deployment.id, r.deployment.name, r.deployment.region))
-            .collect()
-    })
-    .await
-}
-
-async fn events_of(app: &TestApp, org: OrgId) -> Vec<store::audit::EventRow> {
-    app.with_db(move |db| store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()).await
-}
+use crate::helpers::{NewKey, TestApp};
 
 fn actions(events: &[store::audit::EventRow]) -> Vec<&str> {
     events.iter().map(|e| e.action.as_str()).collect()
@@ -41,7 +25,7 @@ async fn an_editor_creates_renames_and_deletes_a_deployment(app: &TestApp) {
     assert_eq!(page.texts("tbody td.cell-primary"), vec!["web-production"]);
     let row = page.texts("tbody tr").join(" ");
     assert!(row.contains("eu-west-1") && row.contains("ed@example.com"), "{row}");
-    let [(id, _, _)] = deployments_of(app, org).await.try_into().unwrap();
+    let [(id, _, _)] = app.deployments(org).await.try_into().unwrap();
 
     let renamed = editor.post(&format!("{list}/{id}"), &[("name", "web-staging")]).await;
     renamed.assert_status(303);
@@ -58,9 +42,9 @@ async fn an_editor_creates_renames_and_deletes_a_deployment(app: &TestApp) {
     let page = editor.get(&list).await;
     assert_eq!(page.texts(".flash"), vec!["Deployment “web-staging” deleted. ×"]);
     assert!(page.contains("No deployments yet"));
-    assert!(deployments_of(app, org).await.is_empty());
+    assert!(app.deployments(org).await.is_empty());
 
-    let events = events_of(app, org).await;
+    let events = app.events(org).await;
     assert_eq!(actions(&events), ["org.created", "deployment.created", "deployment.updated", "deployment.deleted"]);
     let details: Vec<Value> = events[1..].iter().map(|e| serde_json::from_str(&e.details).unwrap()).collect();
     assert_eq!(details[0], json!({ "name": "web-production", "region": "eu-west-1" }));
@@ -82,11 +66,11 @@ async fn an_editor_creates_renames_and_deletes_a_deployment(app: &TestApp) {
 async fn a_viewer_sees_the_list_but_cannot_change_it(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let list = format!("/orgs/{org}/deployments");
-    owner.post(&list, &[("name", "api"), ("region", "us-east-1")]).await.assert_status(303);
+    owner.create_deployment(org, "api", "us-east-1").await;
     let owner_page = owner.get(&list).await;
     assert_eq!(owner_page.texts(".page-actions summary"), vec!["Create deployment"]);
     assert!(owner_page.contains(&format!(r#"action="/orgs/{org}/deployments""#)));
-    let [(id, _, _)] = deployments_of(app, org).await.try_into().unwrap();
+    let [(id, _, _)] = app.deployments(org).await.try_into().unwrap();
 
     let (_, viewer) = app.add_member(org, "vic@example.com", Role::Viewer).await;
     let page = viewer.get(&list).await;
@@ -100,8 +84,8 @@ async fn a_viewer_sees_the_list_but_cannot_change_it(app: &TestApp) {
     viewer.post(&list, &[("name", "sneaky"), ("region", "us-east-1")]).await.assert_status(403);
     viewer.post(&format!("{list}/{id}"), &[("name", "renamed")]).await.assert_status(403);
     viewer.post(&format!("{list}/{id}/delete"), &[]).await.assert_status(403);
-    assert_eq!(deployments_of(app, org).await, vec![(id, "api".to_string(), "us-east-1".to_string())]);
-    assert_eq!(actions(&events_of(app, org).await), ["org.created", "deployment.created"]);
+    assert_eq!(app.deployments(org).await, vec![(id, "api".to_string(), "us-east-1".to_string())]);
+    assert_eq!(actions(&app.events(org).await), ["org.created", "deployment.created"]);
 }
 
 async fn bad_names_and_regions_get_422_and_change_nothing(app: &TestApp) {
@@ -135,10 +119,10 @@ async fn bad_names_and_regions_get_422_and_change_nothing(app: &TestApp) {
     let kept = owner.post(&list, &[("name", "Web"), ("region", "ap-southeast-1")]).await;
     assert!(kept.contains(r#"value="Web""#));
     assert!(kept.contains(r#"<option value="ap-southeast-1" selected>"#));
-    assert!(deployments_of(app, org).await.is_empty());
+    assert!(app.deployments(org).await.is_empty());
 
-    owner.post(&list, &[("name", "web"), ("region", "us-east-1")]).await.assert_status(303);
-    let [(id, _, _)] = deployments_of(app, org).await.try_into().unwrap();
+    owner.create_deployment(org, "web", "us-east-1").await;
+    let [(id, _, _)] = app.deployments(org).await.try_into().unwrap();
     for (name, message) in [
         ("", "This field is required."),
         ("Bad Name", "Start the name with a lowercase letter."),
@@ -149,24 +133,24 @@ async fn bad_names_and_regions_get_422_and_change_nothing(app: &TestApp) {
         // the row's rename form is open again, with the message
         assert_eq!(page.texts("details[open] .field-error"), vec![message]);
     }
-    assert_eq!(deployments_of(app, org).await, vec![(id, "web".to_string(), "us-east-1".to_string())]);
-    assert_eq!(actions(&events_of(app, org).await), ["org.created", "deployment.created"]);
+    assert_eq!(app.deployments(org).await, vec![(id, "web".to_string(), "us-east-1".to_string())]);
+    assert_eq!(actions(&app.events(org).await), ["org.created", "deployment.created"]);
 }
 
 async fn a_name_is_unique_within_its_organization(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let list = format!("/orgs/{org}/deployments");
-    owner.post(&list, &[("name", "web"), ("region", "us-east-1")]).await.assert_status(303);
-    owner.post(&list, &[("name", "api"), ("region", "us-east-1")]).await.assert_status(303);
+    owner.create_deployment(org, "web", "us-east-1").await;
+    owner.create_deployment(org, "api", "us-east-1").await;
 
     let again = owner.post(&list, &[("name", " web "), ("region", "eu-central-1")]).await;
     again.assert_status(422);
     assert_eq!(again.texts(".field-error"), vec!["A deployment with this name already exists."]);
-    let api = deployments_of(app, org).await.into_iter().find(|(_, name, _)| name == "api").unwrap().0;
+    let api = app.deployment_id(org, "api").await;
     let taken = owner.post(&format!("{list}/{api}"), &[("name", "web")]).await;
     taken.assert_status(422);
     assert_eq!(taken.texts("details[open] .field-error"), vec!["A deployment with this name already exists."]);
-    assert_eq!(deployments_of(app, org).await.len(), 2);
+    assert_eq!(app.deployments(org).await.len(), 2);
     // the database holds the line too, as the unique violation the operation turns into that message
     let raced = app
         .with_db(move |db| {
@@ -194,17 +178,14 @@ async fn a_name_is_unique_within_its_organization(app: &TestApp) {
         .post(&format!("/orgs/{other_org}/deployments"), &[("name", "web"), ("region", "us-east-1")])
         .await
         .assert_status(303);
-    assert_eq!(deployments_of(app, other_org).await.len(), 1);
+    assert_eq!(app.deployments(other_org).await.len(), 1);
 }
 
 async fn another_organizations_deployment_is_out_of_reach(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (other, other_org) = app.sign_up("eve@example.com", "Other").await;
-    other
-        .post(&format!("/orgs/{other_org}/deployments"), &[("name", "secret-db"), ("region", "us-west-2")])
-        .await
-        .assert_status(303);
-    let [(theirs, _, _)] = deployments_of(app, other_org).await.try_into().unwrap();
+    other.create_deployment(other_org, "secret-db", "us-west-2").await;
+    let [(theirs, _, _)] = app.deployments(other_org).await.try_into().unwrap();
 
     let list = format!("/orgs/{org}/deployments");
     let page = owner.get(&list).await;
@@ -219,9 +200,9 @@ async fn another_organizations_deployment_is_out_of_reach(app: &TestApp) {
     owner.post(&format!("{theirs_path}/delete"), &[]).await.assert_status(404);
     owner.get(&format!("/orgs/{other_org}/deployments")).await.assert_status(404);
 
-    assert_eq!(deployments_of(app, other_org).await, vec![(theirs, "secret-db".to_string(), "us-west-2".to_string())]);
-    assert_eq!(actions(&events_of(app, other_org).await), ["org.created", "deployment.created"]);
-    assert_eq!(actions(&events_of(app, org).await), ["org.created"]);
+    assert_eq!(app.deployments(other_org).await, vec![(theirs, "secret-db".to_string(), "us-west-2".to_string())]);
+    assert_eq!(actions(&app.events(other_org).await), ["org.created", "deployment.created"]);
+    assert_eq!(actions(&app.events(org).await), ["org.created"]);
 }
 
 async fn a_malformed_or_unknown_deployment_id_gets_404(app: &TestApp) {
@@ -231,7 +212,7 @@ async fn a_malformed_or_unknown_deployment_id_gets_404(app: &TestApp) {
         owner.post(&format!("{list}/{id}"), &[("name", "web")]).await.assert_status(404);
         owner.post(&format!("{list}/{id}/delete"), &[]).await.assert_status(404);
     }
-    assert_eq!(actions(&events_of(app, org).await), ["org.created"]);
+    assert_eq!(actions(&app.events(org).await), ["org.created"]);
 }
 
 async fn the_list_is_paginated_by_fifty(app: &TestApp) {
@@ -277,7 +258,7 @@ async fn the_list_is_paginated_by_fifty(app: &TestApp) {
     }
 
     // a refused rename shows the list where that deployment stands
-    let id = deployments_of(app, org).await.into_iter().find(|(_, name, _)| name == "svc-075").unwrap().0;
+    let id = app.deployment_id(org, "svc-075").await;
     let refused = owner.post(&format!("{list}/{id}"), &[("name", "svc-076")]).await;
     refused.assert_status(422);
     assert_eq!(refused.texts(".pagination .muted"), vec!["Showing 51–100 of 120"]);
@@ -287,8 +268,8 @@ async fn the_list_is_paginated_by_fifty(app: &TestApp) {
 async fn deleting_a_deployment_removes_it_from_api_key_scopes(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let list = format!("/orgs/{org}/deployments");
-    owner.post(&list, &[("name", "web"), ("region", "us-east-1")]).await.assert_status(303);
-    let [(id, _, _)] = deployments_of(app, org).await.try_into().unwrap();
+    owner.create_deployment(org, "web", "us-east-1").await;
+    let [(id, _, _)] = app.deployments(org).await.try_into().unwrap();
     let scopes = move |db: &steward::db::Db| {
         use diesel::prelude::*;
         use steward::db::schema::api_key_deployments as akd;
@@ -298,30 +279,7 @@ async fn deleting_a_deployment_removes_it_from_api_key_scopes(app: &TestApp) {
             .get_result::<i64>(&mut *db.conn().unwrap())
             .unwrap()
     };
-    app.with_db(move |db| {
-        use diesel::prelude::*;
-        use steward::db::schema::{api_key_deployments as akd, api_keys as k};
-        let mut conn = db.conn().unwrap();
-        let key = uuid::Uuid::new_v4().to_string();
-        diesel::insert_into(k::table)
-            .values((
-                k::id.eq(&key),
-                k::org_id.eq(org.to_db()),
-                k::name.eq("ci"),
-                k::lookup.eq("lookup"),
-                k::secret_hash.eq("hash"),
-                k::permissions.eq("read"),
-                k::scope.eq("selected"),
-                k::created_at.eq(store::now()),
-            ))
-            .execute(&mut conn)
-            .unwrap();
-        diesel::insert_into(akd::table)
-            .values((akd::api_key_id.eq(&key), akd::deployment_id.eq(id.to_db())))
-            .execute(&mut conn)
-            .unwrap();
-    })
-    .await;
+    owner.create_api_key(org, NewKey::named("ci").read_only().only_for(&[&id.to_string()])).await;
     assert_eq!(app.with_db(scopes).await, 1);
     owner.post(&format!("{list}/{id}/delete"), &[]).await.assert_status(303);
     assert_eq!(app.with_db(scopes).await, 0);

@@ -5,7 +5,7 @@ use std::time::Instant;
 use steward::domain::Role;
 use steward::store;
 
-use crate::helpers::{Backend, Options, PASSWORD, TestApp};
+use crate::helpers::{Backend, PASSWORD, TestApp};
 
 async fn sign_up_creates_the_owner_and_lands_on_the_member_list(app: &TestApp) {
     let (client, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
@@ -14,16 +14,9 @@ async fn sign_up_creates_the_owner_and_lands_on_the_member_list(app: &TestApp) {
     assert!(members.contains("ada@example.com"));
     assert_eq!(members.texts(".flash"), vec!["Welcome to Steward. Your organization is ready. ×"]);
 
-    let (events, membership) = app
-        .with_db(move |db| {
-            let mut conn = db.conn().unwrap();
-            let events = store::audit::all_of_org(&mut conn, org).unwrap();
-            let account = store::accounts::find_by_email(&mut conn, &steward::domain::Email::parse("ada@example.com").unwrap())
-                .unwrap()
-                .unwrap();
-            (events, store::members::find(&mut conn, org, account.id).unwrap().unwrap())
-        })
-        .await;
+    let ada = app.account_id("ada@example.com").await;
+    let membership = app.with_db(move |db| store::members::find(&mut db.conn().unwrap(), org, ada).unwrap().unwrap()).await;
+    let events = app.events(org).await;
     assert_eq!(membership.role, Role::Owner);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].action, "org.created");
@@ -47,13 +40,7 @@ async fn sign_up_refuses_bad_input_with_422_and_changes_nothing(app: &TestApp) {
         assert!(page.contains(message), "expected {message:?} in the form");
         assert!(!page.contains(PASSWORD), "the password is never echoed back");
     }
-    let accounts = app
-        .with_db(|db| {
-            use diesel::prelude::*;
-            steward::db::schema::accounts::table.count().get_result::<i64>(&mut *db.conn().unwrap()).unwrap()
-        })
-        .await;
-    assert_eq!(accounts, 0);
+    assert_eq!(app.count("accounts").await, 0);
 }
 
 async fn an_email_can_sign_up_only_once_whatever_its_case(app: &TestApp) {
@@ -189,7 +176,7 @@ async fn an_owner_cannot_delete_their_account_but_a_member_can(app: &TestApp) {
     mistyped.assert_status(422);
     member.post("/profile/delete", &[("confirm_email", " BOB@example.com ")]).await.assert_status(303);
     app.client().sign_in("bob@example.com", PASSWORD).await.assert_status(422);
-    let events = app.with_db(move |db| store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()).await;
+    let events = app.events(org).await;
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("member.left"));
 }
 
@@ -206,6 +193,32 @@ async fn another_organization_can_be_created_and_switched_to(app: &TestApp) {
     client.post("/orgs", &[("name", "")]).await.assert_status(422);
 }
 
+async fn closed_sign_up_hides_the_sign_up_page(backend: Backend) {
+    let app = TestApp::builder().signup_closed().spawn(backend).await;
+    let client = app.client();
+    client.get("/signup").await.assert_status(404);
+    client
+        .post("/signup", &[("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD), ("organization", "X")])
+        .await
+        .assert_status(404);
+    assert!(!client.get("/login").await.contains("/signup"));
+    app.stop().await;
+}
+
+async fn session_cookies_are_http_only_lax_and_secure_over_https(backend: Backend) {
+    for (builder, secure) in [(TestApp::builder(), false), (TestApp::builder().base_url("https://console.example.com"), true)] {
+        let app = builder.spawn(backend).await;
+        let page = app.client().get("/login").await;
+        let cookie = page.header("set-cookie").expect("a session cookie");
+        assert!(cookie.starts_with("steward_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
+        assert_eq!(page.header("strict-transport-security").is_some(), secure);
+        app.stop().await;
+    }
+}
+
 crate::on_both_backends!(
     sign_up_creates_the_owner_and_lands_on_the_member_list,
     sign_up_refuses_bad_input_with_422_and_changes_nothing,
@@ -218,33 +231,6 @@ crate::on_both_backends!(
     the_profile_shows_and_saves_the_name,
     an_owner_cannot_delete_their_account_but_a_member_can,
     another_organization_can_be_created_and_switched_to,
+    closed_sign_up_hides_the_sign_up_page(backend),
+    session_cookies_are_http_only_lax_and_secure_over_https(backend),
 );
-
-async fn closed_sign_up_hides_the_sign_up_page(backend: Backend) {
-    let options = Options { signup: steward::config::Signup::Closed, ..Options::default() };
-    let Some(app) = TestApp::try_spawn(backend, options).await else { return };
-    let client = app.client();
-    client.get("/signup").await.assert_status(404);
-    client
-        .post("/signup", &[("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD), ("organization", "X")])
-        .await
-        .assert_status(404);
-    assert!(!client.get("/login").await.contains("/signup"));
-    app.stop().await;
-}
-
-async fn session_cookies_are_http_only_lax_and_secure_over_https(backend: Backend) {
-    for (base_url, secure) in [(None, false), (Some("https://console.example.com".to_string()), true)] {
-        let Some(app) = TestApp::try_spawn(backend, Options { base_url, ..Options::default() }).await else { return };
-        let page = app.client().get("/login").await;
-        let cookie = page.header("set-cookie").expect("a session cookie");
-        assert!(cookie.starts_with("steward_session="), "{cookie}");
-        assert!(cookie.contains("HttpOnly"), "{cookie}");
-        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-        assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
-        assert_eq!(page.header("strict-transport-security").is_some(), secure);
-        app.stop().await;
-    }
-}
-
-crate::on_both_backends_with!(closed_sign_up_hides_the_sign_up_page, session_cookies_are_http_only_lax_and_secure_over_https);

@@ -22,7 +22,7 @@ async fn ownership_goes_to_an_active_member_and_the_old_owner_becomes_admin(app:
     app.add_member(org, "ina@example.com", Role::Editor).await;
     let (ada, bob_id, ina) =
         (app.account_id("ada@example.com").await, app.account_id("bob@example.com").await, app.account_id("ina@example.com").await);
-    owner.post(&format!("/orgs/{org}/members/{ina}/deactivate"), &[]).await.assert_status(303);
+    owner.deactivate(org, ina).await;
 
     let inactive = owner.post(&format!("/orgs/{org}/transfer"), &[("account", &ina.to_string())]).await;
     inactive.assert_status(422);
@@ -66,7 +66,7 @@ async fn deleting_the_organization_takes_everything_it_holds(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (_, admin) = app.add_member(org, "al@example.com", Role::Admin).await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    owner.post(&format!("/orgs/{org}/deployments"), &[("name", "web"), ("region", "eu-west-1")]).await.assert_status(303);
+    owner.create_deployment(org, "web", "eu-west-1").await;
     admin.post(&format!("/orgs/{org}/delete"), &[("confirm_name", "Acme")]).await.assert_status(403);
     let wrong = owner.post(&format!("/orgs/{org}/delete"), &[("confirm_name", "acme")]).await;
     wrong.assert_status(422);

@@ -56,4 +56,6 @@ async fn racing_admins_and_owner_never_leave_the_organization_without_its_owner(
     }
 }
 
-crate::on_both_backends!(racing_admins_and_owner_never_leave_the_organization_without_its_owner);
+crate::on_both_backends!(
+    racing_admins_and_owner_never_leave_the_organization_without_its_owner,
+);

@@ -2,17 +2,12 @@
 
 use steward::domain::Role;
 
-use crate::helpers::{Backend, Options, PASSWORD, TestApp};
-use crate::smtp::SmtpServer;
-
-async fn with_smtp(backend: Backend) -> Option<(TestApp, SmtpServer)> {
-    let smtp = SmtpServer::start();
-    let app = TestApp::try_spawn(backend, Options { smtp_url: Some(smtp.url()), ..Options::default() }).await?;
-    Some((app, smtp))
-}
+use crate::helpers::{Backend, PASSWORD, TestApp};
+use crate::support::smtp::SmtpServer;
 
 async fn an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend: Backend) {
-    let Some((app, smtp)) = with_smtp(backend).await else { return };
+    let smtp = SmtpServer::start();
+    let app = TestApp::builder().smtp(&smtp.url()).spawn(backend).await;
     let (owner, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
     owner.invite(org, "  Grace@Example.com ", "admin").await;
 
@@ -60,7 +55,8 @@ async fn an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend:
 }
 
 async fn a_failed_send_is_shown_and_leaves_nothing_behind(backend: Backend) {
-    let Some((app, smtp)) = with_smtp(backend).await else { return };
+    let smtp = SmtpServer::start();
+    let app = TestApp::builder().smtp(&smtp.url()).spawn(backend).await;
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     smtp.refuse_all(true);
     let page = owner.post(&format!("/orgs/{org}/invitations"), &[("email", "bob@example.com"), ("role", "viewer")]).await;
@@ -74,8 +70,6 @@ async fn a_failed_send_is_shown_and_leaves_nothing_behind(backend: Backend) {
     assert_eq!(app.count("invitations").await, 1);
     app.stop().await;
 }
-
-crate::on_both_backends_with!(an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person, a_failed_send_is_shown_and_leaves_nothing_behind);
 
 async fn without_smtp_the_email_is_written_to_the_outbox(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
@@ -158,16 +152,8 @@ async fn expired_cancelled_declined_used_and_unknown_links_say_so(app: &TestApp)
     }
     let (exp, can, dec) =
         (app.outbox_token_for("exp@example.com"), app.outbox_token_for("can@example.com"), app.outbox_token_for("dec@example.com"));
-    app.with_db(|db| {
-        use diesel::prelude::*;
-        use steward::db::schema::invitations::dsl::*;
-        diesel::update(invitations.filter(email.eq("exp@example.com")))
-            .set(expires_at.eq(steward::store::now() - chrono::Duration::hours(1)))
-            .execute(&mut *db.conn().unwrap())
-            .unwrap();
-    })
-    .await;
-    let can_id = invitation_id(app, "can@example.com").await;
+    app.expire_invitation(org, "exp@example.com").await;
+    let can_id = app.invitation_id(org, "can@example.com").await;
     owner.post(&format!("/orgs/{org}/invitations/{can_id}/cancel"), &[]).await.assert_status(303);
     let anyone = app.client();
     anyone.post(&format!("/invitations/{dec}/decline"), &[]).await.assert_status(303);
@@ -190,27 +176,13 @@ async fn expired_cancelled_declined_used_and_unknown_links_say_so(app: &TestApp)
     assert!(actions.ends_with(&["invitation.cancelled".to_string(), "invitation.declined".to_string()]), "{actions:?}");
 }
 
-async fn invitation_id(app: &TestApp, address: &'static str) -> String {
-    app.with_db(move |db| {
-        use diesel::prelude::*;
-        use steward::db::schema::invitations::dsl::*;
-        invitations.filter(email.eq(address)).select(id).first::<String>(&mut *db.conn().unwrap()).unwrap()
-    })
-    .await
-}
-
 async fn resend_gives_a_new_link_and_the_old_one_dies(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
     let old = app.outbox_token_for("bob@example.com");
     // expired invitations can be resent too
-    app.with_db(|db| {
-        use diesel::prelude::*;
-        use steward::db::schema::invitations::dsl::*;
-        diesel::update(invitations).set(expires_at.eq(steward::store::now())).execute(&mut *db.conn().unwrap()).unwrap();
-    })
-    .await;
-    let id = invitation_id(app, "bob@example.com").await;
+    app.expire_invitation(org, "bob@example.com").await;
+    let id = app.invitation_id(org, "bob@example.com").await;
     std::thread::sleep(std::time::Duration::from_millis(20));
     owner.post(&format!("/orgs/{org}/invitations/{id}/resend"), &[]).await.assert_status(303);
     assert_eq!(app.outbox().len(), 2);
@@ -230,7 +202,7 @@ async fn an_existing_account_sees_its_invitations_on_profile_and_orgs(app: &Test
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (bob, _) = app.sign_up("bob@example.com", "Bob's").await;
     owner.invite(org, "bob@example.com", "admin").await;
-    let id = invitation_id(app, "bob@example.com").await;
+    let id = app.invitation_id(org, "bob@example.com").await;
     let profile = bob.get("/profile").await;
     assert_eq!(profile.texts("#pending-invitations td.cell-primary"), vec!["Acme"]);
     let orgs = bob.get("/orgs").await;
@@ -248,7 +220,7 @@ async fn an_existing_account_sees_its_invitations_on_profile_and_orgs(app: &Test
 
     owner.invite(org, "carl@example.com", "viewer").await;
     let (carl, _) = app.sign_up("carl@example.com", "Carl's").await;
-    let carl_id = invitation_id(app, "carl@example.com").await;
+    let carl_id = app.invitation_id(org, "carl@example.com").await;
     carl.post(&format!("/profile/invitations/{carl_id}/decline"), &[]).await.assert_status(303);
     carl.get(&format!("/orgs/{org}/members")).await.assert_status(404);
 }
@@ -261,4 +233,6 @@ crate::on_both_backends!(
     expired_cancelled_declined_used_and_unknown_links_say_so,
     resend_gives_a_new_link_and_the_old_one_dies,
     an_existing_account_sees_its_invitations_on_profile_and_orgs,
+    an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend),
+    a_failed_send_is_shown_and_leaves_nothing_behind(backend),
 );

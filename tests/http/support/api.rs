@@ -1,5 +1,5 @@
-//! The JSON API as a script sees it: keys made through the API keys page, and a client whose
-//! every answer is checked against the served OpenAPI document.
+//! The JSON API as a script sees it: a client holding a key (made with
+//! `Client::create_api_key`), whose every answer is checked against the served OpenAPI document.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -7,35 +7,9 @@ use std::sync::Arc;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use steward::domain::OrgId;
 
-use crate::helpers::{Client, TestApp};
-use crate::openapi_check;
-
-/// Creates an API key through the API keys page as `client` (an owner or admin) and returns its
-/// secret, scraped from the page that shows it once. `deployments` are ids, for scope `selected`;
-/// `lifetime_days` empty means never.
-pub async fn create_key(
-    client: &Client,
-    org: OrgId,
-    name: &str,
-    permissions: &str,
-    scope: &str,
-    deployments: &[&str],
-    lifetime_days: &str,
-) -> String {
-    let mut fields = vec![("name", name), ("permissions", permissions), ("lifetime_days", lifetime_days), ("scope", scope)];
-    fields.extend(deployments.iter().map(|d| ("deployments", *d)));
-    let created = client.post(&format!("/orgs/{org}/api-keys"), &fields).await;
-    assert_eq!(created.status, 303, "creating the API key {name:?} failed:\n{}", created.body);
-    let page = client.get(&format!("/orgs/{org}/api-keys")).await;
-    page.assert_status(200);
-    let secret = page.texts("code#secret").into_iter().next().unwrap_or_else(|| panic!("no secret shown for {name:?}:\n{}", page.body));
-    assert!(secret.starts_with("stw_"), "a secret is recognisable by its prefix: {secret}");
-    let again = client.get(&format!("/orgs/{org}/api-keys")).await;
-    assert!(again.texts("code#secret").is_empty() && !again.contains(&secret), "the secret is shown only once");
-    secret
-}
+use crate::helpers::TestApp;
+use crate::support::openapi;
 
 /// One answer of the API. `json` is `Null` when the body is not JSON.
 #[derive(Debug, Clone)]
@@ -127,7 +101,7 @@ impl Api {
             .user_agent("steward-api-tests")
             .build()
             .expect("client");
-        Api { base: app.base.clone(), authorization, http, spec: openapi_check::spec_of(&app.base).await }
+        Api { base: app.base.clone(), authorization, http, spec: openapi::spec_of(&app.base).await }
     }
 
     /// A client presenting `key` as a bearer token.
@@ -170,6 +144,20 @@ impl Api {
         self.send(method, path, Some((content_type, body))).await
     }
 
+    /// Creates a deployment, expecting success; returns its id.
+    pub async fn create_deployment(&self, name: &str, region: &str) -> String {
+        let created = self.post("/deployments", &serde_json::json!({ "name": name, "region": region })).await;
+        created.expect(201);
+        created.str("id")
+    }
+
+    /// Invites `email` as `role`, expecting success; returns the invitation's id.
+    pub async fn invite(&self, email: &str, role: &str) -> String {
+        let created = self.post("/invitations", &serde_json::json!({ "email": email, "role": role })).await;
+        created.expect(201);
+        created.str("id")
+    }
+
     /// `path` is relative to `/api/v1`.
     async fn send(&self, method: Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> Reply {
         let full = format!("/api/v1{path}");
@@ -185,7 +173,7 @@ impl Api {
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_else(|e| panic!("{method} {full}: reading the body: {e}"));
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-        openapi_check::assert_documented(&self.spec, method.as_str(), &full, status, content_type, &text);
+        openapi::assert_documented(&self.spec, method.as_str(), &full, status, content_type, &text);
         let json = if content_type.is_some_and(|c| c.starts_with("application/json")) {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {full}: the JSON body does not parse ({e}): {text}"))
         } else {

@@ -1,13 +1,9 @@
 //! Rate limits: sign-in per address and per email, invitations per organization, invitation
 //! links per address; over a limit the answer is 429 with `Retry-After`.
 
-use steward::config::{Rate, RateLimits};
+use steward::config::Rate;
 
-use crate::helpers::{Backend, Client, Options, PASSWORD, Page, TestApp, generous_rate_limits};
-
-fn with_limits(limits: RateLimits) -> Options {
-    Options { rate_limits: Some(limits), ..Options::default() }
-}
+use crate::helpers::{Backend, Client, PASSWORD, Page, TestApp};
 
 /// A 429 whose `Retry-After` is a number of seconds within `max`, with a page that says so.
 fn assert_too_many(page: &Page, max: u64) -> u64 {
@@ -20,12 +16,11 @@ fn assert_too_many(page: &Page, max: u64) -> u64 {
 
 async fn sign_in_is_limited_per_email_typed_and_per_address(backend: Backend) {
     // the address's limit is hourly so that its count does not move while the test runs
-    let limits = RateLimits {
-        login_account: Some(Rate::per_minute(10)),
-        login_ip: Some(Rate::per_hour(30)),
-        ..generous_rate_limits()
-    };
-    let Some(app) = TestApp::try_spawn(backend, with_limits(limits)).await else { return };
+    let app = TestApp::builder()
+        .limit_sign_in_per_email(Rate::per_minute(10))
+        .limit_sign_in_per_address(Rate::per_hour(30))
+        .spawn(backend)
+        .await;
     app.sign_up("ada@example.com", "Acme").await.0.sign_out().await;
     app.sign_up("bob@example.com", "Globex").await.0.sign_out().await;
     let client = app.client();
@@ -54,10 +49,9 @@ async fn sign_in_is_limited_per_email_typed_and_per_address(backend: Backend) {
 }
 
 async fn sign_in_limits_follow_the_forwarded_address_only_through_a_trusted_proxy(backend: Backend) {
-    let limits = RateLimits { login_ip: Some(Rate::per_hour(2)), login_account: None, ..generous_rate_limits() };
-    for (trusted, separate) in [(vec![], false), (vec!["127.0.0.1".parse().unwrap()], true)] {
-        let options = Options { trusted_proxies: trusted, ..with_limits(limits) };
-        let Some(app) = TestApp::try_spawn(backend, options).await else { return };
+    let limited = || TestApp::builder().limit_sign_in_per_address(Rate::per_hour(2)).no_sign_in_limit_per_email();
+    for (builder, separate) in [(limited(), false), (limited().trust_proxy("127.0.0.1"), true)] {
+        let app = builder.spawn(backend).await;
         let client = app.client();
         for _ in 0..2 {
             client.sign_in("nobody@example.com", "not-the-password").await.assert_status(422);
@@ -86,8 +80,7 @@ async fn post_from(client: &Client, ip: &str, path: &str, fields: &[(&str, &str)
 }
 
 async fn invitations_are_limited_per_organization(backend: Backend) {
-    let limits = RateLimits { invite_org: Some(Rate::per_hour(3)), ..generous_rate_limits() };
-    let Some(app) = TestApp::try_spawn(backend, with_limits(limits)).await else { return };
+    let app = TestApp::builder().limit_invitations_per_organization(Rate::per_hour(3)).spawn(backend).await;
     let (acme, acme_id) = app.sign_up("ada@example.com", "Acme").await;
     let (globex, globex_id) = app.sign_up("grace@example.com", "Globex").await;
 
@@ -108,9 +101,11 @@ async fn invitations_are_limited_per_organization(backend: Backend) {
 }
 
 async fn invitation_links_are_limited_per_address(backend: Backend) {
-    let limits = RateLimits { accept_ip: Some(Rate::per_hour(3)), ..generous_rate_limits() };
-    let options = Options { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..with_limits(limits) };
-    let Some(app) = TestApp::try_spawn(backend, options).await else { return };
+    let app = TestApp::builder()
+        .limit_invitation_links_per_address(Rate::per_hour(3))
+        .trust_proxy("127.0.0.1")
+        .spawn(backend)
+        .await;
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
     let token = app.outbox_token_for("bob@example.com");
@@ -133,9 +128,9 @@ async fn invitation_links_are_limited_per_address(backend: Backend) {
     app.stop().await;
 }
 
-crate::on_both_backends_with!(
-    sign_in_is_limited_per_email_typed_and_per_address,
-    sign_in_limits_follow_the_forwarded_address_only_through_a_trusted_proxy,
-    invitations_are_limited_per_organization,
-    invitation_links_are_limited_per_address,
+crate::on_both_backends!(
+    sign_in_is_limited_per_email_typed_and_per_address(backend),
+    sign_in_limits_follow_the_forwarded_address_only_through_a_trusted_proxy(backend),
+    invitations_are_limited_per_organization(backend),
+    invitation_links_are_limited_per_address(backend),
 );

@@ -8,7 +8,7 @@ async fn the_member_list_shows_every_column_and_invitations_as_rows(app: &TestAp
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (bob_id, _) = app.add_member(org, "bob@example.com", Role::Editor).await;
     owner.invite(org, "carl@example.com", "viewer").await;
-    owner.post(&format!("/orgs/{org}/members/{bob_id}/deactivate"), &[]).await.assert_status(303);
+    owner.deactivate(org, bob_id).await;
 
     let page = owner.get(&format!("/orgs/{org}/members")).await;
     page.assert_status(200);
@@ -195,7 +195,7 @@ async fn the_totals_follow_every_change_to_the_members(app: &TestApp) {
     let rows = |n: usize| if n == 0 { "0 rows".to_string() } else { format!("1–{n} of {n}") };
     assert_eq!(totals(&owner, org).await, [5, 4, 0, 1, 3, 0, 1].map(rows));
 
-    owner.post(&format!("/orgs/{org}/members/{dee}/deactivate"), &[]).await.assert_status(303);
+    owner.deactivate(org, dee).await;
     owner.post(&format!("/orgs/{org}/members/{bob}"), &[("role", "admin")]).await.assert_status(303);
     assert_eq!(totals(&owner, org).await, [5, 3, 1, 1, 3, 1, 0].map(rows));
 

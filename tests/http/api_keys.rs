@@ -48,7 +48,7 @@ async fn a_new_key_is_shown_once_and_stored_only_as_a_hash(app: &TestApp) {
 async fn a_key_can_be_scoped_to_selected_deployments(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     for name in ["api-prod", "web-prod"] {
-        owner.post(&format!("/orgs/{org}/deployments"), &[("name", name), ("region", "eu-west-1")]).await.assert_status(303);
+        owner.create_deployment(org, name, "eu-west-1").await;
     }
     let page = owner.get(&format!("/orgs/{org}/api-keys")).await;
     let ids: Vec<String> = page
@@ -68,7 +68,7 @@ async fn a_key_can_be_scoped_to_selected_deployments(app: &TestApp) {
 
     // another organization's deployment is not a choice
     let (other, other_org) = app.sign_up("zed@example.com", "Other").await;
-    other.post(&format!("/orgs/{other_org}/deployments"), &[("name", "theirs"), ("region", "eu-west-1")]).await.assert_status(303);
+    other.create_deployment(other_org, "theirs", "eu-west-1").await;
     let theirs = other.get(&format!("/orgs/{other_org}/api-keys")).await;
     let their_id = theirs
         .html()
@@ -98,13 +98,7 @@ async fn bad_key_input_is_refused_and_changes_nothing(app: &TestApp) {
 async fn revoking_a_key_records_it_and_only_managers_see_keys(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     create(&owner, org, &[("name", "ci"), ("permissions", "read"), ("scope", "all")]).await.assert_status(303);
-    let id = app
-        .with_db(|db| {
-            use diesel::prelude::*;
-            use steward::db::schema::api_keys::dsl::*;
-            api_keys.select(id).first::<String>(&mut *db.conn().unwrap()).unwrap()
-        })
-        .await;
+    let id = app.api_key_id(org, "ci").await;
     let (_, editor) = app.add_member(org, "ed@example.com", Role::Editor).await;
     editor.get(&format!("/orgs/{org}/api-keys")).await.assert_status(403);
     editor.post(&format!("/orgs/{org}/api-keys/{id}/revoke"), &[]).await.assert_status(403);

@@ -1,0 +1,122 @@
+//! A browser-like client of the console: it keeps its cookies, does not follow redirects and
+//! sends the session's CSRF token with its forms; and the [`Page`]s it gets back.
+
+use std::sync::Mutex;
+
+/// What a response gave back.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn assert_status(&self, status: u16) -> &Page {
+        assert_eq!(self.status, status, "unexpected status; body:\n{}", self.body);
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    pub fn html(&self) -> scraper::Html {
+        scraper::Html::parse_document(&self.body)
+    }
+
+    /// The texts of every element matching `css`, whitespace collapsed.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        let selector = scraper::Selector::parse(css).expect("selector");
+        self.html()
+            .select(&selector)
+            .map(|e| e.text().collect::<Vec<_>>().join(" ").split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    /// The CSRF token the page carries, if any.
+    pub fn csrf_token(&self) -> Option<String> {
+        let selector = scraper::Selector::parse(r#"meta[name="csrf-token"]"#).expect("selector");
+        self.html().select(&selector).next().and_then(|e| e.value().attr("content")).map(str::to_owned).filter(|s| !s.is_empty())
+    }
+}
+
+/// One person's browser: a signed-in member, or a visitor before signing in.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    csrf: Mutex<Option<String>>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("steward-tests")
+            .build()
+            .expect("client");
+        Client { http, base: base.to_string(), csrf: Mutex::new(None) }
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let location = headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = resp.text().await.unwrap_or_default();
+        Page { status, location, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let page = Client::page(resp).await;
+        if let Some(token) = page.csrf_token() {
+            *self.csrf.lock().expect("lock") = Some(token);
+        }
+        page
+    }
+
+    /// This session's CSRF token (read from a page when not known yet).
+    pub async fn csrf(&self) -> String {
+        if let Some(t) = self.csrf.lock().expect("lock").clone() {
+            return t;
+        }
+        let page = self.get("/login").await;
+        page.csrf_token().expect("the sign-in page carries a CSRF token")
+    }
+
+    /// Posts a form with this session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let resp = self.http.post(format!("{}{path}", self.base)).form(fields).send().await.expect("POST");
+        let page = Client::page(resp).await;
+        // signing in or out starts a new session, with a new token
+        if ["/login", "/signup", "/logout"].contains(&path) || path.starts_with("/invitations/") {
+            *self.csrf.lock().expect("lock") = None;
+        }
+        if let Some(token) = page.csrf_token() {
+            *self.csrf.lock().expect("lock") = Some(token);
+        }
+        page
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn sign_out(&self) -> Page {
+        self.post("/logout", &[]).await
+    }
+}

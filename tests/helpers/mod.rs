@@ -1,0 +1,20 @@
+//! Shared by the three test binaries (`http`, `cli`, `browser`): the real server over a fresh
+//! database, a browser-like client, the setups tests share, and what they look up afterwards.
+//!
+//! - `app`: [`TestApp`], started with [`TestApp::builder`] on a [`Backend`], and the
+//!   `on_both_backends!` macro that runs a test on SQLite and on PostgreSQL;
+//! - `client`: [`Client`], a signed-in person or an anonymous visitor, and the [`Page`]s it gets;
+//! - `setup`: what a test arranges before acting: people signing up, members joining,
+//!   invitations, deployments and API keys;
+//! - `records`: what a test reads from the database to check a rule held.
+#![allow(dead_code, unused_imports)] // each test binary uses its own part
+
+mod app;
+mod client;
+mod records;
+mod setup;
+
+pub use app::{Backend, Options, TestApp, TestAppBuilder, require_all};
+pub use client::{Client, Page};
+pub use records::token_in;
+pub use setup::{NewKey, PASSWORD};
