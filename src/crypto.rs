@@ -26,7 +26,7 @@ fn hashing_threads() -> usize {
 /// How much lower than the rest of the server the hashing threads are scheduled (a nice value):
 /// when the cores are busy, page requests go first and sign-ins take longer; when they are
 /// not, hashing runs at full speed.
-const HASHING_NICENESS: i32 = 15;
+const HASHING_NICENESS: i32 = 10;
 
 type HashJob = Box<dyn FnOnce() + Send>;
 

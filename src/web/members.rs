@@ -14,7 +14,7 @@ use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
 use crate::web::forms::FormErrors;
 use crate::web::format;
-use crate::web::shell::{self, Done, Shell, post_redirect_get, render_dialog, see_other};
+use crate::web::shell::{self, Done, Shell, dialog_page, post_redirect_get, render_dialog, see_other};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -244,6 +244,22 @@ fn grantable(selected: &str) -> Vec<Choice> {
     Role::GRANTABLE.iter().map(|r| Choice { value: r.as_str(), label: r.label(), selected: r.as_str() == selected }).collect()
 }
 
+dialog_page!(InvitePage, EditPage, RemovePage);
+
+/// One of the member dialogs (invite, edit, remove), at 200, or at 422 with its form's errors.
+async fn member_dialog<P: shell::DialogPage>(
+    req: &HttpRequest,
+    state: &AppState,
+    access: &OrgAccess,
+    title: &str,
+    errors: FormErrors,
+    page: impl FnOnce(Shell, String, FormErrors) -> P,
+) -> Result<HttpResponse, WebError> {
+    let status = errors.status();
+    let shell = Shell::load(state, access, Some(access), "members", title).await?;
+    render_dialog(req, status, &page(shell, access.org_id.to_string(), errors))
+}
+
 async fn invite_response(
     req: &HttpRequest,
     state: &AppState,
@@ -251,10 +267,8 @@ async fn invite_response(
     form: InviteForm,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let status = errors.status();
-    let shell = Shell::load(state, access, Some(access), "members", "Invite a member").await?;
-    let (org, roles) = (access.org_id.to_string(), grantable(&form.role));
-    render_dialog!(req, status, InvitePage { shell, org, form, roles, errors })
+    let roles = grantable(&form.role);
+    member_dialog(req, state, access, "Invite a member", errors, |shell, org, errors| InvitePage { shell, org, form, roles, errors }).await
 }
 
 pub async fn invite_form(
@@ -312,10 +326,8 @@ async fn edit_response(
     selected: &str,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let status = errors.status();
-    let shell = Shell::load(state, access, Some(access), "members", "Edit member").await?;
-    let (org, roles) = (access.org_id.to_string(), grantable(selected));
-    render_dialog!(req, status, EditPage { shell, org, member, roles, errors })
+    let roles = grantable(selected);
+    member_dialog(req, state, access, "Edit member", errors, |shell, org, errors| EditPage { shell, org, member, roles, errors }).await
 }
 
 pub async fn edit_form(
@@ -410,10 +422,7 @@ async fn remove_response(
     typed: String,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let status = errors.status();
-    let shell = Shell::load(state, access, Some(access), "members", "Remove member").await?;
-    let org = access.org_id.to_string();
-    render_dialog!(req, status, RemovePage { shell, org, member, typed, errors })
+    member_dialog(req, state, access, "Remove member", errors, |shell, org, errors| RemovePage { shell, org, member, typed, errors }).await
 }
 
 pub async fn remove_form(

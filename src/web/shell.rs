@@ -194,19 +194,33 @@ pub fn is_htmx(req: &HttpRequest) -> bool {
     req.headers().contains_key("HX-Request")
 }
 
-/// Renders a page whose template has a `dialog` block (`blocks = ["dialog"]`): the dialog alone
-/// for htmx, the whole page (which works without JavaScript) otherwise.
-macro_rules! render_dialog {
-    ($req:expr, $status:expr, $page:expr) => {{
-        let page = $page;
-        if $crate::web::shell::is_htmx($req) {
-            $crate::web::shell::render($status, &page.as_dialog())
-        } else {
-            $crate::web::shell::render($status, &page)
-        }
-    }};
+/// A page whose template has a `dialog` block (`blocks = ["dialog"]`): under htmx the dialog
+/// alone is sent, otherwise the whole page, which works without JavaScript.
+pub trait DialogPage: Template {
+    fn render_dialog_into(&self, out: &mut String) -> askama::Result<()>;
 }
-pub(crate) use render_dialog;
+
+/// Makes a page type a `DialogPage` through the `as_dialog` that Askama generates for it.
+macro_rules! dialog_page {
+    ($($page:ty),+ $(,)?) => {$(
+        impl $crate::web::shell::DialogPage for $page {
+            fn render_dialog_into(&self, out: &mut String) -> askama::Result<()> {
+                askama::Template::render_into(&self.as_dialog(), out)
+            }
+        }
+    )+};
+}
+pub(crate) use dialog_page;
+
+/// Renders a dialog page: the dialog for htmx, the page otherwise.
+pub fn render_dialog(req: &HttpRequest, status: actix_web::http::StatusCode, page: &impl DialogPage) -> Result<HttpResponse, WebError> {
+    if !is_htmx(req) {
+        return render(status, page);
+    }
+    let mut body = String::with_capacity(16 * 1024);
+    page.render_dialog_into(&mut body).map_err(|e| WebError::Internal(format!("template: {e}")))?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
 
 /// Where a successful form goes, and what it says there.
 pub struct Done {

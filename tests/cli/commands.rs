@@ -69,7 +69,7 @@ fn audit_verify_exits_non_zero_naming_the_changed_event() {
     if !status.is_ok_and(|s| s.success()) {
         // no python3: edit through the library instead
         let url = format!("sqlite://{}", db.display());
-        let pool = steward::db::connect(&url, 1).unwrap();
+        let pool = steward::storage::connect(&url, 1).unwrap();
         use diesel::RunQueryDsl;
         diesel::sql_query("UPDATE audit_events SET action='org.renamed' WHERE seq=1").execute(&mut *pool.get().unwrap()).unwrap();
     }

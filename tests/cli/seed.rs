@@ -1,10 +1,10 @@
 //! `steward seed`: a synthetic organization the console, the audit chain and a second run accept.
 
 use diesel::prelude::*;
-use steward::db::schema::{accounts, invitations, memberships};
+use steward::storage::schema::{accounts, invitations, memberships};
 use steward::domain::OrgId;
 use steward::seed::{Options, Report};
-use steward::store::audit::{ACTIONS, GENESIS_HASH};
+use steward::storage::audit::{ACTIONS, GENESIS_HASH};
 
 use crate::helpers::{PASSWORD, TestApp};
 
@@ -28,7 +28,7 @@ fn org_of(report: &Report) -> OrgId {
 async fn memberships_of(app: &TestApp, org: OrgId) -> Vec<(String, String)> {
     app.with_db(move |db| {
         memberships::table
-            .filter(memberships::org_id.eq(org.to_db()))
+            .filter(memberships::org_id.eq(org.to_string()))
             .select((memberships::role, memberships::status))
             .load(&mut *db.conn().unwrap())
             .unwrap()
@@ -37,7 +37,7 @@ async fn memberships_of(app: &TestApp, org: OrgId) -> Vec<(String, String)> {
 }
 
 /// Walks the organization's chain as `steward audit verify` does; returns its actions.
-async fn valid_chain(app: &TestApp, org: OrgId) -> Vec<steward::store::audit::EventRow> {
+async fn valid_chain(app: &TestApp, org: OrgId) -> Vec<steward::storage::audit::Event> {
     let events = app.events(org).await;
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut prev_time = None;
@@ -45,9 +45,9 @@ async fn valid_chain(app: &TestApp, org: OrgId) -> Vec<steward::store::audit::Ev
         assert_eq!(e.seq, i as i64 + 1, "the chain has no gaps");
         assert_eq!(e.prev_hash, prev_hash, "event {} links to the one before", e.seq);
         assert_eq!(e.hash, e.compute_hash(), "event {} matches its hash", e.seq);
-        assert!(prev_time <= Some(e.occurred_at), "event {} is not older than the one before", e.seq);
+        assert!(prev_time <= Some(e.body.occurred_at), "event {} is not older than the one before", e.seq);
         prev_hash = e.hash.clone();
-        prev_time = Some(e.occurred_at);
+        prev_time = Some(e.body.occurred_at);
     }
     events
 }
@@ -75,14 +75,14 @@ async fn seeding_makes_one_organization_of_the_requested_size(app: &TestApp) {
             // the member list's copies of email and name are the account's
             let copies_match: i64 = memberships::table
                 .inner_join(accounts::table)
-                .filter(memberships::org_id.eq(org.to_db()))
+                .filter(memberships::org_id.eq(org.to_string()))
                 .filter(memberships::email.eq(accounts::email))
                 .filter(memberships::name.eq(accounts::name))
                 .count()
                 .get_result(&mut conn)
                 .unwrap();
             let invitations: Vec<(String, String)> = invitations::table
-                .filter(invitations::org_id.eq(org.to_db()))
+                .filter(invitations::org_id.eq(org.to_string()))
                 .select((invitations::status, invitations::token_hash))
                 .load(&mut conn)
                 .unwrap();
@@ -102,22 +102,22 @@ async fn the_seeded_audit_log_is_a_valid_chain_of_product_actions(app: &TestApp)
     let report = seed(app, 300, 2_000, Some(PASSWORD)).await;
     let events = valid_chain(app, org_of(&report)).await;
     assert_eq!(events.len(), 2_000);
-    assert_eq!(events[0].action, "org.created");
-    assert_eq!(events[0].actor_email.as_deref(), Some("seed-owner@example.com"));
-    assert!(events.iter().all(|e| ACTIONS.contains(&e.action.as_str())), "only the actions of the spec");
-    assert!(events.iter().all(|e| serde_json::from_str::<serde_json::Value>(&e.details).is_ok()));
+    assert_eq!(events[0].body.action, "org.created");
+    assert_eq!(events[0].body.actor_email.as_deref(), Some("seed-owner@example.com"));
+    assert!(events.iter().all(|e| ACTIONS.contains(&e.body.action.as_str())), "only the actions of the spec");
+    assert!(events.iter().all(|e| serde_json::from_str::<serde_json::Value>(&e.body.details).is_ok()));
     for action in ["member.invited", "invitation.accepted", "member.role_changed", "deployment.created"] {
-        assert!(events.iter().any(|e| e.action == action), "a realistic mix includes {action}");
+        assert!(events.iter().any(|e| e.body.action == action), "a realistic mix includes {action}");
     }
-    let role_change = events.iter().find(|e| e.action == "member.role_changed").unwrap();
-    let details: serde_json::Value = serde_json::from_str(&role_change.details).unwrap();
+    let role_change = events.iter().find(|e| e.body.action == "member.role_changed").unwrap();
+    let details: serde_json::Value = serde_json::from_str(&role_change.body.details).unwrap();
     assert!(details["old_role"].is_string() && details["new_role"].is_string());
     assert_ne!(details["old_role"], details["new_role"]);
-    assert!(role_change.target_email.as_deref().is_some_and(|e| e.ends_with("@seed.example")));
-    assert!(events.iter().any(|e| e.actor_kind == "api_key"));
-    assert!(events.iter().all(|e| e.ip.is_some() && e.user_agent.is_some()));
+    assert!(role_change.body.target_email.as_deref().is_some_and(|e| e.ends_with("@seed.example")));
+    assert!(events.iter().any(|e| e.body.actor_kind == "api_key"));
+    assert!(events.iter().all(|e| e.body.ip.is_some() && e.body.user_agent.is_some()));
 
-    let verified = app.with_db(|db| steward::ops::audit::verify(db).expect("verify")).await;
+    let verified = app.with_db(|db| steward::operations::audit::verify(db).expect("verify")).await;
     assert!(verified.is_intact(), "{verified}");
 }
 
@@ -148,7 +148,7 @@ async fn seeding_again_makes_another_organization_with_the_next_owner(app: &Test
         assert_eq!(memberships_of(app, org_of(report)).await.len(), 50);
         assert_eq!(valid_chain(app, org_of(report)).await.len(), 100);
     }
-    let verified = app.with_db(|db| steward::ops::audit::verify(db).expect("verify")).await;
+    let verified = app.with_db(|db| steward::operations::audit::verify(db).expect("verify")).await;
     assert!(verified.is_intact(), "{verified}");
 
     // the generated password is reported once, and it works
@@ -162,7 +162,7 @@ async fn the_smallest_seed_is_an_owner_and_the_creation_of_the_organization(app:
     let report = seed(app, 0, 0, Some(PASSWORD)).await;
     assert_eq!((report.members, report.invitations, report.events), (1, 0, 1));
     let events = valid_chain(app, org_of(&report)).await;
-    assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["org.created"]);
+    assert_eq!(events.iter().map(|e| e.body.action.as_str()).collect::<Vec<_>>(), ["org.created"]);
     assert_eq!(memberships_of(app, org_of(&report)).await, vec![("owner".to_string(), "active".to_string())]);
     assert_eq!(app.count("audit_events").await, 1);
 }

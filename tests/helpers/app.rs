@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use steward::config::{Config, Rate, RateLimits, SessionKey, Signup};
-use steward::db::Db;
+use steward::storage::Db;
 
 use super::client::Client;
 

@@ -4,7 +4,7 @@
 
 use steward::domain::ids::{DeploymentId, InvitationId};
 use steward::domain::{AccountId, Email, OrgId};
-use steward::store;
+use steward::storage;
 
 use super::app::{Backend, TestApp};
 
@@ -57,8 +57,8 @@ impl TestApp {
     }
 
     /// The organization's audit events, oldest first.
-    pub async fn events(&self, org: OrgId) -> Vec<store::audit::EventRow> {
-        self.with_db(move |db| store::audit::all_of_org(&mut db.conn().expect("conn"), org).expect("events")).await
+    pub async fn events(&self, org: OrgId) -> Vec<storage::audit::Event> {
+        self.with_db(move |db| storage::audit::all_of_org(&mut db.conn().expect("conn"), org).expect("events")).await
     }
 
     /// The organization's audit actions, oldest first; each event must match its hash.
@@ -67,13 +67,13 @@ impl TestApp {
         for e in &events {
             assert_eq!(e.hash, e.compute_hash(), "event {} breaks the chain", e.seq);
         }
-        events.into_iter().map(|e| e.action).collect()
+        events.into_iter().map(|e| e.body.action).collect()
     }
 
     /// The account id of `email`.
     pub async fn account_id(&self, email: &str) -> AccountId {
         let email = Email::parse(email).expect("email");
-        self.with_db(move |db| store::accounts::find_by_email(&mut db.conn().expect("conn"), &email).expect("query").expect("account").id)
+        self.with_db(move |db| storage::accounts::find_by_email(&mut db.conn().expect("conn"), &email).expect("query").expect("account").id)
             .await
     }
 
@@ -81,7 +81,7 @@ impl TestApp {
     pub async fn invitation_id(&self, org: OrgId, email: &str) -> InvitationId {
         let email = Email::parse(email).expect("email");
         self.with_db(move |db| {
-            store::invitations::pending_for(&mut db.conn().expect("conn"), org, &email).expect("query").expect("the invitation is pending").id
+            storage::invitations::pending_for(&mut db.conn().expect("conn"), org, &email).expect("query").expect("the invitation is pending").id
         })
         .await
     }
@@ -91,9 +91,9 @@ impl TestApp {
         let email = email.to_string();
         self.with_db(move |db| {
             use diesel::prelude::*;
-            use steward::db::schema::invitations as i;
-            let past = store::now() - chrono::Duration::hours(1);
-            let n = diesel::update(i::table.filter(i::org_id.eq(org.to_db())).filter(i::email.eq(email)))
+            use steward::storage::schema::invitations as i;
+            let past = storage::now() - chrono::Duration::hours(1);
+            let n = diesel::update(i::table.filter(i::org_id.eq(org.to_string())).filter(i::email.eq(email)))
                 .set(i::expires_at.eq(past))
                 .execute(&mut *db.conn().expect("conn"))
                 .expect("expire the invitation");
@@ -105,7 +105,7 @@ impl TestApp {
     /// The organization's deployments as stored, by name: id, name, region.
     pub async fn deployments(&self, org: OrgId) -> Vec<(DeploymentId, String, String)> {
         self.with_db(move |db| {
-            store::deployments::list(&mut db.conn().expect("conn"), org, 10_000, 0)
+            storage::deployments::list(&mut db.conn().expect("conn"), org, 10_000, 0)
                 .expect("deployments")
                 .into_iter()
                 .map(|r| (r.deployment.id, r.deployment.name, r.deployment.region))
@@ -125,9 +125,9 @@ impl TestApp {
         let name = name.to_string();
         self.with_db(move |db| {
             use diesel::prelude::*;
-            use steward::db::schema::api_keys as k;
+            use steward::storage::schema::api_keys as k;
             k::table
-                .filter(k::org_id.eq(org.to_db()))
+                .filter(k::org_id.eq(org.to_string()))
                 .filter(k::name.eq(name))
                 .select(k::id)
                 .first::<String>(&mut *db.conn().expect("conn"))

@@ -4,7 +4,7 @@
 //! flow has its own tests).
 
 use steward::domain::{AccountId, Email, OrgId, Role};
-use steward::store;
+use steward::storage;
 
 use super::app::TestApp;
 use super::client::{Client, Page};
@@ -59,7 +59,7 @@ impl TestApp {
     /// `n` members `member-000@bulk.test`… named `Bulk Person 000`… join `org` as `role`, a
     /// second apart from a day ago, in order. They never sign in.
     pub async fn add_bulk_members(&self, org: OrgId, n: usize, role: Role) {
-        let start = store::now() - chrono::Duration::days(1);
+        let start = storage::now() - chrono::Duration::days(1);
         let joiners = (0..n)
             .map(|i| Joiner {
                 email: format!("member-{i:03}@bulk.test"),
@@ -80,19 +80,19 @@ impl TestApp {
                 .into_iter()
                 .map(|j| {
                     let id = AccountId::new();
-                    let row = store::accounts::AccountRow {
-                        id: id.to_db(),
-                        email: j.email.clone(),
+                    let row = storage::accounts::Account {
+                        id,
+                        email: Email::parse(&j.email).expect("email"),
                         name: j.name,
                         password_hash: j.password_hash.unwrap_or_else(|| steward::crypto::hash_password(PASSWORD).expect("hash")),
                         session_epoch: 0,
                         created_at: j.joined_at,
                         last_login_at: None,
                     };
-                    store::accounts::insert(&mut conn, &row).expect("insert account");
+                    storage::accounts::insert(&mut conn, &row).expect("insert account");
                     let email = Email::parse(&j.email).expect("email");
-                    let who = store::members::NewMember { account: id, email: &email, name: &row.name };
-                    store::members::insert(&mut conn, org, who, j.role, j.joined_at).expect("insert member");
+                    let who = storage::members::NewMember { account: id, email: &email, name: &row.name };
+                    storage::members::insert(&mut conn, org, who, j.role, j.joined_at).expect("insert member");
                     id
                 })
                 .collect()
@@ -107,7 +107,7 @@ fn joiner(email: &str, role: Role, password_hash: Option<String>) -> Joiner {
         name: email.split('@').next().unwrap_or("x").to_string(),
         password_hash,
         role,
-        joined_at: store::now(),
+        joined_at: storage::now(),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use steward::domain::Role;
-use steward::store;
+use steward::storage;
 
 use crate::helpers::{Backend, PASSWORD, TestApp};
 
@@ -15,12 +15,12 @@ async fn sign_up_creates_the_owner_and_lands_on_the_member_list(app: &TestApp) {
     assert_eq!(members.texts(".flash"), vec!["Welcome to Steward. Your organization is ready. ×"]);
 
     let ada = app.account_id("ada@example.com").await;
-    let membership = app.with_db(move |db| store::members::find(&mut db.conn().unwrap(), org, ada).unwrap().unwrap()).await;
+    let membership = app.with_db(move |db| storage::members::find(&mut db.conn().unwrap(), org, ada).unwrap().unwrap()).await;
     let events = app.events(org).await;
     assert_eq!(membership.role, Role::Owner);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].action, "org.created");
-    assert_eq!(events[0].actor_email.as_deref(), Some("ada@example.com"));
+    assert_eq!(events[0].body.action, "org.created");
+    assert_eq!(events[0].body.actor_email.as_deref(), Some("ada@example.com"));
     assert_eq!(events[0].hash, events[0].compute_hash());
 }
 
@@ -177,7 +177,7 @@ async fn an_owner_cannot_delete_their_account_but_a_member_can(app: &TestApp) {
     member.post("/profile/delete", &[("confirm_email", " BOB@example.com ")]).await.assert_status(303);
     app.client().sign_in("bob@example.com", PASSWORD).await.assert_status(422);
     let events = app.events(org).await;
-    assert_eq!(events.last().map(|e| e.action.as_str()), Some("member.left"));
+    assert_eq!(events.last().map(|e| e.body.action.as_str()), Some("member.left"));
 }
 
 async fn another_organization_can_be_created_and_switched_to(app: &TestApp) {

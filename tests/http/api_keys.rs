@@ -33,7 +33,7 @@ async fn a_new_key_is_shown_once_and_stored_only_as_a_hash(app: &TestApp) {
     let stored = app
         .with_db(|db| {
             use diesel::prelude::*;
-            use steward::db::schema::api_keys::dsl::*;
+            use steward::storage::schema::api_keys::dsl::*;
             api_keys.select((lookup, secret_hash)).first::<(String, String)>(&mut *db.conn().unwrap()).unwrap()
         })
         .await;

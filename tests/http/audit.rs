@@ -1,8 +1,9 @@
 //! The audit log: recorded with each change, browsed, exported, tamper-evident.
 
 use chrono::{Duration, NaiveDate};
-use steward::domain::{OrgId, Role};
-use steward::store::audit::{Actor, NewEvent, RequestMeta};
+use steward::domain::{AccountId, Email, OrgId, Role};
+use steward::domain::{Actor, RequestMeta};
+use steward::storage::audit::NewEvent;
 
 use crate::helpers::{Backend, TestApp};
 
@@ -11,11 +12,11 @@ async fn add_events(app: &TestApp, org: OrgId, start: NaiveDate, specs: Vec<(&'s
     app.with_db(move |db| {
         let mut day = start.and_hms_opt(12, 0, 0).unwrap();
         for (action, actor, target) in specs {
-            steward::db::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
-                steward::store::orgs::lock(conn, org)?;
-                let who = Actor::Account { id: "x".into(), email: actor.into() };
+            steward::storage::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+                steward::storage::orgs::lock(conn, org)?;
+                let who = Actor::Account { id: AccountId::new(), email: Email::from_db(actor.to_string()) };
                 let meta = RequestMeta { ip: Some("198.51.100.7".into()), user_agent: Some("tests".into()) };
-                steward::store::audit::append(conn, org, &who, &meta, NewEvent::new(action).target(target).target_email(target), day)
+                steward::storage::audit::append(conn, org, &who, &meta, NewEvent::new(action).target(target).target_email(target), day)
             })
             .unwrap();
             day += Duration::days(1);
@@ -32,7 +33,7 @@ async fn a_change_whose_event_cannot_be_written_is_not_kept(app: &TestApp) {
     page.assert_status(500);
     assert!(page.contains("Something went wrong") && !page.contains("audit store refused"), "no internals leak");
     let role = app
-        .with_db(move |db| steward::store::members::find(&mut *db.conn().unwrap(), org, bob).unwrap().unwrap().role)
+        .with_db(move |db| steward::storage::members::find(&mut *db.conn().unwrap(), org, bob).unwrap().unwrap().role)
         .await;
     assert_eq!(role, Role::Viewer, "the role change was rolled back with its event");
     assert_eq!(app.actions(org).await, vec!["org.created"]);
@@ -144,11 +145,11 @@ async fn a_large_export_streams_every_row_once(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     // more than two of the export's batches
     app.with_db(move |db| {
-        steward::db::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
-            steward::store::orgs::lock(conn, org)?;
+        steward::storage::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+            steward::storage::orgs::lock(conn, org)?;
             for _ in 0..4_500 {
-                let who = Actor::Account { id: "x".into(), email: "ada@example.com".into() };
-                steward::store::audit::append(conn, org, &who, &RequestMeta::default(), NewEvent::new("deployment.updated"), steward::store::now())?;
+                let who = Actor::Account { id: AccountId::new(), email: Email::parse("ada@example.com").expect("email") };
+                steward::storage::audit::append(conn, org, &who, &RequestMeta::default(), NewEvent::new("deployment.updated"), steward::storage::now())?;
             }
             Ok(())
         })
@@ -179,7 +180,7 @@ async fn tampering_is_detected(app: &TestApp) {
     for i in 0..5 {
         owner.post(&format!("/orgs/{org}/settings"), &[("name", &format!("Acme {i}"))]).await.assert_status(303);
     }
-    let intact = app.with_db(|db| steward::ops::audit::verify(db).unwrap()).await;
+    let intact = app.with_db(|db| steward::operations::audit::verify(db).unwrap()).await;
     assert!(intact.is_intact(), "{intact}");
     assert_eq!(intact.events, 6);
 
@@ -187,10 +188,10 @@ async fn tampering_is_detected(app: &TestApp) {
         app.with_db(move |db| {
             use diesel::RunQueryDsl;
             diesel::sql_query(s).execute(&mut *db.conn().unwrap()).unwrap();
-            steward::ops::audit::verify(db).unwrap()
+            steward::operations::audit::verify(db).unwrap()
         })
     };
-    let o = org.to_db();
+    let o = org.to_string();
     // an edited row
     let edited = sql(format!("UPDATE audit_events SET details = '{{}}' WHERE org_id = '{o}' AND seq = 3")).await;
     assert_eq!(edited.mismatches.len(), 1);
@@ -208,7 +209,7 @@ async fn reordered_rows_are_detected(app: &TestApp) {
     for name in ["One", "Two"] {
         owner.post(&format!("/orgs/{org}/settings"), &[("name", name)]).await.assert_status(303);
     }
-    let o = org.to_db();
+    let o = org.to_string();
     let report = app
         .with_db(move |db| {
             use diesel::RunQueryDsl;
@@ -221,7 +222,7 @@ async fn reordered_rows_are_detected(app: &TestApp) {
             ] {
                 diesel::sql_query(s).execute(&mut *conn).unwrap();
             }
-            steward::ops::audit::verify(db).unwrap()
+            steward::operations::audit::verify(db).unwrap()
         })
         .await;
     assert_eq!(report.mismatches.len(), 1);
@@ -242,7 +243,7 @@ async fn the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), 303);
-        let ip = app.events(org).await.pop().unwrap().ip;
+        let ip = app.events(org).await.pop().unwrap().body.ip;
         assert_eq!(ip.as_deref(), Some(expected));
         app.stop().await;
     }

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 use steward::domain::{Email, InvitationStatus, MembershipStatus, OrgId, Role};
-use steward::store;
+use steward::storage;
 
 use crate::helpers::{Client, Page, TestApp};
 
@@ -312,21 +312,21 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
                 .iter()
                 .map(|who| {
                     let email = Email::parse(&format!("{who}@example.com")).unwrap();
-                    store::members::find_by_email(&mut conn, org, &email)
+                    storage::members::find_by_email(&mut conn, org, &email)
                         .unwrap()
                         .map(|m| (who.to_string(), m.role, m.status))
                         .unwrap_or((who.to_string(), Role::Viewer, MembershipStatus::Inactive))
                 })
                 .collect();
-            let inv = store::invitations::find(&mut conn, org, invitation).unwrap().unwrap();
-            let dep = store::deployments::find(&mut conn, org, deployment).unwrap().map(|d| d.name);
+            let inv = storage::invitations::find(&mut conn, org, invitation).unwrap().unwrap();
+            let dep = storage::deployments::find(&mut conn, org, deployment).unwrap().map(|d| d.name);
             (members, inv, dep)
         })
         .await;
     assert_eq!(members[0], ("owner".to_string(), Role::Owner, MembershipStatus::Active));
     assert_eq!(members[4], ("target".to_string(), Role::Viewer, MembershipStatus::Active));
     let still_deactivated = app
-        .with_db(move |db| store::members::find(&mut db.conn().unwrap(), org, deactivated_id).unwrap().map(|m| (m.role, m.status)))
+        .with_db(move |db| storage::members::find(&mut db.conn().unwrap(), org, deactivated_id).unwrap().map(|m| (m.role, m.status)))
         .await;
     assert_eq!(still_deactivated, Some((Role::Admin, MembershipStatus::Inactive)), "a deactivated member cannot even leave");
     let left = app
@@ -336,7 +336,7 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
                 .iter()
                 .map(|who| {
                     let email = Email::parse(&format!("{who}@example.com")).unwrap();
-                    store::members::find_by_email(&mut conn, org, &email).unwrap().is_none()
+                    storage::members::find_by_email(&mut conn, org, &email).unwrap().is_none()
                 })
                 .collect::<Vec<_>>()
         })
@@ -345,7 +345,7 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
     assert_eq!(inv.status, InvitationStatus::Pending);
     assert_eq!(dep.as_deref(), Some("web-1"));
     // the outsider's own organization saw nothing of it
-    let outsider_events: Vec<String> = app.events(outsider_org).await.into_iter().map(|e| e.action).collect();
+    let outsider_events: Vec<String> = app.events(outsider_org).await.into_iter().map(|e| e.body.action).collect();
     assert_eq!(outsider_events, vec!["org.created"]);
 }
 
@@ -382,8 +382,8 @@ async fn member_actions_on_the_owner_or_oneself_are_refused_with_403(app: &TestA
     let roles = app
         .with_db(move |db| {
             let mut conn = db.conn().unwrap();
-            let owner = store::members::find(&mut conn, org, owner_id).unwrap().unwrap();
-            let admin = store::members::find(&mut conn, org, admin_id).unwrap().unwrap();
+            let owner = storage::members::find(&mut conn, org, owner_id).unwrap().unwrap();
+            let admin = storage::members::find(&mut conn, org, admin_id).unwrap().unwrap();
             [(owner.role, owner.status), (admin.role, admin.status)]
         })
         .await;
@@ -427,40 +427,40 @@ struct Snapshot {
 
 async fn snapshot(app: &TestApp, org: OrgId) -> Snapshot {
     app.with_db(move |db| {
-        use steward::db::schema::{invitations, memberships};
+        use steward::storage::schema::{invitations, memberships};
         let mut conn = db.conn().unwrap();
         let conn = &mut *conn;
-        let name = store::orgs::find(conn, org).unwrap().unwrap().name;
+        let name = storage::orgs::find(conn, org).unwrap().unwrap().name;
         let mut members: Vec<(String, Role, MembershipStatus)> = memberships::table
-            .filter(memberships::org_id.eq(org.to_db()))
+            .filter(memberships::org_id.eq(org.to_string()))
             .select(memberships::account_id)
             .load::<String>(conn)
             .unwrap()
             .into_iter()
             .map(|id| {
-                let m = store::members::find(conn, org, id.parse().unwrap()).unwrap().unwrap();
+                let m = storage::members::find(conn, org, id.parse().unwrap()).unwrap().unwrap();
                 (m.email.to_string(), m.role, m.status)
             })
             .collect();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         let mut invitations: Vec<(String, InvitationStatus)> = invitations::table
-            .filter(invitations::org_id.eq(org.to_db()))
+            .filter(invitations::org_id.eq(org.to_string()))
             .select(invitations::id)
             .load::<String>(conn)
             .unwrap()
             .into_iter()
             .map(|id| {
-                let i = store::invitations::find(conn, org, id.parse().unwrap()).unwrap().unwrap();
+                let i = storage::invitations::find(conn, org, id.parse().unwrap()).unwrap().unwrap();
                 (i.email.to_string(), i.status)
             })
             .collect();
         invitations.sort_by(|a, b| a.0.cmp(&b.0));
-        let deployments = store::deployments::list(conn, org, 10_000, 0)
+        let deployments = storage::deployments::list(conn, org, 10_000, 0)
             .unwrap()
             .into_iter()
             .map(|r| (r.deployment.id.to_string(), r.deployment.name))
             .collect();
-        let events = store::audit::all_of_org(conn, org).unwrap().into_iter().map(|e| (e.action, e.hash)).collect();
+        let events = storage::audit::all_of_org(conn, org).unwrap().into_iter().map(|e| (e.body.action, e.hash)).collect();
         Snapshot { name, members, invitations, deployments, events }
     })
     .await
@@ -574,7 +574,7 @@ async fn an_admin_of_one_org_cannot_touch_another_org_by_id(app: &TestApp) {
     deployments.assert_status(200);
     assert!(deployments.contains("beta-api") && !deployments.contains("hijacked") && !deployments.contains("intruder"));
     let pending = app
-        .with_db(move |db| store::invitations::find(&mut db.conn().unwrap(), org_b, invitation_b).unwrap().unwrap().status)
+        .with_db(move |db| storage::invitations::find(&mut db.conn().unwrap(), org_b, invitation_b).unwrap().unwrap().status)
         .await;
     assert_eq!(pending, InvitationStatus::Pending);
 }

@@ -40,10 +40,10 @@ async fn racing_admins_and_owner_never_leave_the_organization_without_its_owner(
         let (owners, events_ok) = app
             .with_db(move |db| {
                 use diesel::prelude::*;
-                use steward::db::schema::memberships::dsl::*;
+                use steward::storage::schema::memberships::dsl::*;
                 let mut conn = db.conn().unwrap();
-                let n: i64 = memberships.filter(org_id.eq(org.to_db())).filter(role.eq("owner")).count().get_result(&mut conn).unwrap();
-                let events = steward::store::audit::all_of_org(&mut conn, org).unwrap();
+                let n: i64 = memberships.filter(org_id.eq(org.to_string())).filter(role.eq("owner")).count().get_result(&mut conn).unwrap();
+                let events = steward::storage::audit::all_of_org(&mut conn, org).unwrap();
                 let ok = events.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1 && e.hash == e.compute_hash())
                     && events.windows(2).all(|w| w[1].prev_hash == w[0].hash);
                 (n, ok)

@@ -3,12 +3,12 @@
 use serde_json::{Value, json};
 use steward::domain::ids::DeploymentId;
 use steward::domain::Role;
-use steward::store;
+use steward::storage;
 
 use crate::helpers::{NewKey, TestApp};
 
-fn actions(events: &[store::audit::EventRow]) -> Vec<&str> {
-    events.iter().map(|e| e.action.as_str()).collect()
+fn actions(events: &[storage::audit::Event]) -> Vec<&str> {
+    events.iter().map(|e| e.body.action.as_str()).collect()
 }
 
 async fn an_editor_creates_renames_and_deletes_a_deployment(app: &TestApp) {
@@ -46,19 +46,19 @@ async fn an_editor_creates_renames_and_deletes_a_deployment(app: &TestApp) {
 
     let events = app.events(org).await;
     assert_eq!(actions(&events), ["org.created", "deployment.created", "deployment.updated", "deployment.deleted"]);
-    let details: Vec<Value> = events[1..].iter().map(|e| serde_json::from_str(&e.details).unwrap()).collect();
+    let details: Vec<Value> = events[1..].iter().map(|e| serde_json::from_str(&e.body.details).unwrap()).collect();
     assert_eq!(details[0], json!({ "name": "web-production", "region": "eu-west-1" }));
     assert_eq!(details[1], json!({ "old_name": "web-production", "new_name": "web-staging" }));
     assert_eq!(details[2], json!({ "name": "web-staging", "region": "eu-west-1" }));
-    let targets: Vec<_> = events[1..].iter().map(|e| e.target.as_deref()).collect();
+    let targets: Vec<_> = events[1..].iter().map(|e| e.body.target.as_deref()).collect();
     assert_eq!(targets, [Some("web-production"), Some("web-staging"), Some("web-staging")]);
     for pair in events.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash, "the chain is unbroken");
     }
     for e in &events[1..] {
-        assert_eq!(e.actor_email.as_deref(), Some("ed@example.com"));
-        assert_eq!(e.actor_kind, "account");
-        assert_eq!(e.user_agent.as_deref(), Some("steward-tests"));
+        assert_eq!(e.body.actor_email.as_deref(), Some("ed@example.com"));
+        assert_eq!(e.body.actor_kind, "account");
+        assert_eq!(e.body.user_agent.as_deref(), Some("steward-tests"));
         assert_eq!(e.hash, e.compute_hash());
     }
 }
@@ -154,8 +154,8 @@ async fn a_name_is_unique_within_its_organization(app: &TestApp) {
     // the database holds the line too, as the unique violation the operation turns into that message
     let raced = app
         .with_db(move |db| {
-            let at = store::now();
-            let d = store::deployments::Deployment {
+            let at = storage::now();
+            let d = storage::deployments::Deployment {
                 id: DeploymentId::new(),
                 org_id: org,
                 name: "web".into(),
@@ -164,7 +164,7 @@ async fn a_name_is_unique_within_its_organization(app: &TestApp) {
                 created_at: at,
                 updated_at: at,
             };
-            store::deployments::insert(&mut db.conn().unwrap(), &d).unwrap_err()
+            storage::deployments::insert(&mut db.conn().unwrap(), &d).unwrap_err()
         })
         .await;
     assert!(
@@ -219,9 +219,9 @@ async fn the_list_is_paginated_by_fifty(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     app.with_db(move |db| {
         let mut conn = db.conn().unwrap();
-        let at = store::now();
+        let at = storage::now();
         for i in 0..120 {
-            let d = store::deployments::Deployment {
+            let d = storage::deployments::Deployment {
                 id: DeploymentId::new(),
                 org_id: org,
                 name: format!("svc-{i:03}"),
@@ -230,7 +230,7 @@ async fn the_list_is_paginated_by_fifty(app: &TestApp) {
                 created_at: at,
                 updated_at: at,
             };
-            store::deployments::insert(&mut conn, &d).unwrap();
+            storage::deployments::insert(&mut conn, &d).unwrap();
         }
     })
     .await;
@@ -270,11 +270,11 @@ async fn deleting_a_deployment_removes_it_from_api_key_scopes(app: &TestApp) {
     let list = format!("/orgs/{org}/deployments");
     owner.create_deployment(org, "web", "us-east-1").await;
     let [(id, _, _)] = app.deployments(org).await.try_into().unwrap();
-    let scopes = move |db: &steward::db::Db| {
+    let scopes = move |db: &steward::storage::Db| {
         use diesel::prelude::*;
-        use steward::db::schema::api_key_deployments as akd;
+        use steward::storage::schema::api_key_deployments as akd;
         akd::table
-            .filter(akd::deployment_id.eq(id.to_db()))
+            .filter(akd::deployment_id.eq(id.to_string()))
             .count()
             .get_result::<i64>(&mut *db.conn().unwrap())
             .unwrap()

@@ -25,7 +25,7 @@ async fn an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend:
     let stored = app
         .with_db(|db| {
             use diesel::prelude::*;
-            use steward::db::schema::invitations::dsl::*;
+            use steward::storage::schema::invitations::dsl::*;
             invitations.select(token_hash).load::<String>(&mut *db.conn().unwrap()).unwrap()
         })
         .await;

@@ -103,7 +103,7 @@ async fn an_admin_changes_roles_but_never_the_owners_nor_their_own(app: &TestApp
     let actions = app.actions(org).await;
     assert_eq!(actions, vec!["org.created", "member.role_changed", "member.role_changed"]);
     let details = app
-        .with_db(move |db| steward::store::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()[2].details.clone())
+        .with_db(move |db| steward::storage::audit::all_of_org(&mut db.conn().unwrap(), org).unwrap()[2].body.details.clone())
         .await;
     assert_eq!(details, r#"{"new_role":"editor","old_role":"admin"}"#);
 }

@@ -1,7 +1,7 @@
 //! Who reaches an organization's pages: members by permission, nobody else.
 
 use steward::domain::Role;
-use steward::store;
+use steward::storage;
 
 use crate::helpers::TestApp;
 
@@ -36,8 +36,8 @@ async fn a_deactivated_member_loses_access_at_once(app: &TestApp) {
     admin.get(&format!("/orgs/{org}/members")).await.assert_status(200);
     app.with_db(move |db| {
         use diesel::prelude::*;
-        use steward::db::schema::memberships::dsl::*;
-        diesel::update(memberships.find((org.to_db(), account.to_db())))
+        use steward::storage::schema::memberships::dsl::*;
+        diesel::update(memberships.find((org.to_string(), account.to_string())))
             .set(status.eq("inactive"))
             .execute(&mut *db.conn().unwrap())
             .unwrap();
@@ -49,10 +49,10 @@ async fn a_deactivated_member_loses_access_at_once(app: &TestApp) {
 async fn last_active_is_kept_to_the_minute_without_a_write_per_request(app: &TestApp) {
     let (client, org) = app.sign_up("ada@example.com", "Acme").await;
     let account = app.account_id("ada@example.com").await;
-    let read = move |db: &steward::db::Db| store::members::find(&mut *db.conn().unwrap(), org, account).unwrap().unwrap().last_active_at;
+    let read = move |db: &steward::storage::Db| storage::members::find(&mut *db.conn().unwrap(), org, account).unwrap().unwrap().last_active_at;
     // pretend the last request was five minutes ago
-    let old = store::now() - chrono::Duration::minutes(5);
-    app.with_db(move |db| store::members::touch(&mut *db.conn().unwrap(), org, account, old).unwrap()).await;
+    let old = storage::now() - chrono::Duration::minutes(5);
+    app.with_db(move |db| storage::members::touch(&mut *db.conn().unwrap(), org, account, old).unwrap()).await;
     client.get(&format!("/orgs/{org}/members")).await.assert_status(200);
     let first = app.with_db(read).await.unwrap();
     assert!(first > old);

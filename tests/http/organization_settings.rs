@@ -37,8 +37,8 @@ async fn ownership_goes_to_an_active_member_and_the_old_owner_becomes_admin(app:
         .with_db(move |db| {
             let mut conn = db.conn().unwrap();
             (
-                steward::store::members::find(&mut conn, org, ada).unwrap().unwrap().role,
-                steward::store::members::find(&mut conn, org, bob_id).unwrap().unwrap().role,
+                steward::storage::members::find(&mut conn, org, ada).unwrap().unwrap().role,
+                steward::storage::members::find(&mut conn, org, bob_id).unwrap().unwrap().role,
             )
         })
         .await;

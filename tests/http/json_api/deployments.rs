@@ -50,8 +50,8 @@ async fn deployments_are_created_shown_renamed_and_deleted(app: &TestApp) {
 
     assert_made_by_key(app, org, KEY, &["deployment.created", "deployment.updated", "deployment.deleted"]).await;
     let events = app.events(org).await;
-    let created_event = events.iter().find(|e| e.action == "deployment.created").unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&created_event.details).unwrap(), json!({ "name": "web-prod", "region": "eu-west-1" }));
+    let created_event = events.iter().find(|e| e.body.action == "deployment.created").unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&created_event.body.details).unwrap(), json!({ "name": "web-prod", "region": "eu-west-1" }));
 }
 
 async fn every_region_of_the_contract_is_accepted(app: &TestApp) {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use steward::config::Rate;
-use steward::store;
+use steward::storage;
 
 use crate::helpers::{Backend, NewKey, TestApp};
 use crate::support::api::Api;
@@ -69,9 +69,9 @@ async fn an_expired_key_stops_working_at_once(app: &TestApp) {
 
     app.with_db(move |db| {
         use diesel::prelude::*;
-        use steward::db::schema::api_keys as k;
-        let past = store::now() - chrono::Duration::seconds(1);
-        let n = diesel::update(k::table.filter(k::org_id.eq(org.to_db())).filter(k::name.eq("short-lived")))
+        use steward::storage::schema::api_keys as k;
+        let past = storage::now() - chrono::Duration::seconds(1);
+        let n = diesel::update(k::table.filter(k::org_id.eq(org.to_string())).filter(k::name.eq("short-lived")))
             .set(k::expires_at.eq(Some(past)))
             .execute(&mut *db.conn().expect("conn"))
             .expect("expire the key");

@@ -43,13 +43,13 @@ async fn script_with_key(app: &TestApp, owner: &Client, org: OrgId, key: NewKey)
 async fn assert_made_by_key(app: &TestApp, org: OrgId, key: &str, expected: &[&str]) {
     let id = app.api_key_id(org, key).await;
     let events: Vec<_> =
-        app.events(org).await.into_iter().filter(|e| e.actor_kind == "api_key" && e.actor_id.as_deref() == Some(&id)).collect();
-    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        app.events(org).await.into_iter().filter(|e| e.body.actor_kind == "api_key" && e.actor_id.as_deref() == Some(&id)).collect();
+    let actions: Vec<&str> = events.iter().map(|e| e.body.action.as_str()).collect();
     assert_eq!(actions, expected);
     for e in &events {
-        assert_eq!(e.actor_email.as_deref(), Some(key), "{} names the key", e.action);
-        assert_eq!(e.user_agent.as_deref(), Some("steward-api-tests"));
-        assert_eq!(e.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(e.body.actor_email.as_deref(), Some(key), "{} names the key", e.body.action);
+        assert_eq!(e.body.user_agent.as_deref(), Some("steward-api-tests"));
+        assert_eq!(e.body.ip.as_deref(), Some("127.0.0.1"));
     }
     app.actions(org).await; // walks the hash chain
 }
