@@ -104,7 +104,7 @@ async fn the_seeded_audit_log_is_a_valid_chain_of_product_actions(app: &TestApp)
     assert_eq!(events.len(), 2_000);
     assert_eq!(events[0].body.action, "org.created");
     assert_eq!(events[0].body.actor_email.as_deref(), Some("seed-owner@example.com"));
-    assert!(events.iter().all(|e| ACTIONS.contains(&e.body.action.as_str())), "only the actions of the spec");
+    assert!(events.iter().all(|e| ACTIONS.contains(&e.body.action.as_str())), "only the product's audit actions");
     assert!(events.iter().all(|e| serde_json::from_str::<serde_json::Value>(&e.body.details).is_ok()));
     for action in ["member.invited", "invitation.accepted", "member.role_changed", "deployment.created"] {
         assert!(events.iter().any(|e| e.body.action == action), "a realistic mix includes {action}");

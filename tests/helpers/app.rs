@@ -1,5 +1,6 @@
-//! The server under test: started on a free port over a fresh database (a temporary SQLite file
-//! or a new PostgreSQL database), with the options a test asks for through its builder.
+//! The server under test, on a free port over a fresh database, with the options of its builder.
+//!
+//! The database is a temporary SQLite file or a new PostgreSQL database, dropped at `stop`.
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -1,5 +1,7 @@
-//! A browser-like client of the console: it keeps its cookies, does not follow redirects and
-//! sends the session's CSRF token with its forms; and the [`Page`]s it gets back.
+//! A browser-like client of the console, and the [`Page`]s it gets back.
+//!
+//! It keeps its cookies, does not follow redirects and sends the session's CSRF token with its
+//! forms.
 
 use std::sync::Mutex;
 

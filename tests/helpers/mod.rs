@@ -1,5 +1,7 @@
-//! Shared by the three test binaries (`http`, `cli`, `browser`): the real server over a fresh
-//! database, a browser-like client, the setups tests share, and what they look up afterwards.
+//! Test helpers shared by the `http`, `cli` and `browser` test binaries.
+//!
+//! The real server over a fresh database, a browser-like client, the setups tests share, and
+//! what they look up afterwards:
 //!
 //! - `app`: [`TestApp`], started with [`TestApp::builder`] on a [`Backend`], and the
 //!   `on_both_backends!` macro that runs a test on SQLite and on PostgreSQL;

@@ -1,6 +1,7 @@
-//! What tests read back, mostly from the database, to check that a rule held: counts, the
-//! audit events, ids by email or name, the mail that went out; and the few changes made
-//! behind the app's back (an invitation's expiry, an audit store that refuses an event).
+//! What tests read back to check that a rule held, and the few changes made behind the app's back.
+//!
+//! Counts, the audit events, ids by email or name, the mail that went out; an invitation's
+//! expiry, an audit store that refuses an event.
 
 use steward::domain::ids::{DeploymentId, InvitationId};
 use steward::domain::{AccountId, Email, OrgId};

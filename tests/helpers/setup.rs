@@ -1,7 +1,8 @@
-//! What tests arrange before they act, one helper for each setup: people signing up, members
-//! joining, invitations sent, deployments and API keys made. The people go through the console
-//! where that is cheap; members who join are written straight to the database (the invitation
-//! flow has its own tests).
+//! What tests arrange before they act, one helper for each setup.
+//!
+//! People signing up, members joining, invitations sent, deployments and API keys made. People
+//! sign up through the console; members who join are written straight to the database (the
+//! invitation flow has its own tests).
 
 use steward::domain::{AccountId, Email, OrgId, Role};
 use steward::storage;

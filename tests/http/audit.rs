@@ -77,7 +77,7 @@ async fn the_log_filters_by_action_email_and_dates_newest_first(app: &TestApp) {
     assert!(all.contains("Account") && all.contains("198.51.100.7"));
 }
 
-async fn pages_follow_a_cursor_to_the_beginning(app: &TestApp) {
+async fn the_log_pages_fifty_events_at_a_time_back_to_the_first(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let specs: Vec<_> = (0..120).map(|_| ("deployment.updated", "ada@example.com", "web")).collect();
     add_events(app, org, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), specs).await;
@@ -175,7 +175,7 @@ async fn editors_read_the_log_viewers_do_not(app: &TestApp) {
 }
 
 /// Verify names the first event that does not match, whatever was done to the rows.
-async fn tampering_is_detected(app: &TestApp) {
+async fn verify_names_the_event_that_was_edited_or_deleted(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     for i in 0..5 {
         owner.post(&format!("/orgs/{org}/settings"), &[("name", &format!("Acme {i}"))]).await.assert_status(303);
@@ -204,7 +204,7 @@ async fn tampering_is_detected(app: &TestApp) {
     assert!(deleted.mismatches[0].seq <= 6);
 }
 
-async fn reordered_rows_are_detected(app: &TestApp) {
+async fn verify_names_the_first_of_two_swapped_events(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     for name in ["One", "Two"] {
         owner.post(&format!("/orgs/{org}/settings"), &[("name", name)]).await.assert_status(303);
@@ -252,11 +252,11 @@ async fn the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(
 crate::on_both_backends!(
     a_change_whose_event_cannot_be_written_is_not_kept,
     the_log_filters_by_action_email_and_dates_newest_first,
-    pages_follow_a_cursor_to_the_beginning,
+    the_log_pages_fifty_events_at_a_time_back_to_the_first,
     the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
     a_large_export_streams_every_row_once,
     editors_read_the_log_viewers_do_not,
-    tampering_is_detected,
-    reordered_rows_are_detected,
+    verify_names_the_event_that_was_edited_or_deleted,
+    verify_names_the_first_of_two_swapped_events,
     the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(backend),
 );

@@ -131,7 +131,7 @@ async fn an_invitation_to_an_existing_account_asks_to_sign_in_first(app: &TestAp
     assert_eq!(accepted.location, Some(format!("/orgs/{org}/deployments")));
 }
 
-async fn someone_else_signed_in_is_refused(app: &TestApp) {
+async fn an_invitation_link_refuses_anyone_signed_in_as_someone_else(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
     let token = app.outbox_token_for("bob@example.com");
@@ -229,7 +229,7 @@ crate::on_both_backends!(
     without_smtp_the_email_is_written_to_the_outbox,
     an_existing_member_or_a_pending_email_cannot_be_invited_again,
     an_invitation_to_an_existing_account_asks_to_sign_in_first,
-    someone_else_signed_in_is_refused,
+    an_invitation_link_refuses_anyone_signed_in_as_someone_else,
     expired_cancelled_declined_used_and_unknown_links_say_so,
     resend_gives_a_new_link_and_the_old_one_dies,
     an_existing_account_sees_its_invitations_on_profile_and_orgs,

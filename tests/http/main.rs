@@ -1,5 +1,9 @@
-//! HTTP tests: the real server on a free port, driven over HTTP like a browser or a script, each
-//! test once on SQLite and once on PostgreSQL.
+//! HTTP tests: the real server driven over HTTP like a browser or a script, on both databases.
+//!
+//! Each test runs once on SQLite and once on PostgreSQL (`on_both_backends!`). The console's
+//! pages are tested by resource (accounts, members, invitations, deployments, audit,
+//! api_keys, organization_*), then across resources (authorization, security, rate_limits,
+//! concurrency); the JSON API under json_api/, one file per resource.
 
 #[path = "../helpers/mod.rs"]
 mod helpers;

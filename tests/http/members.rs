@@ -1,4 +1,7 @@
-//! The member list and the member actions, with every rule of spec §2.
+//! The member list and the member actions, and who may act on whom.
+//!
+//! Its columns, search, filters, sorting and paging; changing a role, deactivating, activating
+//! and removing.
 
 use steward::domain::Role;
 

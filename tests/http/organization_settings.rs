@@ -4,7 +4,7 @@ use steward::domain::Role;
 
 use crate::helpers::TestApp;
 
-async fn an_admin_renames_the_organization(app: &TestApp) {
+async fn an_admin_renames_the_organization_but_cannot_transfer_or_delete_it(app: &TestApp) {
     let (_, org) = app.sign_up("ada@example.com", "Acme").await;
     let (_, admin) = app.add_member(org, "al@example.com", Role::Admin).await;
     admin.get(&format!("/orgs/{org}/settings")).await.assert_status(200);
@@ -86,7 +86,7 @@ async fn deleting_the_organization_takes_everything_it_holds(app: &TestApp) {
 }
 
 crate::on_both_backends!(
-    an_admin_renames_the_organization,
+    an_admin_renames_the_organization_but_cannot_transfer_or_delete_it,
     ownership_goes_to_an_active_member_and_the_old_owner_becomes_admin,
     a_member_leaves_but_the_owner_cannot,
     deleting_the_organization_takes_everything_it_holds,

@@ -1,5 +1,7 @@
-//! Rate limits: sign-in per address and per email, invitations per organization, invitation
-//! links per address; over a limit the answer is 429 with `Retry-After`.
+//! Rate limits: over a limit the answer is 429 with `Retry-After`.
+//!
+//! Sign-in per address and per email, invitations per organization, invitation links per
+//! address.
 
 use steward::config::Rate;
 

@@ -73,13 +73,13 @@ async fn static_assets_are_served_with_a_long_cache_lifetime(app: &TestApp) {
     app.client().get("/static/x/missing.js").await.assert_status(404);
 }
 
-async fn health_checks_the_database(app: &TestApp) {
+async fn the_health_check_reports_the_database(app: &TestApp) {
     let page = app.client().get("/healthz").await;
     page.assert_status(200);
     assert!(page.body.contains(r#""database":"ok""#));
 }
 
-async fn output_is_escaped(app: &TestApp) {
+async fn what_people_type_is_escaped_in_pages(app: &TestApp) {
     let (client, org) = app.sign_up("ada@example.com", "<script>alert(1)</script>").await;
     client.post("/profile", &[("name", "<img src=x onerror=alert(1)>")]).await.assert_status(303);
     let page = client.get(&format!("/orgs/{org}/members")).await;
@@ -93,6 +93,6 @@ crate::on_both_backends!(
     signing_in_renews_the_session_and_its_token,
     every_page_carries_the_security_headers,
     static_assets_are_served_with_a_long_cache_lifetime,
-    health_checks_the_database,
-    output_is_escaped,
+    the_health_check_reports_the_database,
+    what_people_type_is_escaped_in_pages,
 );

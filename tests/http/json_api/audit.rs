@@ -1,5 +1,4 @@
-//! The audit log through the API: events listed newest first, filtered and paged, the CSV
-//! export, and every change made through a key recorded as that key's.
+//! The audit log through the API: listed, filtered, paged, exported, naming the key that acted.
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -89,7 +88,7 @@ async fn audit_events_are_listed_newest_first_filtered_and_paged(app: &TestApp) 
     assert_eq!(second.next_cursor(), None);
 }
 
-async fn the_csv_export_has_the_contract_header_and_names_the_key(app: &TestApp) {
+async fn the_csv_export_has_the_documented_header_and_names_the_key(app: &TestApp) {
     let (_, _, api) = acme_with_key(app, "read_write").await;
     three_changes(&api).await;
 
@@ -173,6 +172,6 @@ async fn every_change_through_the_api_is_audited_as_the_key(app: &TestApp) {
 
 crate::on_both_backends!(
     audit_events_are_listed_newest_first_filtered_and_paged,
-    the_csv_export_has_the_contract_header_and_names_the_key,
+    the_csv_export_has_the_documented_header_and_names_the_key,
     every_change_through_the_api_is_audited_as_the_key,
 );

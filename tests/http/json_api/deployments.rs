@@ -54,7 +54,7 @@ async fn deployments_are_created_shown_renamed_and_deleted(app: &TestApp) {
     assert_eq!(serde_json::from_str::<Value>(&created_event.body.details).unwrap(), json!({ "name": "web-prod", "region": "eu-west-1" }));
 }
 
-async fn every_region_of_the_contract_is_accepted(app: &TestApp) {
+async fn every_listed_region_is_accepted(app: &TestApp) {
     let (_, _, api) = acme_with_key(app, "read_write").await;
     for (i, region) in ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"].iter().enumerate() {
         let created = api.post("/deployments", &json!({ "name": format!("svc-{i}"), "region": region })).await;
@@ -66,5 +66,5 @@ async fn every_region_of_the_contract_is_accepted(app: &TestApp) {
 
 crate::on_both_backends!(
     deployments_are_created_shown_renamed_and_deleted,
-    every_region_of_the_contract_is_accepted,
+    every_listed_region_is_accepted,
 );

@@ -1,12 +1,11 @@
-//! The OpenAPI document: served without a key, OpenAPI 3.1, listing every endpoint, its
-//! references resolving.
+//! The OpenAPI document: served without a key, OpenAPI 3.1, every endpoint, every `$ref` resolving.
 
 use serde_json::Value;
 
 use crate::helpers::TestApp;
 use crate::support::openapi;
 
-/// Every endpoint of the contract, with its path as documented (parameter names aside).
+/// Every endpoint of the API, with its path as documented (parameter names aside).
 const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/api/v1/members"),
     ("GET", "/api/v1/members/{account}"),

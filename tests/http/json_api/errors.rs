@@ -1,6 +1,8 @@
-//! Requests the API refuses: invalid or incomplete bodies (422 naming the fields), malformed JSON
-//! (400), oversized bodies (413), unknown paths (404); and a change whose audit event cannot be
-//! written (500, nothing kept).
+//! Requests the API refuses, and how: 422 naming fields, 400, 413, 404, and 500 keeping nothing.
+//!
+//! Invalid or incomplete bodies get 422 naming the fields, malformed JSON 400, oversized bodies
+//! 413, unknown paths a JSON 404; a change whose audit event cannot be written gets 500 and is
+//! not kept.
 
 use serde_json::{Value, json};
 use steward::domain::Role;
@@ -70,7 +72,7 @@ async fn a_missing_or_mistyped_field_gets_422_naming_it(app: &TestApp) {
     assert_eq!(app.actions(org).await, before);
 }
 
-async fn malformed_json_gets_400(app: &TestApp) {
+async fn malformed_json_gets_400_and_changes_nothing(app: &TestApp) {
     let (_, org, api) = acme_with_key(app, "read_write").await;
     let (bob, _) = app.add_member(org, "bob@example.com", Role::Viewer).await;
     let id = api.create_deployment("web", "us-east-1").await;
@@ -89,7 +91,7 @@ async fn malformed_json_gets_400(app: &TestApp) {
     assert_eq!(app.actions(org).await, before);
 }
 
-async fn an_oversized_body_gets_413(app: &TestApp) {
+async fn an_oversized_body_gets_413_and_changes_nothing(app: &TestApp) {
     let (_, org, api) = acme_with_key(app, "read_write").await;
     let huge = json!({ "name": "web", "region": "us-east-1", "padding": "x".repeat(100 * 1024) });
     api.post("/deployments", &huge).await.expect_error(413, "payload_too_large");
@@ -121,8 +123,8 @@ async fn a_change_whose_event_cannot_be_written_answers_500_and_is_not_kept(app:
 crate::on_both_backends!(
     invalid_bodies_get_422_naming_their_fields_and_change_nothing,
     a_missing_or_mistyped_field_gets_422_naming_it,
-    malformed_json_gets_400,
-    an_oversized_body_gets_413,
+    malformed_json_gets_400_and_changes_nothing,
+    an_oversized_body_gets_413_and_changes_nothing,
     an_unknown_api_path_answers_json_404,
     a_change_whose_event_cannot_be_written_answers_500_and_is_not_kept,
 );

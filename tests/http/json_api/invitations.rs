@@ -1,5 +1,4 @@
-//! Invitations through the API: created, listed, resent and cancelled, accepted like any other,
-//! listed as expired once past their time.
+//! Invitations through the API: created, listed, resent, cancelled, accepted, expired.
 
 use serde_json::json;
 use steward::domain::Role;

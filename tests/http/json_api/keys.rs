@@ -1,5 +1,7 @@
-//! Authentication by API key: a missing, malformed or unknown key gets 401, a revoked or expired
-//! key stops working at once, as do the keys of a deleted organization, and a busy key gets 429.
+//! Authentication by API key: who gets 401, when a key stops working, when it gets 429.
+//!
+//! A missing, malformed or unknown key gets 401; a revoked or expired key stops working at
+//! once, as do the keys of a deleted organization; a busy key gets 429.
 
 use serde_json::json;
 use steward::config::Rate;
@@ -91,7 +93,7 @@ async fn deleting_the_organization_ends_its_keys(app: &TestApp) {
     api.post("/deployments", &json!({ "name": "web", "region": "us-east-1" })).await.expect_error(401, "unauthorized");
 }
 
-async fn a_busy_key_gets_429_with_retry_after(backend: Backend) {
+async fn a_busy_key_gets_429_with_retry_after_and_other_keys_do_not(backend: Backend) {
     let app = TestApp::builder().limit_api_key_requests(Rate::per_minute(3)).spawn(backend).await;
     let (owner, org, api) = acme_with_key(&app, "read_write").await;
     for _ in 0..3 {
@@ -110,5 +112,5 @@ crate::on_both_backends!(
     a_revoked_key_stops_working_at_once,
     an_expired_key_stops_working_at_once,
     deleting_the_organization_ends_its_keys,
-    a_busy_key_gets_429_with_retry_after(backend),
+    a_busy_key_gets_429_with_retry_after_and_other_keys_do_not(backend),
 );

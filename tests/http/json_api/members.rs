@@ -1,5 +1,4 @@
-//! Members through the API: listed, filtered and paged, shown, changed and removed; the owner
-//! out of reach.
+//! Members through the API: listed, filtered, paged, shown, changed and removed; never the owner.
 
 use serde_json::json;
 use steward::domain::Role;

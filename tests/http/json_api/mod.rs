@@ -1,6 +1,8 @@
-//! The JSON API under /api/v1, by resource: every endpoint, the key's permissions and scope,
-//! revocation and expiry, the organization boundary, errors, pagination, the audit trail and the
-//! OpenAPI document. Every answer is also checked against that document (see `support::api`).
+//! The JSON API under /api/v1, one file per resource.
+//!
+//! Every endpoint, the key's permissions and scope, revocation and expiry, the organization
+//! boundary, errors, pagination, the audit trail and the OpenAPI document. Every answer is also
+//! checked against that document (see `support::api`).
 //!
 //! Most tests start from Ada's organization "Acme" and a script holding a key of hers named
 //! [`KEY`] (`acme_with_key`).

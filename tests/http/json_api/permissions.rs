@@ -1,5 +1,4 @@
-//! What a key may do: read, write or both, on every deployment or on selected ones, and only in
-//! its own organization.
+//! What a key may do: read, write or both, on all or some deployments, in its organization only.
 
 use serde_json::json;
 use steward::domain::Role;

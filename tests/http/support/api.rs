@@ -1,5 +1,6 @@
-//! The JSON API as a script sees it: a client holding a key (made with
-//! `Client::create_api_key`), whose every answer is checked against the served OpenAPI document.
+//! The JSON API as a script sees it: a client whose every answer must match the OpenAPI document.
+//!
+//! It holds a key made with `Client::create_api_key`.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -33,7 +34,7 @@ impl Reply {
         self
     }
 
-    /// Asserts an error answer of the contract: the status, `{"error": {"code", "message"}}`,
+    /// Asserts an error answer as the API documents it: the status, `{"error": {"code", "message"}}`,
     /// and what goes with some statuses (WWW-Authenticate, fields, Retry-After).
     pub fn expect_error(&self, status: u16, code: &str) -> &Reply {
         self.expect(status);

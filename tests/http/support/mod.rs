@@ -1,5 +1,4 @@
-//! What only the HTTP tests need: a JSON API client whose every answer is checked against the
-//! served OpenAPI document, and an SMTP server on loopback.
+//! What only the HTTP tests need: a JSON API client, an OpenAPI checker, an SMTP server.
 
 pub mod api;
 pub mod openapi;

@@ -1,5 +1,4 @@
-//! A small SMTP server on loopback for the tests: lettre holds a real SMTP conversation with
-//! it, and the tests read what was delivered.
+//! A small SMTP server on loopback: lettre holds a real SMTP conversation, tests read what came.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
