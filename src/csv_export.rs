@@ -2,7 +2,6 @@
 //! and from the JSON API.
 
 use actix_web::web::Bytes;
-use chrono::SecondsFormat;
 
 use crate::domain::OrgId;
 use crate::operations::audit::{ExportRow, Filter};
@@ -25,25 +24,9 @@ pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
 
 pub const CSV_HEADER: [&str; 8] = ["time", "action", "actor_email", "actor_kind", "target", "ip", "user_agent", "details"];
 
-/// `2026-11-23T14:05:09Z`: RFC 3339 in UTC to the second, written without chrono's
-/// formatting machinery (this runs once per exported row).
+/// `2026-11-23T14:05:09Z`: RFC 3339 in UTC to the second.
 fn rfc3339_secs(t: chrono::NaiveDateTime, out: &mut String) {
-    use chrono::{Datelike, Timelike};
-    use std::fmt::Write as _;
-    if (0..=9999).contains(&t.year()) {
-        let _ = write!(
-            out,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
-    } else {
-        out.push_str(&t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true));
-    }
+    crate::domain::time::write(t, crate::domain::time::Precision::Second, 'T', "Z", out);
 }
 
 fn csv_batch(rows: &[ExportRow]) -> Result<Bytes, csv::Error> {
@@ -160,6 +143,7 @@ fn export_failed(tx: &ChunkSender, e: &OpError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::SecondsFormat;
 
     #[test]
     fn formulas_are_neutralised() {

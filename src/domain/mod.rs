@@ -9,11 +9,13 @@ pub mod password;
 pub mod policy;
 pub mod roles;
 pub mod status;
+pub mod time;
 
 pub use actor::{Actor, RequestMeta};
 pub use email::Email;
 pub use ids::{AccountId, OrgId};
 pub use roles::{Permission, PermissionSet, Role};
+pub use time::now;
 pub use status::{InvitationState, InvitationStatus, MembershipStatus};
 
 /// A rule of the product said no; the message is meant for the person who asked.
@@ -31,9 +33,3 @@ impl Invalid {
     }
 }
 
-/// The current time as the product records it: UTC, to the microsecond (what both databases
-/// keep, so a time read back equals the one written).
-pub fn now() -> chrono::NaiveDateTime {
-    use chrono::SubsecRound;
-    chrono::Utc::now().naive_utc().trunc_subsecs(6)
-}

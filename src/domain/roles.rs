@@ -79,19 +79,7 @@ use Permission::*;
 
 /// The built-in roles and what each may do.
 const ROLE_PERMISSIONS: [(Role, PermissionSet); 4] = [
-    (
-        Role::Owner,
-        PermissionSet::of(&[
-            DeploymentsRead,
-            DeploymentsWrite,
-            AuditRead,
-            MembersRead,
-            MembersManage,
-            ApiKeysManage,
-            OrgManage,
-            OrgOwner,
-        ]),
-    ),
+    (Role::Owner, PermissionSet::of(&Permission::ALL)),
     (
         Role::Admin,
         PermissionSet::of(&[DeploymentsRead, DeploymentsWrite, AuditRead, MembersRead, MembersManage, ApiKeysManage, OrgManage]),
