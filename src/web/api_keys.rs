@@ -10,9 +10,9 @@ use crate::operations::deployments::DeploymentListRow;
 use crate::web::format;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, perm};
-use crate::web::forms::{FormErrors, form_errors};
+use crate::web::forms::FormErrors;
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, Shell, see_other};
+use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
 
 /// Session key of a secret waiting to be shown once.
@@ -121,15 +121,13 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let input = read_form(&body)?;
     let (ctx, org, attempt) = (access.ctx(), access.org_id, input.clone());
-    match state.run(move |db| keys::create(db, &ctx, org, &attempt)).await {
-        Ok((key, secret)) => {
-            // shown on the next page, once, then gone from the session
-            let _ = access.session.insert(NEW_SECRET, secret);
-            session::flash(&access.session, FlashKind::Success, format!("API key “{}” created.", key.name));
-            Ok(see_other(&req, &format!("/orgs/{org}/api-keys")))
-        }
-        Err(e) => page(&state, &access, input, form_errors(e)?).await,
-    }
+    let outcome = state.run(move |db| keys::create(db, &ctx, org, &attempt)).await;
+    let done = |(key, secret): (keys::ApiKey, String)| {
+        // shown on the next page, once, then gone from the session
+        let _ = access.session.insert(NEW_SECRET, secret);
+        Done::to(format!("/orgs/{org}/api-keys"), format!("API key “{}” created.", key.name))
+    };
+    post_redirect_get(&req, &access.session, outcome, done, |errors| page(&state, &access, input, errors)).await
 }
 
 pub async fn revoke(

@@ -10,9 +10,9 @@ use crate::operations::accounts::{self, SignupInput};
 use crate::web::error::WebError;
 use crate::app::request_meta;
 use crate::web::extract::CurrentAccount;
-use crate::web::forms::{FormErrors, form_errors};
-use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, SignedOutShell, safe_next, see_other};
+use crate::web::forms::FormErrors;
+use crate::web::session::{self};
+use crate::web::shell::{self, Done, SignedOutShell, post_redirect_get, safe_next, see_other};
 use crate::app::AppState;
 
 #[derive(Template)]
@@ -124,20 +124,21 @@ pub async fn signup(
     let input = form.into_inner();
     let meta = request_meta(&req);
     let attempt = input.clone();
-    match state.run(move |db| accounts::sign_up(db, &meta, &attempt)).await {
-        Ok((account_id, org)) => {
-            let account = state.run(move |db| accounts::get(db, account_id)).await?;
-            session::sign_in(&session, &account);
-            session::flash(&session, FlashKind::Success, "Welcome to Steward. Your organization is ready.");
-            Ok(see_other(&req, &shell::org_home(org, true)))
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            let mut form = input;
-            form.password.clear();
-            shell::unprocessable(&SignupPage { shell: SignedOutShell::new(&session, "Create your account"), form, errors })
-        }
-    }
+    let outcome = state.run(move |db| accounts::sign_up(db, &meta, &attempt)).await;
+    let outcome = match outcome {
+        Ok((account_id, org)) => state.run(move |db| accounts::get(db, account_id)).await.map(|account| (account, org)),
+        Err(e) => Err(e),
+    };
+    let done = |(account, org)| {
+        session::sign_in(&session, &account);
+        Done::to(shell::org_home(org, true), "Welcome to Steward. Your organization is ready.")
+    };
+    post_redirect_get(&req, &session, outcome, done, |errors| async {
+        let mut form = input;
+        form.password.clear();
+        shell::unprocessable(&SignupPage { shell: SignedOutShell::new(&session, "Create your account"), form, errors })
+    })
+    .await
 }
 
 pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {

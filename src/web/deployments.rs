@@ -11,7 +11,7 @@ use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
 use crate::web::forms::{FormErrors, NameForm, form_errors};
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, Shell, see_other};
+use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -147,20 +147,13 @@ pub async fn create(
 ) -> Result<HttpResponse, WebError> {
     let input = form.into_inner();
     let (ctx, org, attempt) = (access.ctx(), access.org_id, input.clone());
-    match state.run(move |db| deployments::create(db, &ctx, org, &attempt)).await {
-        Ok(d) => {
-            session::flash(
-                &access.session,
-                FlashKind::Success,
-                format!("Deployment “{}” created in {}.", d.name, d.region),
-            );
-            Ok(see_other(&req, &list_url(&access)))
-        }
-        Err(e) => {
-            let attempt = Attempt { create: input, create_errors: form_errors(e)?, rename: None };
-            shell::unprocessable(&page(&state, &access, 1, attempt).await?)
-        }
-    }
+    let outcome = state.run(move |db| deployments::create(db, &ctx, org, &attempt)).await;
+    let done = |d: deployments::Deployment| Done::to(list_url(&access), format!("Deployment “{}” created in {}.", d.name, d.region));
+    post_redirect_get(&req, &access.session, outcome, done, |create_errors| async {
+        let attempt = Attempt { create: input, create_errors, rename: None };
+        shell::unprocessable(&page(&state, &access, 1, attempt).await?)
+    })
+    .await
 }
 
 pub async fn rename(

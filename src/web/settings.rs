@@ -8,7 +8,7 @@ use crate::operations;
 use crate::operations::members::Membership;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::{FormErrors, NameForm, form_errors};
+use crate::web::forms::{FormErrors, NameForm};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
@@ -122,11 +122,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let typed = form.into_inner().confirm_name;
     let (ctx, org) = (access.ctx(), access.org_id);
-    match state.run(move |db| operations::orgs::delete(db, &ctx, org, &typed)).await {
-        Ok(name) => {
-            session::flash(&access.session, FlashKind::Success, format!("Organization {name} deleted."));
-            Ok(see_other(&req, "/orgs"))
-        }
-        Err(e) => page(&state, &access, None, form_errors(e)?).await,
-    }
+    let outcome = state.run(move |db| operations::orgs::delete(db, &ctx, org, &typed)).await;
+    let done = |name| Done::to("/orgs", format!("Organization {name} deleted."));
+    post_redirect_get(&req, &access.session, outcome, done, |errors| page(&state, &access, None, errors)).await
 }
