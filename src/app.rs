@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, web};
 use crate::config::Config;
 use crate::domain::RequestMeta;
 use crate::mail::Sender;
-use crate::operations::invitations;
+use crate::operations::{OpError, invitations};
 use crate::rate_limit::RateLimits;
 use crate::storage::Db;
 
@@ -25,6 +25,12 @@ pub struct AppState {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("blocking task failed: {0}")]
 pub struct TaskFailed(pub String);
+
+impl From<TaskFailed> for OpError {
+    fn from(e: TaskFailed) -> OpError {
+        OpError::Internal(e.to_string())
+    }
+}
 
 impl AppState {
     /// The state registered with the server, for code that only has the request.

@@ -41,8 +41,9 @@ pub enum OpError {
     /// The email could not be sent; nothing was saved.
     #[error("The email could not be sent, so nothing was saved. {0}")]
     Mail(#[from] crate::mail::MailError),
-    #[error(transparent)]
-    Internal(#[from] crate::app::TaskFailed),
+    /// Something outside the rules failed (the server could not run the work).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<Invalid> for OpError {

@@ -47,7 +47,7 @@ impl From<OpError> for WebError {
             OpError::Invalid(list) => WebError::Invalid(list),
             OpError::Db(e) => WebError::Internal(e.to_string()),
             OpError::Hash(e) => WebError::Internal(e.to_string()),
-            OpError::Internal(e) => WebError::Internal(e.to_string()),
+            OpError::Internal(e) => WebError::Internal(e),
             // shown in the form that tried to send, like any other refusal
             OpError::Mail(m) => {
                 tracing::error!(error = %m, "email not sent");
