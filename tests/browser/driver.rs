@@ -1,13 +1,29 @@
-//! Starts chromedriver and a headless Chromium session. With STEWARD_TEST_REQUIRE_ALL=1 (the
-//! test command), a browser that cannot run fails the test; otherwise it is skipped loudly.
+//! Headless Chromium through chromedriver, with steps that wait for the page state they need.
+//!
+//! A page read straight after a click or a navigation races the browser: the URL can change
+//! before the new document has rendered, htmx swaps land later, and `.flash` fades in from
+//! opacity 0, during which WebDriver reports its text as "". So nothing here reads the page
+//! once; every read polls until the expected state appears or the deadline passes, and a
+//! timeout reports what was last seen. With STEWARD_TEST_REQUIRE_ALL=1 (the test command), a
+//! browser that cannot run fails the test; otherwise it is skipped loudly.
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::Value;
 
 use crate::helpers::require_all;
+
+/// Long enough for a loaded two-core machine running several browsers at once; a step that
+/// succeeds returns as soon as its state appears, so only a failing step waits this long.
+const DEADLINE: Duration = Duration::from_secs(20);
+/// Often enough to react promptly, rarely enough not to keep chromedriver busy.
+const POLL: Duration = Duration::from_millis(50);
 
 pub struct Browser {
     pub client: Client,
@@ -17,6 +33,46 @@ pub struct Browser {
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// How chromedriver words a command that ran into a navigation still under way (a form post,
+/// an htmx redirect). It has no error code of its own, and may even arrive as a successful
+/// reply whose value is this text, so only the wording tells it apart.
+const NAVIGATING: [&str; 5] = [
+    "aborted by navigation",
+    "cannot determine loading status",
+    "target frame detached",
+    "execution context was destroyed",
+    "document unloaded",
+];
+
+/// Errors that mean "not there yet" (the element is missing, replaced by a navigation or swap,
+/// hidden or covered mid-animation, or the page is being replaced) and are worth another poll.
+/// chromedriver raises them while it looks the element up, before it dispatches a click or a
+/// key, so retrying does not act twice. Anything else fails at once rather than after the
+/// deadline.
+fn not_yet(what: &str, e: CmdError) -> String {
+    let text = match &e {
+        CmdError::NotW3C(Value::String(s)) => s.clone(),
+        _ => e.to_string(),
+    };
+    if NAVIGATING.iter().any(|m| text.to_ascii_lowercase().contains(m)) {
+        return format!("a navigation was under way ({text})");
+    }
+    if let CmdError::Standard(w) = &e {
+        let reason = match w.error {
+            ErrorStatus::NoSuchElement => Some("no such element"),
+            ErrorStatus::StaleElementReference => Some("the element was replaced"),
+            ErrorStatus::ElementNotInteractable => Some("the element is not interactable"),
+            ErrorStatus::ElementClickIntercepted => Some("another element would receive the click"),
+            ErrorStatus::InvalidElementState => Some("the element is in a state that refuses this"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return format!("{reason} ({})", w.message.lines().next().unwrap_or_default());
+        }
+    }
+    panic!("{what}: {e}");
 }
 
 impl Browser {
@@ -52,17 +108,17 @@ impl Browser {
         });
         let caps = caps.as_object().cloned().expect("capabilities");
         let url = format!("http://127.0.0.1:{port}");
-        let mut last_error = String::new();
-        for _ in 0..50 {
+        // chromedriver listens only some time after it is spawned.
+        let deadline = Instant::now() + DEADLINE;
+        loop {
             match ClientBuilder::native().capabilities(caps.clone()).connect(&url).await {
                 Ok(client) => return Some(Browser { client, driver, _profile: profile }),
-                Err(e) => {
-                    last_error = e.to_string();
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                Err(e) if Instant::now() >= deadline => {
+                    panic!("cannot start a Chromium session through chromedriver: {e}")
                 }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
-        panic!("cannot start a Chromium session through chromedriver: {last_error}");
     }
 
     pub async fn close(mut self) {
@@ -71,67 +127,191 @@ impl Browser {
         let _ = self.driver.wait();
     }
 
+    /// Returns once the new page has loaded (WebDriver's normal page-load strategy).
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigate");
     }
 
+    /// Polls `probe` until it returns `Ok`; its `Err` says what the page showed, so that a
+    /// timeout reports it next to the URL the browser was at. A closure returning a future
+    /// rather than an async closure, whose futures the compiler cannot yet prove `Send`.
+    async fn until<T, F: Future<Output = Result<T, String>>>(&self, what: &str, mut probe: impl FnMut() -> F) -> T {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match probe().await {
+                Ok(value) => return value,
+                Err(seen) if Instant::now() >= deadline => {
+                    let at = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_else(|e| format!("? ({e})"));
+                    panic!("timed out after {}s waiting for {what}\n  last seen: {seen}\n  at: {at}", DEADLINE.as_secs());
+                }
+                Err(_) => tokio::time::sleep(POLL).await,
+            }
+        }
+    }
+
+    async fn find_now(&self, what: &str, css: &str) -> Result<Element, String> {
+        self.client.find(Locator::Css(css)).await.map_err(|e| not_yet(what, e))
+    }
+
+    /// Visible and enabled: what a person needs before they can click or type into it.
+    async fn interactable_now(&self, what: &str, css: &str) -> Result<Element, String> {
+        let element = self.find_now(what, css).await?;
+        if !element.is_displayed().await.map_err(|e| not_yet(what, e))? {
+            return Err("present but not displayed".into());
+        }
+        if !element.is_enabled().await.map_err(|e| not_yet(what, e))? {
+            return Err("displayed but disabled".into());
+        }
+        Ok(element)
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
-        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-        field.clear().await.expect("clear");
-        field.send_keys(value).await.expect("type");
+        let what = format!("{css} to accept typing");
+        self.until(&what, || async {
+            let field = self.interactable_now(&what, css).await?;
+            field.clear().await.map_err(|e| not_yet(&what, e))?;
+            field.send_keys(value).await.map_err(|e| not_yet(&what, e))
+        })
+        .await;
+        self.wait_for_value(css, value).await;
     }
 
     /// Picks the option with `value` in a `<select>`.
     pub async fn choose(&self, css: &str, value: &str) {
-        let select = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-        select.select_by_value(value).await.unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+        let what = format!("{css} to offer {value:?}");
+        self.until(&what, || async {
+            let select = self.interactable_now(&what, css).await?;
+            select.select_by_value(value).await.map_err(|e| not_yet(&what, e))
+        })
+        .await;
+        self.wait_for_value(css, value).await;
     }
 
+    /// Clicks once the element is visible and enabled; a click on a disabled button would
+    /// silently do nothing.
     pub async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.expect("click");
+        let what = format!("{css} to be clickable");
+        self.until(&what, || async {
+            let element = self.interactable_now(&what, css).await?;
+            element.click().await.map_err(|e| not_yet(&what, e))
+        })
+        .await;
     }
 
-    pub async fn text(&self, css: &str) -> String {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("text")
-    }
-
-    pub async fn path(&self) -> String {
-        self.client.current_url().await.expect("url").path().to_string()
-    }
-
-    /// Waits until the current path satisfies `f`.
+    /// Waits until the current path satisfies `f`, and returns it.
     pub async fn wait_for_path(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
-        for _ in 0..100 {
-            let path = self.path().await;
-            if f(&path) {
-                return path;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("timed out waiting for {what}; at {}", self.path().await);
+        self.until(what, || async {
+            let url = self.client.current_url().await.map_err(|e| not_yet(what, e))?;
+            let path = url.path().to_string();
+            if f(&path) { Ok(path) } else { Err(format!("path {path}")) }
+        })
+        .await
     }
 
-    /// Waits for an element to appear (htmx swaps, page loads).
-    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    /// Waits for an element to be in the document (htmx swaps, page loads).
+    pub async fn wait_for_element(&self, css: &str) -> Element {
+        let what = format!("{css} to exist");
+        self.until(&what, || self.find_now(&what, css)).await
     }
 
-    /// Waits until the element's text contains `text`.
-    pub async fn wait_for_text(&self, css: &str, text: &str) {
-        for _ in 0..100 {
-            if let Ok(e) = self.client.find(Locator::Css(css)).await {
-                if e.text().await.unwrap_or_default().contains(text) {
-                    return;
+    /// Waits until the first element matching `css` has rendered text that satisfies `f`;
+    /// returns that text. Hidden or fully transparent elements have no rendered text.
+    pub async fn wait_for_text_matching(&self, css: &str, expectation: &str, f: impl Fn(&str) -> bool) -> String {
+        let what = format!("the text of {css} to {expectation}");
+        self.until(&what, || async {
+            let element = self.find_now(&what, css).await?;
+            let text = element.text().await.map_err(|e| not_yet(&what, e))?;
+            if f(&text) { Ok(text) } else { Err(format!("{text:?}")) }
+        })
+        .await
+    }
+
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        self.wait_for_text_matching(css, &format!("contain {expected:?}"), |t| t.contains(expected)).await
+    }
+
+    pub async fn wait_for_exact_text(&self, css: &str, expected: &str) -> String {
+        self.wait_for_text_matching(css, &format!("be {expected:?}"), |t| t == expected).await
+    }
+
+    pub async fn wait_for_text_without(&self, css: &str, unexpected: &str) -> String {
+        self.wait_for_text_matching(css, &format!("no longer contain {unexpected:?}"), |t| !t.contains(unexpected)).await
+    }
+
+    /// Waits until attribute `name` of the first element matching `css` satisfies `f`
+    /// (`None`: the attribute is absent); returns its value.
+    pub async fn wait_for_attribute(
+        &self,
+        css: &str,
+        name: &str,
+        expectation: &str,
+        f: impl Fn(Option<&str>) -> bool,
+    ) -> Option<String> {
+        let what = format!("{css} [{name}] to {expectation}");
+        self.until(&what, || async {
+            let element = self.find_now(&what, css).await?;
+            let value = element.attr(name).await.map_err(|e| not_yet(&what, e))?;
+            if f(value.as_deref()) { Ok(value) } else { Err(format!("{value:?}")) }
+        })
+        .await
+    }
+
+    /// Waits until the form control's current value (the DOM property) is `expected`.
+    pub async fn wait_for_value(&self, css: &str, expected: &str) -> String {
+        let what = format!("the value of {css} to be {expected:?}");
+        self.until(&what, || async {
+            let element = self.find_now(&what, css).await?;
+            let value = element.prop("value").await.map_err(|e| not_yet(&what, e))?.unwrap_or_default();
+            if value == expected { Ok(value) } else { Err(format!("{value:?}")) }
+        })
+        .await
+    }
+
+    /// Evaluates `script` (which must `return` a value) until `f` accepts the result.
+    pub async fn wait_for_script(&self, expectation: &str, script: &str, f: impl Fn(&Value) -> bool) -> Value {
+        self.until(expectation, || async {
+            let value = self.client.execute(script, vec![]).await.map_err(|e| not_yet(expectation, e))?;
+            if f(&value) { Ok(value) } else { Err(value.to_string()) }
+        })
+        .await
+    }
+
+    /// Downloads what the link `css` points at, as the browser would (its cookies, its origin),
+    /// and returns the body. Waits for the link; retries only a request that did not complete.
+    pub async fn download(&self, css: &str) -> String {
+        let what = format!("{css} to point somewhere");
+        let href = self
+            .until(&what, || async {
+                let link = self.find_now(&what, css).await?;
+                match link.prop("href").await.map_err(|e| not_yet(&what, e))? {
+                    Some(href) if !href.is_empty() => Ok(href),
+                    other => Err(format!("href {other:?}")),
                 }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("timed out waiting for {text:?} in {css}");
+            })
+            .await;
+        let what = format!("the download of {href}");
+        let reply = self
+            .until(&what, || async {
+                let reply = self
+                    .client
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1];
+                         fetch(arguments[0])
+                           .then(r => r.text().then(body => done({ status: r.status, body })))
+                           .catch(e => done({ error: String(e) }));",
+                        vec![Value::String(href.clone())],
+                    )
+                    .await
+                    .map_err(|e| not_yet(&what, e))?;
+                match reply.get("error") {
+                    Some(error) => Err(format!("the request failed: {error}")),
+                    None => Ok(reply),
+                }
+            })
+            .await;
+        let body = reply["body"].as_str().unwrap_or_default().to_string();
+        assert_eq!(reply["status"], 200, "{what}: {body}");
+        body
     }
 
     pub async fn screenshot(&self, name: &str) {

@@ -1,4 +1,7 @@
 //! What a person does in the console, click by click.
+//!
+//! Each check waits for the page to show what it expects (see driver.rs): the page is read
+//! while the browser may still be rendering the result of the previous step.
 
 use crate::driver::Browser;
 use crate::helpers::{Backend, Options, PASSWORD, TestApp};
@@ -20,8 +23,8 @@ async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
     browser.click("form button[type=submit]").await;
 
     let members = browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
-    assert!(browser.text(".flash").await.contains("Your organization is ready"));
-    assert!(browser.text("table").await.contains("ada@example.com"));
+    browser.wait_for_text(".flash", "Your organization is ready").await;
+    browser.wait_for_text("table", "ada@example.com").await;
     browser.screenshot("members").await;
 
     // sign out through the account menu
@@ -35,7 +38,7 @@ async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
     browser.fill("#email", "ada@example.com").await;
     browser.fill("#password", "not-the-password").await;
     browser.click("form button[type=submit]").await;
-    assert_eq!(browser.text(".alert-error").await, "The email or password is not correct.");
+    browser.wait_for_exact_text(".alert-error", "The email or password is not correct.").await;
     browser.fill("#password", PASSWORD).await;
     browser.click("form button[type=submit]").await;
     let back = browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
@@ -62,7 +65,7 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.click("form button[type=submit]").await;
     browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
     browser.click(".page-actions a.btn-primary").await;
-    browser.wait_for("dialog.modal[open] #invite-email").await;
+    browser.wait_for_element("dialog.modal[open] #invite-email").await;
     browser.screenshot("invite-modal").await;
     browser.fill("#invite-email", "grace@example.com").await;
     browser.choose("#invite-role", "editor").await;
@@ -74,12 +77,12 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     let token = app.outbox_token_for("grace@example.com");
     browser.client.delete_all_cookies().await.expect("cookies");
     browser.goto(&format!("{base}/invitations/{token}")).await;
-    assert!(browser.text(".auth-card").await.contains("Analytical Engines"));
+    browser.wait_for_text(".auth-card", "Analytical Engines").await;
     browser.fill("#name", "Grace Hopper").await;
     browser.fill("#password", "grace-password-123").await;
     browser.click("form[action$='/accept'] button[type=submit]").await;
     browser.wait_for_path("the deployments", |p| p.ends_with("/deployments")).await;
-    assert!(browser.text(".flash").await.contains("Welcome to Analytical Engines"));
+    browser.wait_for_text(".flash", "Welcome to Analytical Engines").await;
 
     // back as the owner: change her role, deactivate, remove with the typed email
     browser.client.delete_all_cookies().await.expect("cookies");
@@ -87,9 +90,9 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.fill("#email", "ada@example.com").await;
     browser.fill("#password", PASSWORD).await;
     browser.click("form button[type=submit]").await;
-    browser.wait_for("tr[data-email='grace@example.com']").await;
+    browser.wait_for_element("tr[data-email='grace@example.com']").await;
     browser.click("tr[data-email='grace@example.com'] a[href$='/edit']").await;
-    browser.wait_for("dialog.modal[open] #edit-role").await;
+    browser.wait_for_element("dialog.modal[open] #edit-role").await;
     browser.choose("#edit-role", "viewer").await;
     browser.click("dialog.modal button[type=submit]").await;
     browser.wait_for_text(".flash", "Member updated.").await;
@@ -99,14 +102,16 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.wait_for_text("tr[data-email='grace@example.com']", "Inactive").await;
 
     browser.click("tr[data-email='grace@example.com'] a[href$='/remove']").await;
-    browser.wait_for("dialog.modal[open] #confirm_email").await;
-    let submit = browser.wait_for("dialog.modal button[type=submit]").await;
-    assert_eq!(submit.attr("disabled").await.expect("attr").is_some(), true, "disabled until the email is typed");
+    browser.wait_for_element("dialog.modal[open] #confirm_email").await;
+    // app.js disables the button once the swapped-in form is initialised
+    browser
+        .wait_for_attribute("dialog.modal button[type=submit]", "disabled", "be set until the email is typed", |v| v.is_some())
+        .await;
     browser.fill("#confirm_email", "GRACE@example.com").await;
     browser.screenshot("remove-modal").await;
     browser.click("dialog.modal button[type=submit]").await;
     browser.wait_for_text(".flash", "Member removed.").await;
-    assert!(!browser.text("table").await.contains("grace@example.com"));
+    browser.wait_for_text_without("table", "grace@example.com").await;
     browser.screenshot("after-remove").await;
 
     let actions = app.actions(org).await;
@@ -136,28 +141,23 @@ async fn an_auditor_filters_the_log_and_downloads_it_as_csv() {
     browser.click("form button[type=submit]").await;
     browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
     browser.click("a.nav-link[href$='/audit']").await;
-    browser.wait_for("#audit-events").await;
-    assert!(browser.text("#audit-events").await.contains("member.invited"));
+    browser.wait_for_element("#audit-events").await;
+    browser.wait_for_text("#audit-events", "member.invited").await;
 
     browser.choose("#action", "org.renamed").await;
     browser.click("form.toolbar button[type=submit]").await;
     browser.wait_for_path("the filtered log", |p| p.ends_with("/audit")).await;
-    browser.wait_for_text("#audit-events", "org.renamed").await;
-    let table = browser.text("#audit-events tbody").await;
-    assert!(!table.contains("member.invited"), "{table}");
+    // the path does not change with the filter, and the unfiltered page shows org.renamed
+    // too: only both conditions at once tell the filtered page apart
+    browser
+        .wait_for_text_matching("#audit-events tbody", "show org.renamed and not member.invited", |t| {
+            t.contains("org.renamed") && !t.contains("member.invited")
+        })
+        .await;
     browser.screenshot("audit").await;
 
     // the Export link carries the same filters; fetch it as the browser would download it
-    let csv = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             fetch(document.querySelector('a[download]').href).then(r => r.text()).then(done);",
-            vec![],
-        )
-        .await
-        .expect("download");
-    let csv = csv.as_str().expect("text").to_string();
+    let csv = browser.download("a[download]").await;
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1, "{csv}");
@@ -189,20 +189,21 @@ async fn the_console_fits_a_phone_screen() {
 
     for path in [format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/api-keys"), "/profile".to_string()] {
         browser.goto(&format!("{base}{path}")).await;
-        browser.wait_for("main.content").await;
-        let overflow = browser
-            .client
-            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
-            .await
-            .expect("measure");
-        assert!(overflow.as_i64().unwrap_or(1) <= 0, "{path} scrolls sideways by {overflow}px on a phone");
+        browser.wait_for_element("main.content").await;
+        browser
+            .wait_for_script(
+                &format!("{path} not to scroll sideways on a phone (seen: overflow in px)"),
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                |overflow| overflow.as_i64().unwrap_or(1) <= 0,
+            )
+            .await;
     }
     browser.goto(&format!("{base}/orgs/{org}/members")).await;
+    browser.wait_for_element("main.content").await;
     browser.screenshot("phone-members").await;
     // the navigation is behind the menu button
     browser.click(".nav-toggle").await;
-    let expanded = browser.wait_for(".nav-toggle").await.attr("aria-expanded").await.expect("attr");
-    assert_eq!(expanded.as_deref(), Some("true"));
+    browser.wait_for_attribute(".nav-toggle", "aria-expanded", "be \"true\"", |v| v == Some("true")).await;
     browser.screenshot("phone-nav").await;
 
     browser.close().await;
