@@ -31,6 +31,14 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// A test that fails never reaches `close`: its chromedriver ends with the `Browser` anyway.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
