@@ -103,6 +103,19 @@ pub struct RateLimits {
     pub accept_ip: Option<Rate>,
     /// JSON API requests per API key (`STEWARD_RATE_LIMIT_API_KEY`).
     pub api_key: Option<Rate>,
+    /// Sign-ups per client address (`STEWARD_RATE_LIMIT_SIGNUP_IP`).
+    pub signup_ip: Option<Rate>,
+    /// Invitations sent per inviting account, across its organizations
+    /// (`STEWARD_RATE_LIMIT_INVITE_ACCOUNT`).
+    pub invite_account: Option<Rate>,
+    /// Organizations created per account (`STEWARD_RATE_LIMIT_ORG_CREATE`).
+    pub org_create: Option<Rate>,
+    /// Password reset requests per client address (`STEWARD_RATE_LIMIT_RESET_IP`).
+    pub reset_ip: Option<Rate>,
+    /// Password reset requests per email typed (`STEWARD_RATE_LIMIT_RESET_EMAIL`).
+    pub reset_email: Option<Rate>,
+    /// Verification emails sent again per account (`STEWARD_RATE_LIMIT_VERIFY_RESEND`).
+    pub verify_resend: Option<Rate>,
 }
 
 impl Default for RateLimits {
@@ -113,6 +126,12 @@ impl Default for RateLimits {
             invite_org: Some(Rate::per_hour(100).burst(50)),
             accept_ip: Some(Rate::per_minute(30)),
             api_key: Some(Rate::per_minute(600).burst(100)),
+            signup_ip: Some(Rate::per_hour(10)),
+            invite_account: Some(Rate::per_hour(200).burst(50)),
+            org_create: Some(Rate::per_hour(10)),
+            reset_ip: Some(Rate::per_hour(20)),
+            reset_email: Some(Rate::per_hour(5)),
+            verify_resend: Some(Rate::per_hour(5)),
         }
     }
 }
@@ -120,7 +139,19 @@ impl Default for RateLimits {
 impl RateLimits {
     /// Every limit off.
     pub const fn off() -> RateLimits {
-        RateLimits { login_ip: None, login_account: None, invite_org: None, accept_ip: None, api_key: None }
+        RateLimits {
+            login_ip: None,
+            login_account: None,
+            invite_org: None,
+            accept_ip: None,
+            api_key: None,
+            signup_ip: None,
+            invite_account: None,
+            org_create: None,
+            reset_ip: None,
+            reset_email: None,
+            verify_resend: None,
+        }
     }
 }
 
@@ -222,6 +253,12 @@ impl Config {
             invite_org: rate("STEWARD_RATE_LIMIT_INVITE_ORG", defaults.invite_org)?,
             accept_ip: rate("STEWARD_RATE_LIMIT_ACCEPT_IP", defaults.accept_ip)?,
             api_key: rate("STEWARD_RATE_LIMIT_API_KEY", defaults.api_key)?,
+            signup_ip: rate("STEWARD_RATE_LIMIT_SIGNUP_IP", defaults.signup_ip)?,
+            invite_account: rate("STEWARD_RATE_LIMIT_INVITE_ACCOUNT", defaults.invite_account)?,
+            org_create: rate("STEWARD_RATE_LIMIT_ORG_CREATE", defaults.org_create)?,
+            reset_ip: rate("STEWARD_RATE_LIMIT_RESET_IP", defaults.reset_ip)?,
+            reset_email: rate("STEWARD_RATE_LIMIT_RESET_EMAIL", defaults.reset_email)?,
+            verify_resend: rate("STEWARD_RATE_LIMIT_VERIFY_RESEND", defaults.verify_resend)?,
         };
 
         Ok(Config {
@@ -368,6 +405,12 @@ mod tests {
             ("STEWARD_RATE_LIMIT_INVITE_ORG", "200/h,burst=10"),
             ("STEWARD_RATE_LIMIT_ACCEPT_IP", "0"),
             ("STEWARD_RATE_LIMIT_API_KEY", " 1000/min "),
+            ("STEWARD_RATE_LIMIT_SIGNUP_IP", "3/h"),
+            ("STEWARD_RATE_LIMIT_INVITE_ACCOUNT", "off"),
+            ("STEWARD_RATE_LIMIT_ORG_CREATE", "2/h"),
+            ("STEWARD_RATE_LIMIT_RESET_IP", "4/h"),
+            ("STEWARD_RATE_LIMIT_RESET_EMAIL", "1/h"),
+            ("STEWARD_RATE_LIMIT_VERIFY_RESEND", "6/h"),
         ])
         .expect("rate limits");
         assert_eq!(c.rate_limits.login_ip, Some(Rate::per_second(5)));
@@ -375,6 +418,12 @@ mod tests {
         assert_eq!(c.rate_limits.invite_org, Some(Rate::per_hour(200).burst(10)));
         assert_eq!(c.rate_limits.accept_ip, None);
         assert_eq!(c.rate_limits.api_key, Some(Rate::per_minute(1000)));
+        assert_eq!(c.rate_limits.signup_ip, Some(Rate::per_hour(3)));
+        assert_eq!(c.rate_limits.invite_account, None);
+        assert_eq!(c.rate_limits.org_create, Some(Rate::per_hour(2)));
+        assert_eq!(c.rate_limits.reset_ip, Some(Rate::per_hour(4)));
+        assert_eq!(c.rate_limits.reset_email, Some(Rate::per_hour(1)));
+        assert_eq!(c.rate_limits.verify_resend, Some(Rate::per_hour(6)));
     }
 
     #[test]

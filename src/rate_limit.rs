@@ -14,7 +14,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::config::{self, Rate};
-use crate::domain::OrgId;
+use crate::domain::{AccountId, OrgId};
 use crate::domain::email::MAX_EMAIL_LEN;
 use crate::app::client_ip;
 
@@ -99,6 +99,12 @@ pub struct RateLimits {
     invite_org: Limit<OrgId>,
     accept_ip: Limit<IpAddr>,
     api_key: Limit<String>,
+    signup_ip: Limit<IpAddr>,
+    invite_account: Limit<AccountId>,
+    org_create: Limit<AccountId>,
+    reset_ip: Limit<IpAddr>,
+    reset_email: Limit<String>,
+    verify_resend: Limit<AccountId>,
 }
 
 impl RateLimits {
@@ -112,7 +118,13 @@ impl RateLimits {
             login_account: Limit::new(limits.login_account, clock.clone()),
             invite_org: Limit::new(limits.invite_org, clock.clone()),
             accept_ip: Limit::new(limits.accept_ip, clock.clone()),
-            api_key: Limit::new(limits.api_key, clock),
+            api_key: Limit::new(limits.api_key, clock.clone()),
+            signup_ip: Limit::new(limits.signup_ip, clock.clone()),
+            invite_account: Limit::new(limits.invite_account, clock.clone()),
+            org_create: Limit::new(limits.org_create, clock.clone()),
+            reset_ip: Limit::new(limits.reset_ip, clock.clone()),
+            reset_email: Limit::new(limits.reset_email, clock.clone()),
+            verify_resend: Limit::new(limits.verify_resend, clock),
         }
     }
 
@@ -151,6 +163,38 @@ impl RateLimits {
     /// A JSON API request made with the API key `key_id`.
     pub fn api_key(&self, key_id: &str) -> Result<(), RetryAfter> {
         self.api_key.check(&key_id.to_owned())
+    }
+
+    /// A sign-up (`POST /signup`), per client address.
+    pub fn signup(&self, req: &HttpRequest) -> Result<(), RetryAfter> {
+        match self.client(req) {
+            Some(ip) => self.signup_ip.check(&ip_key(ip)),
+            None => Ok(()),
+        }
+    }
+
+    /// An invitation sent (or sent again) by a person, whichever organization it is for.
+    pub fn invitation_by(&self, account: AccountId) -> Result<(), RetryAfter> {
+        self.invite_account.check(&account)
+    }
+
+    /// An organization created by `account` (sign-up's first one aside).
+    pub fn org_creation(&self, account: AccountId) -> Result<(), RetryAfter> {
+        self.org_create.check(&account)
+    }
+
+    /// A password reset asked for `email` (`POST /password/forgot`): the address first, then
+    /// the email typed, whether or not it has an account.
+    pub fn password_reset(&self, req: &HttpRequest, email: &str) -> Result<(), RetryAfter> {
+        if let Some(ip) = self.client(req) {
+            self.reset_ip.check(&ip_key(ip))?;
+        }
+        self.reset_email.check(&account_key(email))
+    }
+
+    /// The verification email sent again, for `account`.
+    pub fn verification_resend(&self, account: AccountId) -> Result<(), RetryAfter> {
+        self.verify_resend.check(&account)
     }
 
     fn client(&self, req: &HttpRequest) -> Option<IpAddr> {

@@ -4,11 +4,11 @@
 //! while the browser may still be rendering the result of the previous step.
 
 use crate::driver::Browser;
-use crate::helpers::{Backend, Options, PASSWORD, TestApp};
+use crate::helpers::{Backend, PASSWORD, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
-    let app = TestApp::try_spawn(Backend::Sqlite, Options::default()).await.expect("app");
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
     let Some(browser) = Browser::start().await else {
         app.stop().await;
         return;
@@ -50,7 +50,7 @@ async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_accept_change_role_deactivate_and_remove_a_member() {
-    let app = TestApp::try_spawn(Backend::Sqlite, Options::default()).await.expect("app");
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
     let Some(browser) = Browser::start().await else {
         app.stop().await;
         return;
@@ -125,7 +125,7 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auditor_filters_the_log_and_downloads_it_as_csv() {
-    let app = TestApp::try_spawn(Backend::Sqlite, Options::default()).await.expect("app");
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
     let Some(browser) = Browser::start().await else {
         app.stop().await;
         return;
@@ -170,7 +170,7 @@ async fn an_auditor_filters_the_log_and_downloads_it_as_csv() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_fits_a_phone_screen() {
-    let app = TestApp::try_spawn(Backend::Sqlite, Options::default()).await.expect("app");
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
     let Some(browser) = Browser::start().await else {
         app.stop().await;
         return;

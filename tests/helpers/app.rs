@@ -127,10 +127,6 @@ pub struct TestAppBuilder {
     rate_limits: RateLimits,
 }
 
-/// The builder under its former name, for the browser journeys that still call
-/// `TestApp::try_spawn(Backend::Sqlite, Options::default())`.
-pub type Options = TestAppBuilder;
-
 impl Default for TestAppBuilder {
     fn default() -> TestAppBuilder {
         let lots = Some(Rate::per_second(10_000));
@@ -140,7 +136,19 @@ impl Default for TestAppBuilder {
             invite_ttl: Duration::from_secs(86_400),
             smtp_url: None,
             trusted_proxies: Vec::new(),
-            rate_limits: RateLimits { login_ip: lots, login_account: lots, invite_org: lots, accept_ip: lots, api_key: lots },
+            rate_limits: RateLimits {
+                login_ip: lots,
+                login_account: lots,
+                invite_org: lots,
+                accept_ip: lots,
+                api_key: lots,
+                signup_ip: lots,
+                invite_account: lots,
+                org_create: lots,
+                reset_ip: lots,
+                reset_email: lots,
+                verify_resend: lots,
+            },
         }
     }
 }
@@ -173,6 +181,42 @@ impl TestAppBuilder {
     /// Trusts the `X-Forwarded-For` header of requests coming from `proxy`.
     pub fn trust_proxy(mut self, proxy: &str) -> Self {
         self.trusted_proxies.push(proxy.parse().expect("an IP address"));
+        self
+    }
+
+    /// Limits sign-ups from one address.
+    pub fn limit_sign_ups_per_address(mut self, rate: Rate) -> Self {
+        self.rate_limits.signup_ip = Some(rate);
+        self
+    }
+
+    /// Limits the invitations one person sends, across organizations.
+    pub fn limit_invitations_per_account(mut self, rate: Rate) -> Self {
+        self.rate_limits.invite_account = Some(rate);
+        self
+    }
+
+    /// Limits the organizations one person creates.
+    pub fn limit_organizations_per_account(mut self, rate: Rate) -> Self {
+        self.rate_limits.org_create = Some(rate);
+        self
+    }
+
+    /// Limits password reset requests from one address.
+    pub fn limit_password_resets_per_address(mut self, rate: Rate) -> Self {
+        self.rate_limits.reset_ip = Some(rate);
+        self
+    }
+
+    /// Limits password reset requests for one typed email.
+    pub fn limit_password_resets_per_email(mut self, rate: Rate) -> Self {
+        self.rate_limits.reset_email = Some(rate);
+        self
+    }
+
+    /// Limits how often one account has its verification email sent again.
+    pub fn limit_verification_resends(mut self, rate: Rate) -> Self {
+        self.rate_limits.verify_resend = Some(rate);
         self
     }
 
@@ -296,12 +340,6 @@ impl TestApp {
     /// The options of a new app, all at their defaults until said otherwise.
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
-    }
-
-    /// The app on `backend` with `options`, or None when that database is not available here.
-    /// Same as `options.try_spawn(backend)`.
-    pub async fn try_spawn(backend: Backend, options: Options) -> Option<TestApp> {
-        options.try_spawn(backend).await
     }
 
     /// Stops the server and drops its PostgreSQL database.
