@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, web};
 use crate::config::Config;
 use crate::domain::RequestMeta;
 use crate::mail::Sender;
-use crate::operations::{OpError, invitations};
+use crate::operations::{OpError, identity, invitations};
 use crate::rate_limit::RateLimits;
 use crate::storage::Db;
 
@@ -36,6 +36,10 @@ impl AppState {
     /// The state registered with the server, for code that only has the request.
     pub fn of(req: &HttpRequest) -> Option<AppState> {
         req.app_data::<web::Data<AppState>>().map(|d| d.get_ref().clone())
+    }
+
+    pub fn identity_settings(&self) -> identity::Settings {
+        identity::Settings { base_url: self.config.base_url.clone(), reset_ttl: self.config.reset_ttl }
     }
 
     pub fn invitation_settings(&self) -> invitations::Settings {

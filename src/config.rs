@@ -51,6 +51,8 @@ pub struct Config {
     pub mail_from: String,
     pub session_key: SessionKey,
     pub invite_ttl: Duration,
+    /// How long a password reset link works (`STEWARD_RESET_TTL`).
+    pub reset_ttl: Duration,
     pub signup: Signup,
     /// Connections in the database pool.
     pub db_pool_size: u32,
@@ -209,6 +211,12 @@ impl Config {
             })?,
             None => Duration::from_secs(24 * 3600),
         };
+        let reset_ttl = match get("STEWARD_RESET_TTL") {
+            Some(raw) => parse_duration(&raw).ok_or_else(|| {
+                invalid("STEWARD_RESET_TTL", format!("{raw:?} is not a duration like 90s, 30m, 1h or 3d"))
+            })?,
+            None => Duration::from_secs(3600),
+        };
 
         let signup = match get("STEWARD_SIGNUP").as_deref().map(str::trim) {
             None | Some("open") => Signup::Open,
@@ -272,6 +280,7 @@ impl Config {
             mail_from,
             session_key,
             invite_ttl,
+            reset_ttl,
             signup,
             db_pool_size,
             workers,
@@ -363,6 +372,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/steward.db");
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
         assert_eq!(c.invite_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.reset_ttl, Duration::from_secs(3600));
         assert_eq!(c.signup, Signup::Open);
         assert!(c.smtp_url.is_none());
         assert!(!c.is_https());

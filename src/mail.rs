@@ -103,3 +103,69 @@ impl Invitation {
             .map_err(|e| MailError::Build(e.to_string()))
     }
 }
+
+/// A message to an account's owner about the account itself (a link to verify the address or
+/// reset the password, a security notice): plain text.
+pub struct AccountMail {
+    pub subject: &'static str,
+    pub body: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/verify_email.txt")]
+struct VerifyEmailText<'a> {
+    name: &'a str,
+    email: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/reset_password.txt")]
+struct ResetPasswordText<'a> {
+    name: &'a str,
+    email: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_changed.txt")]
+struct PasswordChangedText<'a> {
+    name: &'a str,
+    email: &'a str,
+    how: &'a str,
+    at: String,
+}
+
+fn utc(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl AccountMail {
+    pub fn verify_email(name: &str, email: &str, link: &str, expires_at: NaiveDateTime) -> Result<AccountMail, MailError> {
+        let body = VerifyEmailText { name, email, link, expires: utc(expires_at) }.render();
+        Ok(AccountMail { subject: "Confirm your email address for Steward", body: body.map_err(|e| MailError::Build(e.to_string()))? })
+    }
+
+    pub fn reset_password(name: &str, email: &str, link: &str, expires_at: NaiveDateTime) -> Result<AccountMail, MailError> {
+        let body = ResetPasswordText { name, email, link, expires: utc(expires_at) }.render();
+        Ok(AccountMail { subject: "Reset your Steward password", body: body.map_err(|e| MailError::Build(e.to_string()))? })
+    }
+
+    /// `how` is "changed" or "reset".
+    pub fn password_changed(name: &str, email: &str, how: &str, at: NaiveDateTime) -> Result<AccountMail, MailError> {
+        let body = PasswordChangedText { name, email, how, at: utc(at) }.render();
+        Ok(AccountMail { subject: "Your Steward password was changed", body: body.map_err(|e| MailError::Build(e.to_string()))? })
+    }
+
+    pub fn message(&self, from: &Mailbox, to: &str) -> Result<Message, MailError> {
+        let to: Mailbox = to.parse().map_err(|e| MailError::Build(format!("recipient: {e}")))?;
+        Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(self.subject)
+            .body(self.body.clone())
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+}

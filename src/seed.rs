@@ -543,6 +543,7 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
                 session_epoch: 0,
                 created_at: start,
                 last_login_at: None,
+                email_verified_at: Some(start),
             })
             .execute(c)?;
         diesel::insert_into(memberships::table)
@@ -602,6 +603,7 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 session_epoch: 0,
                 created_at,
                 last_login_at: Some(last_active_at),
+                email_verified_at: Some(created_at),
             });
             membership_rows.push(Membership {
                 org_id: org,
@@ -624,6 +626,7 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 session_epoch = r.session_epoch,
                 created_at = r.created_at,
                 last_login_at = r.last_login_at,
+                email_verified_at = r.email_verified_at,
             )?;
             bulk_insert!(c, memberships, membership_rows, |r|
                 org_id = r.org_id,

@@ -3,6 +3,7 @@
 pub mod actor;
 pub mod email;
 pub mod ids;
+pub mod links;
 pub mod member_list;
 pub mod names;
 pub mod password;

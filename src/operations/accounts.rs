@@ -3,6 +3,8 @@
 use serde_json::json;
 
 use crate::crypto;
+use crate::mail::Sender;
+use crate::operations::identity;
 use crate::storage::Db;
 use crate::domain::{AccountId, Email, Invalid, OrgId, names, password::check_new_password};
 use crate::operations::{Ctx, OpError, all_valid, orgs::insert_owned_org};
@@ -66,6 +68,7 @@ fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: Stri
         session_epoch: 0,
         created_at: storage::now(),
         last_login_at: None,
+        email_verified_at: None,
     }
 }
 
@@ -103,7 +106,10 @@ pub fn create_owner(
         password: password.to_string(),
         organization: org_name.to_string(),
     };
-    sign_up(db, &RequestMeta { ip: None, user_agent: Some("steward create-owner".into()) }, &input)
+    let (account, org) = sign_up(db, &RequestMeta { ip: None, user_agent: Some("steward create-owner".into()) }, &input)?;
+    // the operator vouches for the address
+    db.write(|conn| accounts::mark_verified(conn, account, storage::now()).map_err(OpError::from))?;
+    Ok((account, org))
 }
 
 pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(), OpError> {
@@ -117,14 +123,16 @@ pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(),
 
 /// Changes the password after checking the current one. Returns the new session epoch: every
 /// session holding an older one is over.
-pub fn change_password(db: &Db, account: AccountId, current: &str, new: &str) -> Result<i64, OpError> {
+pub fn change_password(db: &Db, sender: &Sender, account: AccountId, current: &str, new: &str) -> Result<i64, OpError> {
     let stored = accounts::find(&mut *db.conn()?, account)?.ok_or(OpError::NotFound)?;
     if !crypto::verify_password(current, &stored.password_hash) {
         return Err(Invalid::new("current_password", "The current password is not correct.").into());
     }
     check_new_password("new_password", new)?;
     let hash = crypto::hash_password(new)?;
-    db.write(|conn| accounts::set_password(conn, account, &hash).map_err(OpError::from))
+    let epoch = db.write(|conn| accounts::set_password(conn, account, &hash).map_err(OpError::from))?;
+    identity::tell_password_changed(sender, &stored, "changed", storage::now());
+    Ok(epoch)
 }
 
 /// Deletes the account after the typed confirmation; refused while it owns an organization.
@@ -166,13 +174,17 @@ pub fn get(db: &Db, id: AccountId) -> Result<Account, OpError> {
 }
 
 /// The organizations of an account and the invitations waiting for it, as the organization list
-/// and the profile show them.
-pub fn overview(db: &Db, account: AccountId, email: &Email) -> Result<(Vec<OrgOfAccount>, Vec<ForAccount>), OpError> {
+/// and the profile show them. An account whose email is not verified sees no invitations: they
+/// reach only the person who reads the mailbox (through the emailed link).
+pub fn overview(db: &Db, account: &Account) -> Result<(Vec<OrgOfAccount>, Vec<ForAccount>), OpError> {
     let mut conn = db.conn()?;
-    Ok((
-        members::orgs_of_account(&mut conn, account)?,
-        storage::invitations::pending_for_email(&mut conn, email, storage::now())?,
-    ))
+    let orgs = members::orgs_of_account(&mut conn, account.id)?;
+    let invitations = if account.email_verified_at.is_some() {
+        storage::invitations::pending_for_email(&mut conn, &account.email, storage::now())?
+    } else {
+        Vec::new()
+    };
+    Ok((orgs, invitations))
 }
 
 /// The first organization (by name) where the account is an active member, and its role

@@ -309,6 +309,12 @@ fn answerable(inv: Option<Invitation>, now: NaiveDateTime) -> Result<Invitation,
     }
 }
 
+/// An invitation reaches an account by its id (from the profile) only once the account has
+/// proved it reads the address: until then it is as if there were none.
+fn reachable_by_id(account: &Account) -> Result<(), OpError> {
+    if account.email_verified_at.is_some() { Ok(()) } else { Err(OpError::NotFound) }
+}
+
 fn wrong_account() -> OpError {
     OpError::Forbidden(
         "This invitation was sent to another email address. Sign out and open the link again, signed in as the invited person."
@@ -319,6 +325,9 @@ fn wrong_account() -> OpError {
 /// Accepts the invitation: the membership, the invitation's new status and
 /// `invitation.accepted` in one transaction. Returns the account and the organization.
 pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Result<(AccountId, OrgId), OpError> {
+    if let (Ref::Id(_), Answerer::Account(a)) = (by, &who) {
+        reachable_by_id(a)?;
+    }
     // Validate and hash a new account's password before taking any lock.
     let new_account = match &who {
         Answerer::Account(_) => None,
@@ -339,6 +348,10 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
                 if a.email != inv.email {
                     return Err(wrong_account());
                 }
+                if let Ref::Token(_) = by {
+                    // the emailed link reached them: the address is theirs
+                    accounts::mark_verified(conn, a.id, now)?;
+                }
                 (*a).clone()
             }
             (Answerer::NewAccount { .. }, Some((name, hash))) => {
@@ -354,6 +367,8 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
                     session_epoch: 0,
                     created_at: now,
                     last_login_at: Some(now),
+                    // they came through the emailed link
+                    email_verified_at: Some(now),
                 };
                 accounts::insert(conn, &row)?;
                 row
@@ -389,6 +404,9 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
 /// Declines the invitation. The link alone is enough (it was mailed to the invited person),
 /// unless someone else is signed in.
 pub fn decline(db: &Db, meta: &RequestMeta, by: &Ref, signed_in: Option<&Account>) -> Result<String, OpError> {
+    if let (Ref::Id(_), Some(a)) = (by, signed_in) {
+        reachable_by_id(a)?;
+    }
     db.write(|conn| {
         let now = storage::now();
         let inv = answerable(load(conn, by)?, now)?;

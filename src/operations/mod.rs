@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod accounts;
 pub mod audit;
 pub mod deployments;
+pub mod identity;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

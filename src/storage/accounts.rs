@@ -18,6 +18,8 @@ pub struct Account {
     pub session_epoch: i64,
     pub created_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    /// When its owner proved they read the address; None while unverified.
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConn, account: &Account) -> QueryResult<()> {
@@ -59,6 +61,14 @@ pub fn set_password(conn: &mut DbConn, id: AccountId, hash: &str) -> QueryResult
         .set((accounts::password_hash.eq(hash), accounts::session_epoch.eq(accounts::session_epoch + 1)))
         .execute(conn)?;
     accounts::table.find(id).select(accounts::session_epoch).first(conn)
+}
+
+/// Marks the email verified (once: a later proof keeps the first time).
+pub fn mark_verified(conn: &mut DbConn, id: AccountId, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id).filter(accounts::email_verified_at.is_null()))
+        .set(accounts::email_verified_at.eq(Some(at)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn delete(conn: &mut DbConn, id: AccountId) -> QueryResult<usize> {

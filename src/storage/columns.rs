@@ -11,6 +11,7 @@ use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
 use crate::domain::ids::{AccountId, ApiKeyId, DeploymentId, InvitationId, OrgId};
+use crate::domain::links::LinkPurpose;
 use crate::domain::{Email, InvitationStatus, MembershipStatus, Role};
 use crate::storage::MultiBackend;
 
@@ -48,7 +49,7 @@ macro_rules! enum_column {
     )*};
 }
 
-enum_column!(Role, MembershipStatus, InvitationStatus);
+enum_column!(Role, MembershipStatus, InvitationStatus, LinkPurpose);
 
 impl TextColumn for Email {
     fn to_text(&self) -> Cow<'_, str> {
@@ -108,4 +109,4 @@ macro_rules! text_sql {
     )*};
 }
 
-text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, Role, MembershipStatus, InvitationStatus, Email);
+text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, Role, MembershipStatus, InvitationStatus, LinkPurpose, Email);

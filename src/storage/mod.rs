@@ -1,6 +1,7 @@
 //! Storage, the only layer that speaks SQL: the connection to either database, the schema, the
 //! embedded migrations, and one module per table family with its Diesel models and queries.
 
+pub mod account_links;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;

@@ -9,6 +9,19 @@ diesel::table! {
         session_epoch -> BigInt,
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        email_verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -115,6 +128,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(member_counts -> organizations (org_id));
@@ -127,6 +141,7 @@ diesel::joinable!(audit_events -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    account_tokens,
     organizations,
     memberships,
     member_counts,

@@ -129,9 +129,11 @@ pub async fn signup(
         Ok((account_id, org)) => state.run(move |db| accounts::get(db, account_id)).await.map(|account| (account, org)),
         Err(e) => Err(e),
     };
-    let done = |(account, org)| {
+    let done = |(account, org): (accounts::Account, _)| {
         session::sign_in(&session, &account);
-        Done::to(shell::org_home(org, true), "Welcome to Steward. Your organization is ready.")
+        send_verification(&state, account.id);
+        let message = format!("Welcome to Steward. Your organization is ready. We sent a link to {} to confirm the address.", account.email);
+        Done::to(shell::org_home(org, true), message)
     };
     post_redirect_get(&req, &session, outcome, done, |errors| async {
         let mut form = input;
@@ -139,6 +141,17 @@ pub async fn signup(
         shell::unprocessable(&SignupPage { shell: SignedOutShell::new(&session, "Create your account"), form, errors })
     })
     .await
+}
+
+/// Mails the verification link after the answer: a slow or absent mail server never holds up
+/// a sign-up, and the profile can send the link again.
+fn send_verification(state: &AppState, account: crate::domain::AccountId) {
+    let (st, settings) = (state.clone(), state.identity_settings());
+    actix_web::rt::task::spawn_blocking(move || {
+        if let Err(e) = crate::operations::identity::send_verification(&st.db, &st.mail, &settings, account) {
+            tracing::error!(error = %e, "verification email not sent");
+        }
+    });
 }
 
 pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {

@@ -89,16 +89,8 @@ struct InvitationPage {
     errors: FormErrors,
 }
 
-#[derive(Template)]
-#[template(path = "invitations/gone.html")]
-struct GonePage {
-    shell: SignedOutShell,
-    heading: &'static str,
-    message: String,
-}
-
 fn gone(session: &Session, status: StatusCode, heading: &'static str, message: String) -> Result<HttpResponse, WebError> {
-    shell::render(status, &GonePage { shell: SignedOutShell::new(session, "Invitation"), heading, message })
+    shell::link_gone(session, status, "Invitation", heading, message)
 }
 
 fn unknown(session: &Session) -> Result<HttpResponse, WebError> {

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod format;
 pub mod forms;
 pub mod health;
+pub mod identity;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
@@ -30,6 +31,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/signup").route(web::get().to(auth::signup_form)).route(web::post().to(auth::signup)))
         .service(web::resource("/login").route(web::get().to(auth::login_form)).route(web::post().to(auth::login)))
         .route("/logout", web::post().to(auth::logout))
+        .service(
+            web::resource("/verify-email/{token}")
+                .route(web::get().to(identity::verify_form))
+                .route(web::post().to(identity::verify)),
+        )
+        .route("/profile/verify-email", web::post().to(identity::resend))
+        .service(
+            web::resource("/password/forgot").route(web::get().to(identity::forgot_form)).route(web::post().to(identity::forgot)),
+        )
+        .service(
+            web::resource("/password/reset/{token}")
+                .route(web::get().to(identity::reset_form))
+                .route(web::post().to(identity::reset)),
+        )
         .service(web::resource("/profile").route(web::get().to(profile::show)).route(web::post().to(profile::update)))
         .route("/profile/password", web::post().to(profile::change_password))
         .route("/profile/delete", web::post().to(profile::delete))

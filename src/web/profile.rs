@@ -19,6 +19,7 @@ struct ProfilePage {
     shell: Shell,
     name: String,
     email: String,
+    email_verified: bool,
     created_at: String,
     orgs: Vec<OrgOfAccount>,
     invitations: Vec<ForAccount>,
@@ -33,6 +34,7 @@ async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, 
         shell,
         name: name.unwrap_or_else(|| current.account.name.clone()),
         email: current.account.email.to_string(),
+        email_verified: current.account.email_verified_at.is_some(),
         created_at: format::date(current.account.created_at),
         owns_org: orgs.iter().any(|o| o.role == crate::domain::Role::Owner),
         orgs,
@@ -83,7 +85,9 @@ pub async fn change_password(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let account = current.id();
-    let outcome = state.run(move |db| accounts::change_password(db, account, &form.current_password, &form.new_password)).await;
+    let st = state.get_ref().clone();
+    let outcome =
+        state.run(move |db| accounts::change_password(db, &st.mail, account, &form.current_password, &form.new_password)).await;
     let done = |epoch| {
         // this session moves to the new epoch; every other one is over
         session::set_epoch(&current.session, epoch);

@@ -55,8 +55,8 @@ pub async fn account_overview(
     state: &AppState,
     current: &CurrentAccount,
 ) -> Result<(Vec<OrgOfAccount>, Vec<ForAccount>), WebError> {
-    let (account, email) = (current.id(), current.account.email.clone());
-    Ok(state.run(move |db| accounts::overview(db, account, &email)).await?)
+    let account = current.account.clone();
+    Ok(state.run(move |db| accounts::overview(db, &account)).await?)
 }
 
 /// The shell of pages shown signed out: sign-in, sign-up, invitations, errors.
@@ -187,6 +187,25 @@ pub fn see_other(req: &HttpRequest, location: &str) -> HttpResponse {
     } else {
         HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
     }
+}
+
+#[derive(Template)]
+#[template(path = "link_gone.html")]
+struct LinkGonePage {
+    shell: SignedOutShell,
+    heading: &'static str,
+    message: String,
+}
+
+/// The page of a mailed link that cannot be used (unknown: 404; used or expired: 410).
+pub fn link_gone(
+    session: &actix_session::Session,
+    status: actix_web::http::StatusCode,
+    title: &str,
+    heading: &'static str,
+    message: String,
+) -> Result<HttpResponse, WebError> {
+    render(status, &LinkGonePage { shell: SignedOutShell::new(session, title), heading, message })
 }
 
 /// Whether the request comes from htmx, which wants a dialog's fragment rather than its page.

@@ -122,6 +122,7 @@ pub struct TestAppBuilder {
     signup: Signup,
     base_url: Option<String>,
     invite_ttl: Duration,
+    reset_ttl: Duration,
     smtp_url: Option<String>,
     trusted_proxies: Vec<IpAddr>,
     rate_limits: RateLimits,
@@ -134,6 +135,7 @@ impl Default for TestAppBuilder {
             signup: Signup::Open,
             base_url: None,
             invite_ttl: Duration::from_secs(86_400),
+            reset_ttl: Duration::from_secs(3600),
             smtp_url: None,
             trusted_proxies: Vec::new(),
             rate_limits: RateLimits {
@@ -169,6 +171,12 @@ impl TestAppBuilder {
     /// How long an invitation stays valid.
     pub fn invite_ttl(mut self, ttl: Duration) -> Self {
         self.invite_ttl = ttl;
+        self
+    }
+
+    /// How long password reset links work.
+    pub fn reset_ttl(mut self, ttl: Duration) -> Self {
+        self.reset_ttl = ttl;
         self
     }
 
@@ -295,6 +303,7 @@ impl TestAppBuilder {
             mail_from: "Steward <steward@localhost>".into(),
             session_key: SessionKey::Given(vec![7u8; 64]),
             invite_ttl: self.invite_ttl,
+            reset_ttl: self.reset_ttl,
             signup: self.signup,
             db_pool_size: 4,
             workers: 2,

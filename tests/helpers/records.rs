@@ -11,8 +11,14 @@ use super::app::{Backend, TestApp};
 
 /// The invitation token in a raw message (quoted-printable soft breaks undone).
 pub fn token_in(raw: &str) -> Option<String> {
+    link_token_in(raw, "/invitations/")
+}
+
+/// The token of the link under `path` (`/invitations/`, `/verify-email/`, `/password/reset/`)
+/// in a raw message.
+pub fn link_token_in(raw: &str, path: &str) -> Option<String> {
     let text = raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let at = text.find("/invitations/")? + "/invitations/".len();
+    let at = text.find(path)? + path.len();
     let token: String = text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     (token.len() == 43).then_some(token)
 }
@@ -30,14 +36,33 @@ impl TestApp {
         files.into_iter().map(|(_, s)| s).collect()
     }
 
+    /// The invitation emails in the outbox, oldest first (sign-up also mails a verification
+    /// link, which these leave out).
+    pub fn invitation_mails(&self) -> Vec<String> {
+        self.outbox().into_iter().filter(|m| token_in(m).is_some()).collect()
+    }
+
     /// The token of the newest invitation mailed to `email` through the outbox.
     pub fn outbox_token_for(&self, email: &str) -> String {
-        self.outbox()
-            .iter()
-            .rev()
-            .find(|m| m.contains(&format!("To: {email}")))
-            .and_then(|m| token_in(m))
-            .unwrap_or_else(|| panic!("no invitation for {email} in the outbox"))
+        self.newest_link_in_outbox(email, "/invitations/").unwrap_or_else(|| panic!("no invitation for {email} in the outbox"))
+    }
+
+    /// The token of the newest link under `path` mailed to `email`, if any.
+    pub fn newest_link_in_outbox(&self, email: &str, path: &str) -> Option<String> {
+        self.outbox().iter().rev().filter(|m| m.contains(&format!("To: {email}"))).find_map(|m| link_token_in(m, path))
+    }
+
+    /// The newest link under `path` mailed to `email`, waiting for it: some mail (verification,
+    /// password reset) goes out after the answer.
+    pub async fn wait_for_link(&self, email: &str, path: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(token) = self.newest_link_in_outbox(email, path) {
+                return token;
+            }
+            assert!(std::time::Instant::now() < deadline, "no {path} link for {email} in the outbox");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Rows in a table, for "nothing changed" assertions.

@@ -12,7 +12,10 @@ async fn sign_up_creates_the_owner_and_lands_on_the_member_list(app: &TestApp) {
     let members = client.get(&format!("/orgs/{org}/members")).await;
     members.assert_status(200);
     assert!(members.contains("ada@example.com"));
-    assert_eq!(members.texts(".flash"), vec!["Welcome to Steward. Your organization is ready. ×"]);
+    assert_eq!(
+        members.texts(".flash"),
+        vec!["Welcome to Steward. Your organization is ready. We sent a link to ada@example.com to confirm the address. ×"]
+    );
 
     let ada = app.account_id("ada@example.com").await;
     let membership = app.with_db(move |db| storage::members::find(&mut db.conn().unwrap(), org, ada).unwrap().unwrap()).await;

@@ -11,7 +11,7 @@ async fn an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend:
     let (owner, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
     owner.invite(org, "  Grace@Example.com ", "admin").await;
 
-    let mail = smtp.wait_for(1).await.remove(0);
+    let mail = smtp.wait_for_mail("grace@example.com", "/invitations/").await;
     assert_eq!(mail.to, vec!["grace@example.com"]);
     let text = mail.decoded();
     assert!(text.contains("Subject: ada invited you to join Analytical Engines on Steward"), "{text}");
@@ -74,7 +74,7 @@ async fn a_failed_send_is_shown_and_leaves_nothing_behind(backend: Backend) {
 async fn without_smtp_the_email_is_written_to_the_outbox(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let mails = app.outbox();
+    let mails = app.invitation_mails();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: bob@example.com"));
     assert!(crate::helpers::token_in(&mails[0]).is_some());
@@ -185,7 +185,7 @@ async fn resend_gives_a_new_link_and_the_old_one_dies(app: &TestApp) {
     let id = app.invitation_id(org, "bob@example.com").await;
     std::thread::sleep(std::time::Duration::from_millis(20));
     owner.post(&format!("/orgs/{org}/invitations/{id}/resend"), &[]).await.assert_status(303);
-    assert_eq!(app.outbox().len(), 2);
+    assert_eq!(app.invitation_mails().len(), 2);
     let new = app.outbox_token_for("bob@example.com");
     assert_ne!(old, new);
     app.client().get(&format!("/invitations/{old}")).await.assert_status(404);
@@ -201,6 +201,7 @@ async fn resend_gives_a_new_link_and_the_old_one_dies(app: &TestApp) {
 async fn an_existing_account_sees_its_invitations_on_profile_and_orgs(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (bob, _) = app.sign_up("bob@example.com", "Bob's").await;
+    app.verify_email(&bob, "bob@example.com").await;
     owner.invite(org, "bob@example.com", "admin").await;
     let id = app.invitation_id(org, "bob@example.com").await;
     let profile = bob.get("/profile").await;
@@ -220,6 +221,7 @@ async fn an_existing_account_sees_its_invitations_on_profile_and_orgs(app: &Test
 
     owner.invite(org, "carl@example.com", "viewer").await;
     let (carl, _) = app.sign_up("carl@example.com", "Carl's").await;
+    app.verify_email(&carl, "carl@example.com").await;
     let carl_id = app.invitation_id(org, "carl@example.com").await;
     carl.post(&format!("/profile/invitations/{carl_id}/decline"), &[]).await.assert_status(303);
     carl.get(&format!("/orgs/{org}/members")).await.assert_status(404);

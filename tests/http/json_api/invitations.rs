@@ -37,7 +37,7 @@ async fn invitations_are_created_listed_resent_and_cancelled(app: &TestApp) {
     assert!(time_of(&resent.json["expires_at"]) >= time_of(&created.json["expires_at"]));
     let second_token = app.outbox_token_for("carl@example.com");
     assert_ne!(first_token, second_token, "a resend mails a new link");
-    assert_eq!(app.outbox().len(), 2);
+    assert_eq!(app.invitation_mails().len(), 2);
 
     let cancelled = api.delete(&format!("/invitations/{id}")).await;
     cancelled.expect(204);

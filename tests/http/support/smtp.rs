@@ -65,6 +65,18 @@ impl SmtpServer {
         self.delivered.lock().expect("lock").clone()
     }
 
+    /// Waits (a little) for the first message to `to` whose text holds `needle`.
+    pub async fn wait_for_mail(&self, to: &str, needle: &str) -> Delivered {
+        for _ in 0..500 {
+            let found = self.delivered().into_iter().find(|m| m.to.iter().any(|t| t == to) && m.decoded().contains(needle));
+            if let Some(mail) = found {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no message to {to} holding {needle:?}; got {:?}", self.delivered().iter().map(|m| &m.to).collect::<Vec<_>>());
+    }
+
     /// Waits (a little) until `n` messages have arrived.
     pub async fn wait_for(&self, n: usize) -> Vec<Delivered> {
         for _ in 0..100 {

@@ -1,0 +1,195 @@
+//! Proving who one is: verifying an account's email through a mailed link, and setting a new
+//! password through one when the old is forgotten. Links are 32 random bytes, mailed once,
+//! stored as their SHA-256 and used once.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use crate::crypto;
+use crate::domain::links::{LinkPurpose, LinkRefusal};
+use crate::domain::password::check_new_password;
+use crate::domain::{AccountId, Email};
+use crate::mail::{AccountMail, Sender};
+use crate::operations::OpError;
+use crate::storage::account_links::{self, AccountLink};
+use crate::storage::accounts::{self, Account};
+use crate::storage::{self, Db, DbConn};
+
+/// How long a verification link works.
+const VERIFY_TTL: chrono::Duration = chrono::Duration::days(3);
+
+/// Where links point and how long a reset link works.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub base_url: String,
+    pub reset_ttl: Duration,
+}
+
+impl Settings {
+    fn reset_expiry(&self, now: NaiveDateTime) -> NaiveDateTime {
+        now + chrono::Duration::from_std(self.reset_ttl).unwrap_or(chrono::Duration::hours(1))
+    }
+}
+
+/// A new link of `purpose` for the account, valid until `expires_at`: returns its token.
+fn new_link(conn: &mut DbConn, account: &Account, purpose: LinkPurpose, expires_at: NaiveDateTime) -> Result<String, OpError> {
+    let now = storage::now();
+    // a new link replaces the ones mailed before it
+    account_links::spend_all(conn, account.id, purpose, now)?;
+    let token = crypto::random_token();
+    account_links::insert(
+        conn,
+        &AccountLink {
+            token_hash: crypto::sha256_hex(token.as_bytes()),
+            account_id: account.id,
+            purpose,
+            email: account.email.clone(),
+            created_at: now,
+            expires_at,
+            used_at: None,
+        },
+    )?;
+    Ok(token)
+}
+
+/// The link of `purpose` behind `token`, if it can still be used at `now`.
+fn usable(conn: &mut DbConn, token: &str, purpose: LinkPurpose, now: NaiveDateTime) -> Result<Result<AccountLink, LinkRefusal>, OpError> {
+    // a token is 43 URL-safe characters; anything else cannot match
+    if token.len() != 43 {
+        return Ok(Err(LinkRefusal::Unknown));
+    }
+    let Some(link) = account_links::find(conn, &crypto::sha256_hex(token.as_bytes()), purpose)? else {
+        return Ok(Err(LinkRefusal::Unknown));
+    };
+    Ok(match LinkRefusal::of(link.used_at, link.expires_at, now) {
+        Some(refusal) => Err(refusal),
+        None => Ok(link),
+    })
+}
+
+// ---- verifying an email -------------------------------------------------------------------
+
+/// Mails a new verification link to the account's address (the older ones stop working).
+/// Nothing is sent for an address already verified.
+pub fn send_verification(db: &Db, sender: &Sender, settings: &Settings, account: AccountId) -> Result<(), OpError> {
+    let (account, token, expires_at) = db.write(|conn| {
+        let account = accounts::find(conn, account)?.ok_or(OpError::NotFound)?;
+        let expires_at = storage::now() + VERIFY_TTL;
+        let token = if account.email_verified_at.is_none() {
+            Some(new_link(conn, &account, LinkPurpose::VerifyEmail, expires_at)?)
+        } else {
+            None
+        };
+        Ok::<_, OpError>((account, token, expires_at))
+    })?;
+    let Some(token) = token else { return Ok(()) };
+    let link = format!("{}/verify-email/{token}", settings.base_url);
+    let mail = AccountMail::verify_email(&account.name, account.email.as_str(), &link, expires_at)?;
+    sender.send(&mail.message(&sender.from, account.email.as_str())?)?;
+    Ok(())
+}
+
+/// The address a verification link would confirm, or why it cannot.
+pub fn verification_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefusal>, OpError> {
+    let mut conn = db.conn()?;
+    Ok(usable(&mut conn, token, LinkPurpose::VerifyEmail, storage::now())?.map(|link| link.email))
+}
+
+/// Confirms the address the link was mailed to, if it is still the account's: returns the
+/// account.
+pub fn verify_email(db: &Db, token: &str) -> Result<Result<AccountId, LinkRefusal>, OpError> {
+    db.write(|conn| {
+        let now = storage::now();
+        let link = match usable(conn, token, LinkPurpose::VerifyEmail, now)? {
+            Ok(link) => link,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        if !account_links::spend(conn, &link.token_hash, now)? {
+            return Ok(Err(LinkRefusal::Used));
+        }
+        let account = accounts::find(conn, link.account_id)?.ok_or(OpError::NotFound)?;
+        if account.email != link.email {
+            // the account has another address now: this one proves nothing about it
+            return Ok(Err(LinkRefusal::Expired));
+        }
+        accounts::mark_verified(conn, account.id, now)?;
+        Ok(Ok(account.id))
+    })
+}
+
+// ---- resetting a forgotten password -------------------------------------------------------
+
+/// Mails a reset link if an account has this address; does nothing otherwise. Run it off the
+/// request's path, so that the answer and its time are the same whether or not the account
+/// exists.
+pub fn send_reset(db: &Db, sender: &Sender, settings: &Settings, email: &Email) -> Result<(), OpError> {
+    let found = db.write(|conn| {
+        let Some(account) = accounts::find_by_email(conn, email)? else { return Ok::<_, OpError>(None) };
+        let expires_at = settings.reset_expiry(storage::now());
+        let token = new_link(conn, &account, LinkPurpose::ResetPassword, expires_at)?;
+        Ok(Some((account, token, expires_at)))
+    })?;
+    let Some((account, token, expires_at)) = found else { return Ok(()) };
+    let link = format!("{}/password/reset/{token}", settings.base_url);
+    let mail = AccountMail::reset_password(&account.name, account.email.as_str(), &link, expires_at)?;
+    sender.send(&mail.message(&sender.from, account.email.as_str())?)?;
+    Ok(())
+}
+
+/// Whether a reset link can be used (the page shows its form only then).
+pub fn reset_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefusal>, OpError> {
+    let mut conn = db.conn()?;
+    Ok(usable(&mut conn, token, LinkPurpose::ResetPassword, storage::now())?.map(|link| link.email))
+}
+
+/// Sets the new password through a reset link. It ends every session of the account (a new
+/// session epoch), verifies the address (the link reached it), uses up the account's other
+/// reset links, and tells the owner by email.
+pub fn reset_password(
+    db: &Db,
+    sender: &Sender,
+    token: &str,
+    new_password: &str,
+) -> Result<Result<(), LinkRefusal>, OpError> {
+    // a link that cannot be used says so before any rule about the new password
+    if let Err(refusal) = reset_link(db, token)? {
+        return Ok(Err(refusal));
+    }
+    check_new_password("password", new_password)?;
+    let hash = crypto::hash_password(new_password)?;
+    let done = db.write(|conn| {
+        let now = storage::now();
+        let link = match usable(conn, token, LinkPurpose::ResetPassword, now)? {
+            Ok(link) => link,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        if !account_links::spend(conn, &link.token_hash, now)? {
+            return Ok(Err(LinkRefusal::Used));
+        }
+        let account = accounts::find(conn, link.account_id)?.ok_or(OpError::NotFound)?;
+        accounts::set_password(conn, account.id, &hash)?;
+        account_links::spend_all(conn, account.id, LinkPurpose::ResetPassword, now)?;
+        if account.email == link.email {
+            accounts::mark_verified(conn, account.id, now)?;
+        }
+        Ok::<_, OpError>(Ok((account, now)))
+    })?;
+    let (account, at) = match done {
+        Ok(done) => done,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    tell_password_changed(sender, &account, "reset", at);
+    Ok(Ok(()))
+}
+
+/// Tells the owner that their password changed. The change is made: a mail server that is down
+/// is logged, not reported as a failure of the change.
+pub fn tell_password_changed(sender: &Sender, account: &Account, how: &str, at: NaiveDateTime) {
+    let sent = AccountMail::password_changed(&account.name, account.email.as_str(), how, at)
+        .and_then(|mail| mail.message(&sender.from, account.email.as_str()))
+        .and_then(|message| sender.send(&message));
+    if let Err(e) = sent {
+        tracing::error!(error = %e, account = %account.id, "the password change notice was not sent");
+    }
+}
