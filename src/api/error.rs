@@ -16,7 +16,7 @@ pub struct FieldError {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, conflict, payload_too_large, invalid,
-    /// rate_limited or internal.
+    /// rate_limited, unavailable or internal.
     pub code: String,
     pub message: String,
     /// For `invalid`: what is wrong with which field.
@@ -97,6 +97,12 @@ impl From<OpError> for ApiError {
             OpError::Mail(m) => {
                 tracing::error!(error = %m, "email not sent");
                 ApiError::invalid_field("email", &OpError::Mail(m).to_string())
+            }
+            OpError::Db(e @ crate::storage::DbError::Pool(_)) => {
+                tracing::error!(error = %e, "database unreachable");
+                let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database cannot be reached. Try again in a few seconds.");
+                err.retry_after = Some(5);
+                err
             }
             e @ (OpError::Db(_) | OpError::Hash(_) | OpError::Internal(_)) => {
                 tracing::error!(error = %e, "internal error in the API");

@@ -40,3 +40,4 @@ typed_id!(OrgId);
 typed_id!(InvitationId);
 typed_id!(DeploymentId);
 typed_id!(ApiKeyId);
+typed_id!(SessionId);

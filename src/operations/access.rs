@@ -9,7 +9,8 @@ use crate::operations::OpError;
 use crate::domain::Actor;
 use chrono::Duration;
 
-use crate::storage::accounts::{self, Account};
+use crate::operations::sessions::{self, Session};
+use crate::storage::accounts::Account;
 use crate::storage::members::Membership;
 use crate::storage::{self, Db, api_keys, members, orgs};
 
@@ -43,28 +44,28 @@ pub fn key_allows(key: &api_keys::ApiKey, scoped: &[DeploymentId], p: Permission
 /// Last active is kept to the minute: a member's row is written at most once a minute.
 const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
 
-/// What the door of an organization page reads in one trip to the database: the account
-/// (None once deleted), its membership and the organization's name, and, for a page, the
-/// account's organizations for the switcher.
+/// What the door of an organization page reads in one trip to the database: the session's row
+/// with its account (None once signed out, revoked, timed out or deleted), the membership and
+/// the organization's name, and, for a page, the account's organizations for the switcher.
 pub struct Door {
-    pub account: Option<Account>,
+    pub session: Option<(Session, Account)>,
     pub membership: Option<(Membership, String)>,
     pub switcher: Option<Vec<(OrgId, String)>>,
 }
 
-/// The signed-in account as it is now (its session epoch decides whether the session holds).
-pub fn current_account(db: &Db, account: AccountId) -> Result<Option<Account>, OpError> {
-    Ok(accounts::find(&mut *db.conn()?, account)?)
+/// The session named by `hash` and its account, if the session still holds.
+pub fn current_account(db: &Db, hash: &str) -> Result<Option<(Session, Account)>, OpError> {
+    sessions::current(&mut *db.conn()?, hash)
 }
 
-/// The cheap check at the door of an organization's pages: who is asking and their membership,
-/// read once. It records the member's last activity (at most once a minute). The change a
-/// request makes is authorized again inside its transaction by `lock_and_authorize`.
-pub fn door(db: &Db, account_id: AccountId, epoch: i64, org: OrgId, with_switcher: bool) -> Result<Door, OpError> {
+/// The cheap check at the door of an organization's pages: the session, the account and its
+/// membership, read once. It records the member's last activity (at most once a minute). The
+/// change a request makes is authorized again inside its transaction by `lock_and_authorize`.
+pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switcher: bool) -> Result<Door, OpError> {
     let mut conn = db.conn()?;
-    let account = accounts::find(&mut conn, account_id)?;
-    if account.as_ref().is_none_or(|a| a.session_epoch != epoch) {
-        return Ok(Door { account, membership: None, switcher: None });
+    let session = sessions::current(&mut conn, hash)?;
+    if session.as_ref().is_none_or(|(_, a)| a.id != account_id) {
+        return Ok(Door { session, membership: None, switcher: None });
     }
     let membership = members::find_with_org(&mut conn, org, account_id)?;
     let mut switcher = None;
@@ -79,7 +80,7 @@ pub fn door(db: &Db, account_id: AccountId, epoch: i64, org: OrgId, with_switche
             }
         }
     }
-    Ok(Door { account, membership, switcher })
+    Ok(Door { session, membership, switcher })
 }
 
 /// The organizations where the account is an active member, for the switcher.

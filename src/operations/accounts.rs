@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::crypto;
+use crate::domain::ids::SessionId;
 use crate::mail::Sender;
 use crate::operations::identity;
 use crate::storage::Db;
@@ -123,14 +124,25 @@ pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(),
 
 /// Changes the password after checking the current one. Returns the new session epoch: every
 /// session holding an older one is over.
-pub fn change_password(db: &Db, sender: &Sender, account: AccountId, current: &str, new: &str) -> Result<i64, OpError> {
+/// The session it is made from stays; the account's other sessions end.
+pub fn change_password(
+    db: &Db,
+    sender: &Sender,
+    account: AccountId,
+    keep: SessionId,
+    current: &str,
+    new: &str,
+) -> Result<i64, OpError> {
     let stored = accounts::find(&mut *db.conn()?, account)?.ok_or(OpError::NotFound)?;
     if !crypto::verify_password(current, &stored.password_hash) {
         return Err(Invalid::new("current_password", "The current password is not correct.").into());
     }
     check_new_password("new_password", new)?;
     let hash = crypto::hash_password(new)?;
-    let epoch = db.write(|conn| accounts::set_password(conn, account, &hash).map_err(OpError::from))?;
+    let epoch = db.write(|conn| {
+        storage::sessions::delete_all_of_account(conn, account, Some(keep))?;
+        accounts::set_password(conn, account, &hash).map_err(OpError::from)
+    })?;
     identity::tell_password_changed(sender, &stored, "changed", storage::now());
     Ok(epoch)
 }

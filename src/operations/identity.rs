@@ -169,6 +169,8 @@ pub fn reset_password(
         }
         let account = accounts::find(conn, link.account_id)?.ok_or(OpError::NotFound)?;
         accounts::set_password(conn, account.id, &hash)?;
+        // every session of the account ends, wherever it is
+        storage::sessions::delete_all_of_account(conn, account.id, None)?;
         account_links::spend_all(conn, account.id, LinkPurpose::ResetPassword, now)?;
         if account.email == link.email {
             accounts::mark_verified(conn, account.id, now)?;

@@ -57,3 +57,9 @@ pub fn spend_all(conn: &mut DbConn, account: AccountId, purpose: LinkPurpose, at
     .execute(conn)
     .map(|_| ())
 }
+
+/// Deletes the links used or expired before `before` (kept a while for the record).
+pub fn delete_spent(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(account_tokens::table.filter(account_tokens::used_at.lt(before).or(account_tokens::expires_at.lt(before))))
+        .execute(conn)
+}

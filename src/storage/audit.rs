@@ -362,7 +362,7 @@ pub fn chain_after(conn: &mut DbConn, org: OrgId, after_seq: i64, limit: i64) ->
 }
 
 /// The actions the audit log records.
-pub const ACTIONS: [&str; 19] = [
+pub const ACTIONS: [&str; 20] = [
     "org.created",
     "org.renamed",
     "org.deleted",
@@ -377,6 +377,7 @@ pub const ACTIONS: [&str; 19] = [
     "member.activated",
     "member.removed",
     "member.left",
+    "member.signed_out",
     "api_key.created",
     "api_key.revoked",
     "deployment.created",

@@ -10,7 +10,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
-use crate::domain::ids::{AccountId, ApiKeyId, DeploymentId, InvitationId, OrgId};
+use crate::domain::ids::{AccountId, ApiKeyId, DeploymentId, InvitationId, OrgId, SessionId};
 use crate::domain::links::LinkPurpose;
 use crate::domain::{Email, InvitationStatus, MembershipStatus, Role};
 use crate::storage::MultiBackend;
@@ -34,7 +34,7 @@ macro_rules! id_column {
     )*};
 }
 
-id_column!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId);
+id_column!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId);
 
 macro_rules! enum_column {
     ($($ty:ty),*) => {$(
@@ -109,4 +109,4 @@ macro_rules! text_sql {
     )*};
 }
 
-text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, Role, MembershipStatus, InvitationStatus, LinkPurpose, Email);
+text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId, Role, MembershipStatus, InvitationStatus, LinkPurpose, Email);

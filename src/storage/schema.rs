@@ -14,6 +14,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     account_tokens (token_hash) {
         token_hash -> Text,
         account_id -> Text,
@@ -129,6 +141,7 @@ diesel::table! {
 }
 
 diesel::joinable!(account_tokens -> accounts (account_id));
+diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(member_counts -> organizations (org_id));
@@ -142,6 +155,7 @@ diesel::joinable!(audit_events -> organizations (org_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_tokens,
+    sessions,
     organizations,
     memberships,
     member_counts,

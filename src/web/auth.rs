@@ -7,6 +7,7 @@ use askama::Template;
 use crate::config::Signup;
 use crate::domain::Permission;
 use crate::operations::accounts::{self, SignupInput};
+use crate::operations::sessions;
 use crate::web::error::WebError;
 use crate::app::request_meta;
 use crate::web::extract::CurrentAccount;
@@ -83,7 +84,7 @@ pub async fn login(
             signup_open: state.config.signup == Signup::Open,
         });
     };
-    session::sign_in(&session, &account);
+    start_session(&state, &req, &session, &account).await?;
     let target = match safe_next(&form.next) {
         Some(next) => next.to_string(),
         None => landing(&state, account.id).await?,
@@ -129,8 +130,11 @@ pub async fn signup(
         Ok((account_id, org)) => state.run(move |db| accounts::get(db, account_id)).await.map(|account| (account, org)),
         Err(e) => Err(e),
     };
+    let outcome = match outcome {
+        Ok((account, org)) => start_session(&state, &req, &session, &account).await.map(|()| (account, org)),
+        Err(e) => Err(WebError::from(e)),
+    };
     let done = |(account, org): (accounts::Account, _)| {
-        session::sign_in(&session, &account);
         send_verification(&state, account.id);
         let message = format!("Welcome to Steward. Your organization is ready. We sent a link to {} to confirm the address.", account.email);
         Done::to(shell::org_home(org, true), message)
@@ -141,6 +145,15 @@ pub async fn signup(
         shell::unprocessable(&SignupPage { shell: SignedOutShell::new(&session, "Create your account"), form, errors })
     })
     .await
+}
+
+/// Signs `account` in on this browser: a new session row, named by a new secret in a renewed
+/// cookie.
+pub async fn start_session(state: &AppState, req: &HttpRequest, session: &Session, account: &accounts::Account) -> Result<(), WebError> {
+    let (id, meta) = (account.id, request_meta(req));
+    let secret = state.run(move |db| sessions::start(db, id, &meta)).await?;
+    session::sign_in(session, account, &secret);
+    Ok(())
 }
 
 /// Mails the verification link after the answer: a slow or absent mail server never holds up
@@ -154,9 +167,14 @@ fn send_verification(state: &AppState, account: crate::domain::AccountId) {
     });
 }
 
-pub async fn logout(req: HttpRequest, session: Session) -> HttpResponse {
+/// Ends the session's row, so that a copy of the cookie is worthless, then the cookie.
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, session: Session) -> Result<HttpResponse, WebError> {
+    if let Some(signed_in) = session::signed_in(&session) {
+        let hash = sessions::hash_of(&signed_in.secret);
+        state.run(move |db| sessions::end(db, &hash)).await?;
+    }
     session::sign_out(&session);
-    see_other(&req, "/login")
+    Ok(see_other(&req, "/login"))
 }
 
 /// `/`: the console for the signed in, sign-in for the others.

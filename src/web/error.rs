@@ -33,6 +33,9 @@ pub enum WebError {
     Invalid(Vec<crate::domain::Invalid>),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The database cannot be reached: 503 with `Retry-After`, never a sign-out.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     /// Over a rate limit: 429 with `Retry-After` (seconds).
     #[error("too many requests; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
@@ -45,6 +48,7 @@ impl From<OpError> for WebError {
             OpError::Forbidden(m) => WebError::Forbidden(m),
             OpError::Conflict(m) => WebError::Conflict(m),
             OpError::Invalid(list) => WebError::Invalid(list),
+            OpError::Db(e @ crate::storage::DbError::Pool(_)) => WebError::Unavailable(e.to_string()),
             OpError::Db(e) => WebError::Internal(e.to_string()),
             OpError::Hash(e) => WebError::Internal(e.to_string()),
             OpError::Internal(e) => WebError::Internal(e),
@@ -98,6 +102,7 @@ impl ResponseError for WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -131,6 +136,10 @@ impl ResponseError for WebError {
                 tracing::error!(error = %detail, "internal error");
                 ("Something went wrong", "An unexpected error occurred. It has been logged; please try again.".into())
             }
+            WebError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "database unreachable");
+                ("Steward is unavailable for a moment", "Its database cannot be reached right now. Please try again in a few seconds.".into())
+            }
             WebError::TooManyRequests { retry_after } => {
                 let unit = if *retry_after == 1 { "second" } else { "seconds" };
                 ("Too many attempts", format!("Too many attempts. Try again in {retry_after} {unit}."))
@@ -143,6 +152,9 @@ impl ResponseError for WebError {
         match self {
             WebError::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            WebError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
             }
             // the rest of the body is never read: close rather than misread it as a request
             WebError::TooLarge => {

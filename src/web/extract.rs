@@ -10,7 +10,8 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::domain::{AccountId, MembershipStatus, OrgId, Permission, PermissionSet, Role};
-use crate::operations::access;
+use crate::domain::ids::SessionId;
+use crate::operations::{access, sessions};
 use crate::operations::accounts::Account;
 use crate::domain::{Actor, RequestMeta};
 use crate::web::error::WebError;
@@ -34,12 +35,15 @@ fn app_state(req: &HttpRequest) -> Result<AppState, WebError> {
     AppState::of(req).ok_or_else(|| WebError::Internal("application state missing".into()))
 }
 
-/// The signed-in account, re-read from the database on every request, so that a password
-/// change (a new session epoch) or a deleted account ends the session at once.
+/// The signed-in account, re-read from the database with its session row on every request, so
+/// that signing out, a revoked session, a password change (a new session epoch) or a deleted
+/// account ends the session at once.
 #[derive(Clone)]
 pub struct CurrentAccount {
     pub account: Account,
     pub session: Session,
+    /// The session's row, for "this session" in the session list.
+    pub session_id: SessionId,
     pub meta: RequestMeta,
 }
 
@@ -57,39 +61,44 @@ impl CurrentAccount {
     }
 }
 
-/// The account and epoch the session names, before any database read.
-fn session_account(req: &HttpRequest) -> Result<(Session, AccountId, i64), WebError> {
+/// What the cookie says about who is signed in, before any database read.
+struct Claimed {
+    session: Session,
+    account: AccountId,
+    epoch: i64,
+    /// The SHA-256 of the secret naming the session's row.
+    hash: String,
+}
+
+fn claimed(req: &HttpRequest) -> Result<Claimed, WebError> {
     let session = req.get_session();
     let sign_in = || WebError::SignInRequired { next: here(req) };
     let signed_in = session::signed_in(&session).ok_or_else(sign_in)?;
-    let id: AccountId = signed_in.account_id.parse().map_err(|_| sign_in())?;
-    Ok((session, id, signed_in.epoch))
+    let account = signed_in.account_id.parse().map_err(|_| sign_in())?;
+    let hash = sessions::hash_of(&signed_in.secret);
+    Ok(Claimed { session, account, epoch: signed_in.epoch, hash })
 }
 
-/// The account as read for this request, if it still holds the session's epoch; otherwise the
-/// session ends.
-fn checked_account(
-    req: &HttpRequest,
-    session: Session,
-    account: Option<Account>,
-    epoch: i64,
-) -> Result<CurrentAccount, WebError> {
-    match account {
-        Some(account) if account.session_epoch == epoch => {
-            Ok(CurrentAccount { account, session, meta: request_meta(req) })
+/// The account as read with the session's row for this request, if the row still stands for
+/// this account and epoch; otherwise the cookie is forgotten.
+fn checked_account(req: &HttpRequest, claimed: Claimed, found: Option<(sessions::Session, Account)>) -> Result<CurrentAccount, WebError> {
+    match found {
+        Some((row, account)) if account.id == claimed.account && account.session_epoch == claimed.epoch => {
+            Ok(CurrentAccount { account, session: claimed.session, session_id: row.id, meta: request_meta(req) })
         }
         _ => {
-            session::sign_out(&session);
+            session::sign_out(&claimed.session);
             Err(WebError::SignInRequired { next: here(req) })
         }
     }
 }
 
 async fn current_account(req: HttpRequest) -> Result<CurrentAccount, WebError> {
-    let (session, id, epoch) = session_account(&req)?;
+    let claimed = claimed(&req)?;
     let state = app_state(&req)?;
-    let account = state.run(move |db| access::current_account(db, id)).await?;
-    checked_account(&req, session, account, epoch)
+    let hash = claimed.hash.clone();
+    let found = state.run(move |db| access::current_account(db, &hash)).await?;
+    checked_account(&req, claimed, found)
 }
 
 impl FromRequest for CurrentAccount {
@@ -133,7 +142,7 @@ impl Deref for OrgAccess {
 }
 
 async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
-    let (session, account_id, epoch) = session_account(&req)?;
+    let claimed = claimed(&req)?;
     let Some(org_id) = req.match_info().get("org").and_then(|s| s.parse::<OrgId>().ok()) else {
         // a stale session still signs in again before anything else is said
         current_account(req).await?;
@@ -142,8 +151,9 @@ async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
     // A page (GET) shows the organization switcher: read it in the same trip.
     let page = req.method() == actix_web::http::Method::GET;
     let state = app_state(&req)?;
-    let found = state.run(move |db| access::door(db, account_id, epoch, org_id, page)).await?;
-    let current = checked_account(&req, session, found.account, epoch)?;
+    let (hash, account_id) = (claimed.hash.clone(), claimed.account);
+    let found = state.run(move |db| access::door(db, &hash, account_id, org_id, page)).await?;
+    let current = checked_account(&req, claimed, found.session)?;
     match found.membership {
         Some((m, org_name)) if m.status == MembershipStatus::Active => Ok(OrgAccess {
             current,

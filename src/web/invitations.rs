@@ -252,7 +252,7 @@ async fn finish_accept(
 ) -> Result<HttpResponse, WebError> {
     let (acc, membership) = state.run(move |db| inv::joined(db, org, account)).await?;
     if new_session {
-        session::sign_in(session, &acc);
+        crate::web::auth::start_session(state, req, session, &acc).await?;
     }
     session::flash(session, FlashKind::Success, format!("Welcome to {org_name}."));
     Ok(see_other(req, &org_home(org, membership.role.can(Permission::MembersRead))))

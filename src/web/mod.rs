@@ -18,6 +18,7 @@ pub mod profile;
 
 pub mod security;
 pub mod session;
+pub mod sessions;
 pub mod settings;
 pub mod shell;
 
@@ -37,6 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(identity::verify)),
         )
         .route("/profile/verify-email", web::post().to(identity::resend))
+        .route("/profile/sessions", web::get().to(sessions::index))
+        .route("/profile/sessions/revoke-others", web::post().to(sessions::revoke_others))
+        .route("/profile/sessions/{id}/revoke", web::post().to(sessions::revoke))
+        .route("/orgs/{org}/members/{account}/sign-out", web::post().to(sessions::sign_out_member))
         .service(
             web::resource("/password/forgot").route(web::get().to(identity::forgot_form)).route(web::post().to(identity::forgot)),
         )

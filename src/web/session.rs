@@ -1,25 +1,18 @@
-//! What the session cookie holds: who is signed in (with the account's session epoch and the
-//! sign-in time), the CSRF token and the flash message.
+//! What the session cookie holds: for a signed-in person, the secret that names their session
+//! row on the server (the row, not the cookie, decides whether they are signed in) and their
+//! account's session epoch; for everyone, the CSRF token and the flash message. A signed-out
+//! visitor has a cookie but no row.
 
 use actix_session::Session;
-use chrono::Utc;
 
 use crate::crypto;
 use crate::operations::accounts::Account;
 
 const ACCOUNT: &str = "uid";
 const EPOCH: &str = "ep";
-const ISSUED_AT: &str = "iat";
-const SEEN_AT: &str = "seen";
+const SECRET: &str = "sid";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
-
-/// A session ends after this long without a request.
-pub const IDLE_TIMEOUT_SECS: i64 = 2 * 3600;
-/// And after this long whatever happens.
-pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 3600;
-/// How stale the idle timestamp may get before the cookie is rewritten.
-const SEEN_RESOLUTION_SECS: i64 = 60;
 
 /// The signed-in part of a session, as read from the cookie (not yet checked against the
 /// database).
@@ -27,25 +20,27 @@ const SEEN_RESOLUTION_SECS: i64 = 60;
 pub struct SignedIn {
     pub account_id: String,
     pub epoch: i64,
+    /// The secret naming the session's row.
+    pub secret: String,
 }
 
-/// Starts a fresh session for `account`: the old session's content is dropped and the cookie
-/// renewed, so nothing from before sign-in survives it (session fixation).
-pub fn sign_in(session: &Session, account: &Account) {
+/// Starts a fresh session for `account`, named by `secret` (its row is already made): the old
+/// session's content is dropped and the cookie renewed, so nothing from before sign-in
+/// survives it (session fixation).
+pub fn sign_in(session: &Session, account: &Account, secret: &str) {
     let flash: Option<String> = session.get(FLASH).ok().flatten();
     session.clear();
     session.renew();
-    let now = Utc::now().timestamp();
     let _ = session.insert(ACCOUNT, account.id.to_string());
     let _ = session.insert(EPOCH, account.session_epoch);
-    let _ = session.insert(ISSUED_AT, now);
-    let _ = session.insert(SEEN_AT, now);
+    let _ = session.insert(SECRET, secret);
     let _ = session.insert(CSRF, crypto::random_token());
     if let Some(f) = flash {
         let _ = session.insert(FLASH, f);
     }
 }
 
+/// Forgets the cookie's content (its row, if any, is the caller's to end).
 pub fn sign_out(session: &Session) {
     session.purge();
 }
@@ -55,27 +50,12 @@ pub fn set_epoch(session: &Session, epoch: i64) {
     let _ = session.insert(EPOCH, epoch);
 }
 
-/// The signed-in account of this session if its time-outs have not passed; refreshes the idle
-/// timestamp. An expired session is cleared.
+/// Who the cookie says is signed in; the caller checks it against the session's row.
 pub fn signed_in(session: &Session) -> Option<SignedIn> {
     let account_id: String = session.get(ACCOUNT).ok().flatten()?;
     let epoch: i64 = session.get(EPOCH).ok().flatten()?;
-    let issued: i64 = session.get(ISSUED_AT).ok().flatten()?;
-    let seen: i64 = session.get(SEEN_AT).ok().flatten()?;
-    let now = Utc::now().timestamp();
-    if expired(now, issued, seen) {
-        session.purge();
-        return None;
-    }
-    if now - seen >= SEEN_RESOLUTION_SECS {
-        let _ = session.insert(SEEN_AT, now);
-    }
-    Some(SignedIn { account_id, epoch })
-}
-
-/// Whether a session signed in at `issued` and last seen at `seen` (Unix seconds) is over.
-pub fn expired(now: i64, issued: i64, seen: i64) -> bool {
-    now - issued > ABSOLUTE_TIMEOUT_SECS || now - seen > IDLE_TIMEOUT_SECS
+    let secret: String = session.get(SECRET).ok().flatten()?;
+    Some(SignedIn { account_id, epoch, secret })
 }
 
 /// This session's CSRF token, made on first use.
@@ -129,20 +109,4 @@ pub fn take_flash(session: &Session) -> Option<Flash> {
         return None;
     }
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sessions_end_after_two_idle_hours_or_twelve_hours_in_all() {
-        let t0 = 1_800_000_000;
-        assert!(!expired(t0 + 60, t0, t0 + 30));
-        assert!(!expired(t0 + IDLE_TIMEOUT_SECS, t0, t0), "exactly at the limit is still in");
-        assert!(expired(t0 + IDLE_TIMEOUT_SECS + 1, t0, t0), "idle");
-        // busy all along, still over after twelve hours
-        assert!(!expired(t0 + ABSOLUTE_TIMEOUT_SECS, t0, t0 + ABSOLUTE_TIMEOUT_SECS - 60));
-        assert!(expired(t0 + ABSOLUTE_TIMEOUT_SECS + 1, t0, t0 + ABSOLUTE_TIMEOUT_SECS));
-    }
 }
