@@ -91,9 +91,10 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             .configure(web::routes)
             .configure(api::routes)
             .default_service(aweb::to(|| async { WebError::NotFound.error_response() }))
-            // the last wrap runs first: logging, headers, session, then CSRF
+            // the last wrap runs first: logging, headers, no-store, session, then CSRF
             .wrap(from_fn(web::security::csrf))
             .wrap(session)
+            .wrap(from_fn(web::security::no_store_html))
             .wrap(web::security::headers(https))
             .wrap(TracingLogger::default())
     })
