@@ -96,7 +96,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             .wrap(session)
             .wrap(from_fn(web::security::no_store_html))
             .wrap(web::security::headers(https))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<web::request_log::RedactedRootSpan>::new())
     })
     .shutdown_timeout(20);
     let server = if workers > 0 { server.workers(workers) } else { server };

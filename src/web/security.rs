@@ -59,7 +59,8 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
         _ => false,
     };
     if !valid {
-        tracing::warn!(path = %req.path(), "request refused: missing or wrong CSRF token");
+        let path = crate::web::request_log::redact_target(req.path(), "");
+        tracing::warn!(path = %path, "request refused: missing or wrong CSRF token");
         return Ok(req.into_response(WebError::Csrf.error_response()));
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
