@@ -77,6 +77,30 @@ async fn the_log_filters_by_action_email_and_dates_newest_first(app: &TestApp) {
     assert!(all.contains("Account") && all.contains("198.51.100.7"));
 }
 
+async fn dates_outside_the_years_1970_to_9999_are_refused_on_the_page_and_the_export(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    for (query, field) in [("from=-5000-01-01", "from"), ("to=-5000-01-01", "to"), ("from=1969-12-31", "from"), ("to=%2B10000-01-01", "to")] {
+        let page = owner.get(&format!("/orgs/{org}/audit?{query}")).await;
+        page.assert_status(422);
+        assert!(page.contains("Enter a date from 1970-01-01 to 9999-12-31."), "{query}: {}", page.body);
+        let marked = page.html().select(&scraper::Selector::parse(&format!("#{field}[aria-invalid=true]")).unwrap()).count();
+        assert_eq!(marked, 1, "{query}: the form marks {field}");
+        // the export refuses before it streams anything
+        let csv = owner.http.get(format!("{}/orgs/{org}/audit.csv?{query}", owner.base)).send().await.unwrap();
+        assert_eq!(csv.status().as_u16(), 422, "{query}");
+        assert!(!csv.text().await.unwrap().starts_with("time,"), "{query}");
+    }
+
+    // the widest range holds every event, on both databases
+    let widest = "from=1970-01-01&to=9999-12-31";
+    let page = owner.get(&format!("/orgs/{org}/audit?{widest}")).await;
+    page.assert_status(200);
+    assert_eq!(page.texts("#audit-events tbody td:nth-child(2)"), vec!["org.created"]);
+    let csv = owner.http.get(format!("{}/orgs/{org}/audit.csv?{widest}", owner.base)).send().await.unwrap();
+    assert_eq!(csv.status().as_u16(), 200);
+    assert_eq!(csv::Reader::from_reader(csv.text().await.unwrap().as_bytes()).records().count(), 1);
+}
+
 async fn the_log_pages_fifty_events_at_a_time_back_to_the_first(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let specs: Vec<_> = (0..120).map(|_| ("deployment.updated", "ada@example.com", "web")).collect();
@@ -252,6 +276,7 @@ async fn the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(
 crate::on_both_backends!(
     a_change_whose_event_cannot_be_written_is_not_kept,
     the_log_filters_by_action_email_and_dates_newest_first,
+    dates_outside_the_years_1970_to_9999_are_refused_on_the_page_and_the_export,
     the_log_pages_fifty_events_at_a_time_back_to_the_first,
     the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
     a_large_export_streams_every_row_once,
