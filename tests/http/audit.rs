@@ -5,7 +5,8 @@ use steward::domain::{AccountId, Email, OrgId, Role};
 use steward::domain::{Actor, RequestMeta};
 use steward::storage::audit::NewEvent;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, NewKey, Page, TestApp};
+use crate::support::api::Api;
 
 /// Appends `n` events dated one day apart from `start`, as the app would (for filters).
 async fn add_events(app: &TestApp, org: OrgId, start: NaiveDate, specs: Vec<(&'static str, &'static str, &'static str)>) {
@@ -99,6 +100,34 @@ async fn dates_outside_the_years_1970_to_9999_are_refused_on_the_page_and_the_ex
     let csv = owner.http.get(format!("{}/orgs/{org}/audit.csv?{widest}", owner.base)).send().await.unwrap();
     assert_eq!(csv.status().as_u16(), 200);
     assert_eq!(csv::Reader::from_reader(csv.text().await.unwrap().as_bytes()).records().count(), 1);
+}
+
+async fn a_key_named_like_an_email_reads_as_a_key_and_is_not_found_by_that_email(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let secret = owner.create_api_key(org, NewKey::named("bob@example.com")).await;
+    let api = Api::with_key(app, &secret).await;
+    api.create_deployment("web", "us-east-1").await;
+    owner.invite(org, "bob@example.com", "viewer").await;
+
+    let actors = |p: &Page| p.texts("#audit-events tbody td:nth-child(3)");
+    let all = owner.get(&format!("/orgs/{org}/audit")).await;
+    assert_eq!(
+        actors(&all),
+        ["ada@example.com Account", "API key · bob@example.com", "ada@example.com Account", "ada@example.com Account"]
+    );
+    // the email filter finds the person, never the key
+    let by_email = owner.get(&format!("/orgs/{org}/audit?email=bob@example.com")).await;
+    assert_eq!(by_email.texts("#audit-events tbody td:nth-child(2)"), ["member.invited"]);
+    let listed = api.get("/audit-events?email=bob@example.com").await;
+    assert_eq!(listed.expect(200).data_field("action"), ["member.invited"]);
+    let csv = owner.http.get(format!("{}/orgs/{org}/audit.csv?email=bob@example.com", owner.base)).send().await.unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.text().await.unwrap().as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(rows.iter().map(|r| r[1].to_string()).collect::<Vec<_>>(), ["member.invited"]);
+
+    // the export still names the key in actor_email, with its kind
+    let csv = owner.http.get(format!("{}/orgs/{org}/audit.csv?action=deployment.created", owner.base)).send().await.unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.text().await.unwrap().as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!((&rows[0][2], &rows[0][3]), ("bob@example.com", "api_key"));
 }
 
 async fn the_log_pages_fifty_events_at_a_time_back_to_the_first(app: &TestApp) {
@@ -277,6 +306,7 @@ crate::on_both_backends!(
     a_change_whose_event_cannot_be_written_is_not_kept,
     the_log_filters_by_action_email_and_dates_newest_first,
     dates_outside_the_years_1970_to_9999_are_refused_on_the_page_and_the_export,
+    a_key_named_like_an_email_reads_as_a_key_and_is_not_found_by_that_email,
     the_log_pages_fifty_events_at_a_time_back_to_the_first,
     the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
     a_large_export_streams_every_row_once,
