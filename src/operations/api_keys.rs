@@ -58,12 +58,11 @@ fn parse_scope(raw: &str, selected: &[String]) -> Result<(&'static str, Vec<Depl
         "selected" => {
             let ids: Option<Vec<DeploymentId>> = selected.iter().map(|s| s.trim().parse().ok()).collect();
             // a deployment listed twice (a form posted twice over, a script) is scoped once
-            let ids = ids.map(|ids| ids.into_iter().fold(Vec::new(), |mut seen, id| {
-                if !seen.contains(&id) {
-                    seen.push(id);
-                }
-                seen
-            }));
+            let ids = ids.map(|mut ids| {
+                let mut seen = std::collections::HashSet::new();
+                ids.retain(|id| seen.insert(*id));
+                ids
+            });
             match ids {
                 Some(ids) if !ids.is_empty() => Ok(("selected", ids)),
                 Some(_) => Err(Invalid::new("deployments", "Choose at least one deployment, or give the key every deployment.")),

@@ -135,8 +135,8 @@ async fn sign_ups_are_limited_per_address(backend: Backend) {
     let app = TestApp::builder().limit_sign_ups_per_address(Rate::per_hour(2)).trust_proxy("127.0.0.1").spawn(backend).await;
     app.sign_up("ada@example.com", "Acme").await;
     // a refused form counts too: the limit comes before any work
-    let bad = app.client().post("/signup", &[("name", "Bob"), ("email", "not-an-email"), ("password", PASSWORD), ("organization", "Globex")]).await;
-    bad.assert_status(422);
+    let bad = [("name", "Bob"), ("email", "not-an-email"), ("password", PASSWORD), ("organization", "Globex")];
+    app.client().post("/signup", &bad).await.assert_status(422);
     let fields = [("name", "Carl"), ("email", "carl@example.com"), ("password", PASSWORD), ("organization", "Initech")];
     let refused = app.client().post("/signup", &fields).await;
     assert_too_many(&refused, 3600);

@@ -79,7 +79,8 @@ async fn pages_are_never_stored_in_a_cache_but_assets_are(app: &TestApp) {
     let invitation = format!("/invitations/{}", app.outbox_token_for("bob@example.com"));
     owner.create_api_key(org, NewKey::named("ci")).await;
     // the page that shows a new key's secret, once
-    owner.post(&format!("/orgs/{org}/api-keys"), &[("name", "deploy"), ("permissions", "read"), ("scope", "all")]).await.assert_status(303);
+    let key = [("name", "deploy"), ("permissions", "read"), ("scope", "all")];
+    owner.post(&format!("/orgs/{org}/api-keys"), &key).await.assert_status(303);
     let with_secret = owner.get(&format!("/orgs/{org}/api-keys")).await;
     assert!(!with_secret.texts("code#secret").is_empty(), "the secret is on this page");
     let mut pages = vec![(format!("/orgs/{org}/api-keys"), with_secret)];
@@ -91,7 +92,8 @@ async fn pages_are_never_stored_in_a_cache_but_assets_are(app: &TestApp) {
         pages.push((path.clone(), visitor.get(&path).await));
     }
     // an htmx dialog and a refused form, too
-    let dialog = owner.http.get(format!("{}/orgs/{org}/invitations/new", owner.base)).header("HX-Request", "true").send().await.unwrap();
+    let dialog = owner.http.get(format!("{}/orgs/{org}/invitations/new", owner.base)).header("HX-Request", "true");
+    let dialog = dialog.send().await.unwrap();
     assert_eq!(dialog.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
     pages.push(("/login (refused)".to_string(), visitor.sign_in("ada@example.com", "not-the-password").await));
     for (path, page) in pages {

@@ -90,7 +90,8 @@ async fn audit_events_are_listed_newest_first_filtered_and_paged(app: &TestApp) 
 
 async fn dates_outside_the_years_1970_to_9999_are_refused_naming_the_field(app: &TestApp) {
     let (_, _, api) = acme_with_key(app, "read").await;
-    for (query, field) in [("from=-5000-01-01", "from"), ("to=-5000-01-01", "to"), ("from=1969-12-31", "from"), ("to=%2B10000-01-01", "to")] {
+    let outside = [("from=-5000-01-01", "from"), ("to=-5000-01-01", "to"), ("from=1969-12-31", "from"), ("to=%2B10000-01-01", "to")];
+    for (query, field) in outside {
         let list = api.get(&format!("/audit-events?{query}")).await;
         list.expect_error(422, "invalid");
         assert_eq!(list.invalid_fields(), [field], "{query}");
