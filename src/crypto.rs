@@ -119,12 +119,31 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     .unwrap_or(false)
 }
 
-/// Spends the time of one verification when there is no account to check against, so that an
-/// unknown email and a wrong password take about the same time.
-pub fn verify_against_dummy(password: &str) {
+/// Whether `password` matches `stored`, after exactly one argon2 verification whatever the
+/// case: against `stored`, or against a dummy hash when there is no account (None) or its hash
+/// is unreadable. So an unknown email and a wrong password take the same time, and the time
+/// tells nobody which emails have accounts. The dummy never matches.
+pub fn verify_or_dummy(password: &str, stored: Option<&str>) -> bool {
+    match stored.filter(|s| PasswordHash::new(s).is_ok()) {
+        Some(stored) => verify_password(password, stored),
+        None => {
+            let _ = verify_password(password, dummy_hash());
+            false
+        }
+    }
+}
+
+/// Makes the dummy hash now, at start, so that the first unknown email at sign-in does not
+/// take the time of a hash more than the next ones.
+pub fn prepare_dummy_hash() {
+    let _ = dummy_hash();
+}
+
+/// A hash of a password nobody has, made once with the current parameters (so that verifying
+/// against it costs what verifying against an account's hash costs).
+fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password("steward-dummy-password").unwrap_or_default());
-    let _ = verify_password(password, dummy);
+    DUMMY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
 }
 
 /// `n` random bytes from the operating system.
@@ -164,6 +183,17 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("wrong horse battery", &hash));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn without_a_readable_hash_the_dummy_is_verified_and_never_matches() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(verify_or_dummy("correct horse battery", Some(&hash)));
+        assert!(!verify_or_dummy("wrong horse battery", Some(&hash)));
+        assert!(!verify_or_dummy("correct horse battery", None));
+        assert!(!verify_or_dummy("correct horse battery", Some("not a hash")));
+        assert!(!verify_or_dummy("", None));
+        assert!(PasswordHash::new(dummy_hash()).is_ok(), "the dummy is a real argon2 hash: {}", dummy_hash());
     }
 
     #[test]

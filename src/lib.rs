@@ -59,6 +59,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let workers = config.workers;
     let mail = mail::Sender::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
+    crypto::prepare_dummy_hash();
     let state =
         AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
 
@@ -90,11 +91,12 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             .configure(web::routes)
             .configure(api::routes)
             .default_service(aweb::to(|| async { WebError::NotFound.error_response() }))
-            // the last wrap runs first: logging, headers, session, then CSRF
+            // the last wrap runs first: logging, headers, no-store, session, then CSRF
             .wrap(from_fn(web::security::csrf))
             .wrap(session)
+            .wrap(from_fn(web::security::no_store_html))
             .wrap(web::security::headers(https))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<web::request_log::RedactedRootSpan>::new())
     })
     .shutdown_timeout(20);
     let server = if workers > 0 { server.workers(workers) } else { server };

@@ -55,7 +55,7 @@ pub struct AuditEventList {
 pub struct AuditFilter {
     /// An action name, such as member.role_changed
     pub action: Option<String>,
-    /// The actor's or the target's email
+    /// A person's email: the acting person's (never an API key's name) or the target's
     pub email: Option<String>,
     /// From this day (YYYY-MM-DD, UTC)
     pub from: Option<String>,

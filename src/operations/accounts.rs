@@ -7,7 +7,7 @@ use crate::domain::ids::SessionId;
 use crate::mail::Sender;
 use crate::operations::identity;
 use crate::storage::Db;
-use crate::domain::{AccountId, Email, Invalid, OrgId, names, password::check_new_password};
+use crate::domain::{AccountId, Email, Invalid, OrgId, names, password, password::check_new_password};
 use crate::operations::{Ctx, OpError, all_valid, orgs::insert_owned_org};
 pub use crate::storage::accounts::Account;
 pub use crate::storage::invitations::ForAccount;
@@ -73,22 +73,19 @@ fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: Stri
     }
 }
 
-/// The account whose email and password these are, or None: the same answer, in about the
-/// same time, for an unknown email and a wrong password.
+/// The account whose email and password these are, or None: the same answer, after the same
+/// work, for an unknown email, a wrong password and a password too long to be anyone's.
 pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Account>, OpError> {
     let found = match Email::parse(raw_email) {
         Ok(email) => accounts::find_by_email(&mut *db.conn()?, &email)?,
         Err(_) => None,
     };
-    let Some(account) = found else {
-        crypto::verify_against_dummy(password);
+    // One argon2 verification on every path, before any other rule: a shortcut on one of
+    // them would tell, by its speed, whether the email has an account.
+    let verified = crypto::verify_or_dummy(password, found.as_ref().map(|a| a.password_hash.as_str()));
+    let Some(account) = found.filter(|_| verified && password::may_match(password)) else {
         return Ok(None);
     };
-    if password.len() > 4 * crate::domain::password::MAX_PASSWORD_CHARS
-        || !crypto::verify_password(password, &account.password_hash)
-    {
-        return Ok(None);
-    }
     accounts::record_login(&mut *db.conn()?, account.id, storage::now())?;
     Ok(Some(account))
 }

@@ -57,6 +57,12 @@ fn parse_scope(raw: &str, selected: &[String]) -> Result<(&'static str, Vec<Depl
         "all" | "" => Ok(("all", Vec::new())),
         "selected" => {
             let ids: Option<Vec<DeploymentId>> = selected.iter().map(|s| s.trim().parse().ok()).collect();
+            // a deployment listed twice (a form posted twice over, a script) is scoped once
+            let ids = ids.map(|mut ids| {
+                let mut seen = std::collections::HashSet::new();
+                ids.retain(|id| seen.insert(*id));
+                ids
+            });
             match ids {
                 Some(ids) if !ids.is_empty() => Ok(("selected", ids)),
                 Some(_) => Err(Invalid::new("deployments", "Choose at least one deployment, or give the key every deployment.")),
@@ -240,5 +246,12 @@ mod tests {
         assert!(parse_scope("selected", &[]).is_err());
         assert!(parse_scope("selected", &["nope".into()]).is_err());
         assert!(parse_scope("some", &[]).is_err());
+    }
+
+    #[test]
+    fn a_deployment_selected_twice_is_scoped_once() {
+        let (a, b) = (DeploymentId::new(), DeploymentId::new());
+        let typed = [a.to_string(), format!(" {b} "), a.to_string(), b.to_string()];
+        assert_eq!(parse_scope("selected", &typed).unwrap(), ("selected", vec![a, b]));
     }
 }

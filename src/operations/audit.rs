@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use crate::storage::Db;
 use crate::domain::{Invalid, OrgId};
@@ -23,14 +23,21 @@ pub struct FilterInput {
     pub to: String,
 }
 
+/// The years a filter's dates may be in. Chrono reads years far beyond them (-5000, 99999),
+/// which PostgreSQL refuses as out of range and SQLite compares as text out of order; no
+/// event is older than 1970.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
 fn date(field: &'static str, raw: &str) -> Result<Option<NaiveDate>, Invalid> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| Invalid::new(field, "Enter a date as YYYY-MM-DD."))
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| Invalid::new(field, "Enter a date as YYYY-MM-DD."))?;
+    if !YEARS.contains(&date.year()) {
+        return Err(Invalid::new(field, "Enter a date from 1970-01-01 to 9999-12-31."));
+    }
+    Ok(Some(date))
 }
 
 fn midnight(d: NaiveDate) -> NaiveDateTime {
@@ -68,7 +75,9 @@ impl FilterInput {
             action,
             email,
             from: from.map(midnight),
-            until: to.and_then(|t| t.succ_opt()).map(midnight),
+            // the day after 9999-12-31 is in year 10000, which SQLite would compare as text
+            // before every other date: no end at all means the same
+            until: to.and_then(|t| t.succ_opt()).filter(|d| YEARS.contains(&d.year())).map(midnight),
         })
     }
 
@@ -194,5 +203,25 @@ mod tests {
         assert!(input("", "", "yesterday", "").parse().is_err());
         assert!(input("", "", "2026-02-01", "2026-01-01").parse().is_err());
         assert!(input("", "", "", "").parse().unwrap() == Filter::default());
+    }
+
+    #[test]
+    fn dates_are_years_1970_to_9999() {
+        let field_of = |from: &str, to: &str| match input("", "", from, to).parse() {
+            Err(OpError::Invalid(list)) => list.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            other => panic!("{from}..{to} was read: {other:?}"),
+        };
+        assert_eq!(field_of("-5000-01-01", ""), ["from"]);
+        assert_eq!(field_of("1969-12-31", ""), ["from"]);
+        assert_eq!(field_of("", "10000-01-01"), ["to"]);
+        assert_eq!(field_of("+12026-01-01", "0000-01-01"), ["from", "to"]);
+        match input("", "", "+12026-01-01", "").parse() {
+            Err(OpError::Invalid(list)) => assert_eq!(list[0].message, "Enter a date from 1970-01-01 to 9999-12-31."),
+            other => panic!("{other:?}"),
+        }
+        let widest = input("", "", "1970-01-01", "9999-12-31").parse().unwrap();
+        assert_eq!(widest.from.unwrap().to_string(), "1970-01-01 00:00:00");
+        assert_eq!(widest.until, None, "up to the end of 9999 is no end at all");
+        assert_eq!(input("", "", "", "9999-12-30").parse().unwrap().until.unwrap().to_string(), "9999-12-31 00:00:00");
     }
 }

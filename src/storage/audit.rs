@@ -178,7 +178,8 @@ pub fn all_of_org(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<Event>> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub action: Option<String>,
-    /// An actor's or a target's email (exact, normalised).
+    /// A person's email (exact, normalised): the actor's when the actor is a person, or the
+    /// target's. An API key's name, kept where an actor's email goes, never matches.
     pub email: Option<String>,
     /// From this moment (inclusive).
     pub from: Option<NaiveDateTime>,
@@ -257,7 +258,11 @@ fn query_by(
         q = q.filter(audit_events::action.eq(action.clone()));
     }
     match email {
-        Some((EmailColumn::Actor, e)) => q = q.filter(audit_events::actor_email.eq(e.to_string())),
+        // still a range of the (org_id, actor_email, id) index; the kind is checked on the rows
+        // found, so a key named like someone's email is not taken for them
+        Some((EmailColumn::Actor, e)) => {
+            q = q.filter(audit_events::actor_email.eq(e.to_string())).filter(audit_events::actor_kind.eq("account"))
+        }
         Some((EmailColumn::Target, e)) => q = q.filter(audit_events::target_email.eq(e.to_string())),
         None => {}
     }

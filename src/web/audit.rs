@@ -55,14 +55,17 @@ fn details_of(json: &str) -> Vec<(String, String)> {
 
 fn view(event: Event) -> EventView {
     let e = event.body;
+    let actor = e.actor_email.unwrap_or_else(|| "—".into());
+    // a key is named by whoever made it, possibly like a person's email: it reads as a key
+    let (actor, actor_kind) = match e.actor_kind.as_str() {
+        "api_key" => (format!("API key · {actor}"), ""),
+        "system" => (actor, "System"),
+        _ => (actor, "Account"),
+    };
     EventView {
         time: format::seconds(e.occurred_at),
-        actor_kind: match e.actor_kind.as_str() {
-            "api_key" => "API key",
-            "system" => "System",
-            _ => "Account",
-        },
-        actor: e.actor_email.unwrap_or_else(|| "—".into()),
+        actor_kind,
+        actor,
         target: e.target.unwrap_or_default(),
         target_email: e.target_email.unwrap_or_default(),
         ip: e.ip.unwrap_or_default(),

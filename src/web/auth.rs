@@ -122,6 +122,8 @@ pub async fn signup(
     if state.config.signup == Signup::Closed {
         return Err(WebError::NotFound);
     }
+    // before any work: each sign-up costs an argon2 hash and makes an account
+    state.limits.signup(&req)?;
     let input = form.into_inner();
     let meta = request_meta(&req);
     let attempt = input.clone();

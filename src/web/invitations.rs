@@ -30,7 +30,9 @@ pub async fn resend(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
-    // a resend sends an email too: it counts against the organization's invitations
+    // a resend sends an email too: it counts against the person's and the organization's
+    // invitations, the person's first (see `members::invite`)
+    state.limits.invitation_by(access.current.id())?;
     state.limits.invitation(org)?;
     let (ctx, settings, st) = (access.ctx(), state.invitation_settings(), state.get_ref().clone());
     let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, id)).await.map_err(WebError::from);

@@ -285,6 +285,9 @@ pub async fn invite(
     access: Authorized<perm::MembersManage>,
     form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, WebError> {
+    // the person's own limit first, so that someone over it cannot use up the quota the
+    // organization's other admins share
+    state.limits.invitation_by(access.current.id())?;
     state.limits.invitation(access.org_id)?;
     let form = form.into_inner();
     let (ctx, org, settings, st) = (access.ctx(), access.org_id, state.invitation_settings(), state.get_ref().clone());

@@ -15,6 +15,7 @@ pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod profile;
+pub mod request_log;
 
 pub mod security;
 pub mod session;

@@ -42,6 +42,7 @@ pub async fn create(
     current: CurrentAccount,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, WebError> {
+    state.limits.org_creation(current.id())?;
     let name = form.into_inner().name;
     let (ctx, owner, attempt) = (current.ctx(), current.id(), name.clone());
     let outcome = state.run(move |db| operations::orgs::create(db, &ctx, owner, &attempt)).await;

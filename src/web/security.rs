@@ -1,4 +1,4 @@
-//! Request-wide protections: CSRF on every POST of the HTML side, security headers.
+//! Request-wide protections: CSRF on every POST of the HTML side, security headers, no-store pages.
 
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
@@ -59,7 +59,8 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
         _ => false,
     };
     if !valid {
-        tracing::warn!(path = %req.path(), "request refused: missing or wrong CSRF token");
+        let path = crate::web::request_log::redact_target(req.path(), "");
+        tracing::warn!(path = %path, "request refused: missing or wrong CSRF token");
         return Ok(req.into_response(WebError::Csrf.error_response()));
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
@@ -76,6 +77,23 @@ fn web_bytes() -> Vec<u8> {
 fn form_field(body: &[u8], name: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// `Cache-Control: no-store` on every HTML response that does not say otherwise: pages show
+/// personal data, a new API key's secret, CSRF tokens and invitation links, which must not stay
+/// in a browser's or a proxy's cache after the session. Assets (cached for a year) and the JSON
+/// of `/healthz` and the API are left as they are.
+pub async fn no_store_html(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let headers = res.headers_mut();
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    if is_html && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
 }
 
 /// Headers on every response. No inline script or style is allowed anywhere.

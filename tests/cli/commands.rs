@@ -117,3 +117,63 @@ fn serve_answers_health_checks_and_stops_gracefully_on_sigterm() {
     };
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
 }
+
+#[test]
+fn the_request_log_never_shows_the_token_of_a_link() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    const TOKEN: &str = "Xq3v_9-kLmN0pQrStUvWxYz0123456789abcdefGHIJ";
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = steward(dir.path())
+        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // a form posted without its CSRF token is refused with a warning, logged in the request's
+    // span: the line shows the span's target and the refused path
+    let request = format!(
+        "POST /invitations/{TOKEN}/accept?next=%2Finvitations%2F{TOKEN} HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(request.as_bytes()).unwrap();
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            break out;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut log = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    child.wait().unwrap();
+    let log = without_colours(&log);
+    let line = log.lines().find(|l| l.contains("CSRF")).unwrap_or_else(|| panic!("no line for the refused form in:\n{log}"));
+    assert!(line.contains("http.target=/invitations/[redacted]/accept?next=[redacted]"), "{line}");
+    assert!(line.contains("http.route=/invitations/{token}/accept"), "{line}");
+    assert!(line.contains("path=/invitations/[redacted]/accept"), "{line}");
+    assert!(!log.contains(TOKEN), "the token is nowhere in the log:\n{log}");
+}
+
+/// `text` without its ANSI colour codes.
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().take_while(|c| !c.is_ascii_alphabetic()).for_each(drop);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

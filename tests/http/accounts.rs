@@ -99,6 +99,37 @@ async fn a_wrong_email_and_a_wrong_password_get_the_same_answer(app: &TestApp) {
     assert!(slow < fast * 5 + std::time::Duration::from_millis(50), "unknown {unknown_time:?} vs wrong {wrong_time:?}");
 }
 
+async fn a_password_too_long_to_be_anyones_gets_the_same_answer_for_every_email(app: &TestApp) {
+    app.sign_up("ada@example.com", "Acme").await;
+    let client = app.client();
+    let too_long = format!("{PASSWORD}{}", "x".repeat(600));
+
+    let known = client.sign_in("ada@example.com", &too_long).await;
+    let unknown = client.sign_in("nobody@example.com", &too_long).await;
+    known.assert_status(422);
+    unknown.assert_status(422);
+    assert_eq!(known.texts(".alert-error"), unknown.texts(".alert-error"));
+    assert_eq!(known.texts(".alert-error"), vec!["The email or password is not correct."]);
+
+    // the known email's answer is not a shortcut: it costs an argon2 verification like a wrong
+    // password does (the fastest of three tries each, taken in turns, to leave out the noise of
+    // a busy machine)
+    let timed = |password: &str| {
+        let (client, password) = (&client, password.to_string());
+        async move {
+            let t = Instant::now();
+            client.sign_in("ada@example.com", &password).await.assert_status(422);
+            t.elapsed()
+        }
+    };
+    let (mut wrong_time, mut too_long_time) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    for _ in 0..3 {
+        wrong_time = wrong_time.min(timed("wrong-password-123").await);
+        too_long_time = too_long_time.min(timed(&too_long).await);
+    }
+    assert!(too_long_time * 3 > wrong_time, "too long {too_long_time:?} vs wrong {wrong_time:?}");
+}
+
 async fn a_signed_out_request_is_sent_to_sign_in_and_back(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.sign_out().await;
@@ -228,6 +259,7 @@ crate::on_both_backends!(
     an_email_can_sign_up_only_once_whatever_its_case,
     sign_in_lands_on_the_member_list_and_sign_out_ends_the_session,
     a_wrong_email_and_a_wrong_password_get_the_same_answer,
+    a_password_too_long_to_be_anyones_gets_the_same_answer_for_every_email,
     a_signed_out_request_is_sent_to_sign_in_and_back,
     next_is_never_followed_off_the_site,
     changing_the_password_ends_every_other_session,

@@ -79,6 +79,26 @@ async fn a_key_can_be_scoped_to_selected_deployments(app: &TestApp) {
     stolen.assert_status(422);
 }
 
+async fn a_deployment_listed_twice_is_scoped_once(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    owner.create_deployment(org, "api-prod", "eu-west-1").await;
+    let id = app.deployment_id(org, "api-prod").await.to_string();
+    let fields = [("name", "twice"), ("permissions", "read"), ("scope", "selected"), ("deployments", &id), ("deployments", &id)];
+    create(&owner, org, &fields).await.assert_status(303);
+
+    let page = owner.get(&format!("/orgs/{org}/api-keys")).await;
+    assert_eq!(page.texts("#api-keys tbody td:nth-child(3)"), vec!["api-prod"]);
+    let key = app.api_key_id(org, "twice").await;
+    let scoped = app
+        .with_db(move |db| steward::storage::api_keys::scoped_deployments(&mut db.conn().unwrap(), key.parse().unwrap()).unwrap())
+        .await;
+    assert_eq!(scoped.iter().map(ToString::to_string).collect::<Vec<_>>(), vec![id]);
+    let created = app.events(org).await.pop().unwrap();
+    assert_eq!(created.body.action, "api_key.created");
+    let details: serde_json::Value = serde_json::from_str(&created.body.details).unwrap();
+    assert_eq!(details["deployments"], serde_json::json!(["api-prod"]));
+}
+
 async fn bad_key_input_is_refused_and_changes_nothing(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     for (fields, message) in [
@@ -114,6 +134,7 @@ async fn revoking_a_key_records_it_and_only_managers_see_keys(app: &TestApp) {
 crate::on_both_backends!(
     a_new_key_is_shown_once_and_stored_only_as_a_hash,
     a_key_can_be_scoped_to_selected_deployments,
+    a_deployment_listed_twice_is_scoped_once,
     bad_key_input_is_refused_and_changes_nothing,
     revoking_a_key_records_it_and_only_managers_see_keys,
 );

@@ -5,7 +5,8 @@ use steward::domain::{AccountId, Email, OrgId, Role};
 use steward::domain::{Actor, RequestMeta};
 use steward::storage::audit::NewEvent;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Client, NewKey, Page, TestApp};
+use crate::support::api::Api;
 
 /// Appends `n` events dated one day apart from `start`, as the app would (for filters).
 async fn add_events(app: &TestApp, org: OrgId, start: NaiveDate, specs: Vec<(&'static str, &'static str, &'static str)>) {
@@ -75,6 +76,61 @@ async fn the_log_filters_by_action_email_and_dates_newest_first(app: &TestApp) {
     owner.get(&format!("/orgs/{org}/audit?action=member.exploded")).await.assert_status(422);
     // the details are readable
     assert!(all.contains("Account") && all.contains("198.51.100.7"));
+}
+
+async fn dates_outside_the_years_1970_to_9999_are_refused_on_the_page_and_the_export(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let outside = [("from=-5000-01-01", "from"), ("to=-5000-01-01", "to"), ("from=1969-12-31", "from"), ("to=%2B10000-01-01", "to")];
+    for (query, field) in outside {
+        let page = owner.get(&format!("/orgs/{org}/audit?{query}")).await;
+        page.assert_status(422);
+        assert!(page.contains("Enter a date from 1970-01-01 to 9999-12-31."), "{query}: {}", page.body);
+        let marked = page.html().select(&scraper::Selector::parse(&format!("#{field}[aria-invalid=true]")).unwrap()).count();
+        assert_eq!(marked, 1, "{query}: the form marks {field}");
+        // the export refuses before it streams anything
+        let csv = owner.http.get(format!("{}/orgs/{org}/audit.csv?{query}", owner.base)).send().await.unwrap();
+        assert_eq!(csv.status().as_u16(), 422, "{query}");
+        assert!(!csv.text().await.unwrap().starts_with("time,"), "{query}");
+    }
+
+    // the widest range holds every event, on both databases
+    let widest = "from=1970-01-01&to=9999-12-31";
+    let page = owner.get(&format!("/orgs/{org}/audit?{widest}")).await;
+    page.assert_status(200);
+    assert_eq!(page.texts("#audit-events tbody td:nth-child(2)"), vec!["org.created"]);
+    assert_eq!(csv_rows(&owner, &format!("/orgs/{org}/audit.csv?{widest}")).await.len(), 1);
+}
+
+/// The rows of the CSV export at `path`.
+async fn csv_rows(client: &Client, path: &str) -> Vec<csv::StringRecord> {
+    let body = client.http.get(format!("{}{path}", client.base)).send().await.unwrap().text().await.unwrap();
+    csv::Reader::from_reader(body.as_bytes()).records().map(Result::unwrap).collect()
+}
+
+async fn a_key_named_like_an_email_reads_as_a_key_and_is_not_found_by_that_email(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let secret = owner.create_api_key(org, NewKey::named("bob@example.com")).await;
+    let api = Api::with_key(app, &secret).await;
+    api.create_deployment("web", "us-east-1").await;
+    owner.invite(org, "bob@example.com", "viewer").await;
+
+    let actors = |p: &Page| p.texts("#audit-events tbody td:nth-child(3)");
+    let all = owner.get(&format!("/orgs/{org}/audit")).await;
+    assert_eq!(
+        actors(&all),
+        ["ada@example.com Account", "API key · bob@example.com", "ada@example.com Account", "ada@example.com Account"]
+    );
+    // the email filter finds the person, never the key
+    let by_email = owner.get(&format!("/orgs/{org}/audit?email=bob@example.com")).await;
+    assert_eq!(by_email.texts("#audit-events tbody td:nth-child(2)"), ["member.invited"]);
+    let listed = api.get("/audit-events?email=bob@example.com").await;
+    assert_eq!(listed.expect(200).data_field("action"), ["member.invited"]);
+    let rows = csv_rows(&owner, &format!("/orgs/{org}/audit.csv?email=bob@example.com")).await;
+    assert_eq!(rows.iter().map(|r| r[1].to_string()).collect::<Vec<_>>(), ["member.invited"]);
+
+    // the export still names the key in actor_email, with its kind
+    let rows = csv_rows(&owner, &format!("/orgs/{org}/audit.csv?action=deployment.created")).await;
+    assert_eq!((&rows[0][2], &rows[0][3]), ("bob@example.com", "api_key"));
 }
 
 async fn the_log_pages_fifty_events_at_a_time_back_to_the_first(app: &TestApp) {
@@ -252,6 +308,8 @@ async fn the_address_comes_from_a_forwarded_header_only_through_a_trusted_proxy(
 crate::on_both_backends!(
     a_change_whose_event_cannot_be_written_is_not_kept,
     the_log_filters_by_action_email_and_dates_newest_first,
+    dates_outside_the_years_1970_to_9999_are_refused_on_the_page_and_the_export,
+    a_key_named_like_an_email_reads_as_a_key_and_is_not_found_by_that_email,
     the_log_pages_fifty_events_at_a_time_back_to_the_first,
     the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
     a_large_export_streams_every_row_once,

@@ -1,9 +1,10 @@
 //! Rate limits: over a limit the answer is 429 with `Retry-After`.
 //!
-//! Sign-in per address and per email, invitations per organization, invitation links per
-//! address.
+//! Sign-in per address and per email, sign-ups per address, invitations per organization and
+//! per inviting person, organizations created per person, invitation links per address.
 
 use steward::config::Rate;
+use steward::domain::{OrgId, Role};
 
 use crate::helpers::{Backend, Client, PASSWORD, Page, TestApp};
 
@@ -130,9 +131,78 @@ async fn invitation_links_are_limited_per_address(backend: Backend) {
     app.stop().await;
 }
 
+async fn sign_ups_are_limited_per_address(backend: Backend) {
+    let app = TestApp::builder().limit_sign_ups_per_address(Rate::per_hour(2)).trust_proxy("127.0.0.1").spawn(backend).await;
+    app.sign_up("ada@example.com", "Acme").await;
+    // a refused form counts too: the limit comes before any work
+    let bad = [("name", "Bob"), ("email", "not-an-email"), ("password", PASSWORD), ("organization", "Globex")];
+    app.client().post("/signup", &bad).await.assert_status(422);
+    let fields = [("name", "Carl"), ("email", "carl@example.com"), ("password", PASSWORD), ("organization", "Initech")];
+    let refused = app.client().post("/signup", &fields).await;
+    assert_too_many(&refused, 3600);
+    assert_eq!(app.count("accounts").await, 1, "the refused sign-up made no account");
+    assert_eq!(app.count("organizations").await, 1);
+
+    // another address is not held back
+    assert_eq!(post_from(&app.client(), "203.0.113.5", "/signup", &fields).await, 303);
+    assert_eq!(app.count("accounts").await, 2);
+    app.stop().await;
+}
+
+/// Creates an organization on the organization list, expecting success; returns its id.
+async fn create_org(client: &Client, name: &str) -> OrgId {
+    let page = client.post("/orgs", &[("name", name)]).await;
+    page.assert_status(303);
+    let location = page.location.expect("a redirect to the new organization");
+    location.split('/').nth(2).and_then(|id| id.parse().ok()).unwrap_or_else(|| panic!("unexpected landing {location}"))
+}
+
+async fn invitations_are_limited_per_inviting_person_across_organizations(backend: Backend) {
+    let app = TestApp::builder().limit_invitations_per_account(Rate::per_hour(3)).spawn(backend).await;
+    let (ada, acme) = app.sign_up("ada@example.com", "Acme").await;
+    let globex = create_org(&ada, "Globex").await;
+    ada.invite(acme, "one@example.com", "viewer").await;
+    ada.invite(acme, "two@example.com", "viewer").await;
+    ada.invite(globex, "three@example.com", "viewer").await;
+
+    // her fourth, in either organization, is refused: one quota for the person
+    let refused = ada.post(&format!("/orgs/{globex}/invitations"), &[("email", "four@example.com"), ("role", "viewer")]).await;
+    assert_too_many(&refused, 3600);
+    let id = app.invitation_id(acme, "one@example.com").await;
+    assert_too_many(&ada.post(&format!("/orgs/{acme}/invitations/{id}/resend"), &[]).await, 3600);
+    assert_eq!(app.count("invitations").await, 3, "nothing more was made");
+    assert_eq!(app.outbox().len(), 3, "nor mailed");
+
+    // another admin of the same organization has their own quota
+    let (_, grace) = app.add_member(acme, "grace@example.com", Role::Admin).await;
+    grace.invite(acme, "four@example.com", "viewer").await;
+    grace.post(&format!("/orgs/{acme}/invitations/{id}/resend"), &[]).await.assert_status(303);
+    assert_eq!(app.outbox().len(), 5);
+    app.stop().await;
+}
+
+async fn organizations_created_are_limited_per_person(backend: Backend) {
+    let app = TestApp::builder().limit_organizations_per_account(Rate::per_hour(2)).spawn(backend).await;
+    // the organization made with the account does not count
+    let (ada, _) = app.sign_up("ada@example.com", "Acme").await;
+    create_org(&ada, "Globex").await;
+    create_org(&ada, "Initech").await;
+    let refused = ada.post("/orgs", &[("name", "Umbrella")]).await;
+    assert_too_many(&refused, 3600);
+    assert_eq!(app.count("organizations").await, 3);
+
+    let (bob, _) = app.sign_up("bob@example.com", "Hooli").await;
+    create_org(&bob, "Pied Piper").await;
+    assert_eq!(app.count("organizations").await, 5);
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     sign_in_is_limited_per_email_typed_and_per_address(backend),
     sign_in_limits_follow_the_forwarded_address_only_through_a_trusted_proxy(backend),
     invitations_are_limited_per_organization(backend),
     invitation_links_are_limited_per_address(backend),
+    sign_ups_are_limited_per_address(backend),
+    invitations_are_limited_per_inviting_person_across_organizations(backend),
+    organizations_created_are_limited_per_person(backend),
 );

@@ -1,6 +1,6 @@
-//! CSRF, session renewal, headers, assets, health.
+//! CSRF, session renewal, headers, caching, assets, health.
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{NewKey, PASSWORD, TestApp};
 
 async fn a_post_without_a_valid_csrf_token_is_refused(app: &TestApp) {
     let (client, _) = app.sign_up("ada@example.com", "Acme").await;
@@ -73,6 +73,42 @@ async fn static_assets_are_served_with_a_long_cache_lifetime(app: &TestApp) {
     app.client().get("/static/x/missing.js").await.assert_status(404);
 }
 
+async fn pages_are_never_stored_in_a_cache_but_assets_are(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    owner.invite(org, "bob@example.com", "viewer").await;
+    let invitation = format!("/invitations/{}", app.outbox_token_for("bob@example.com"));
+    owner.create_api_key(org, NewKey::named("ci")).await;
+    // the page that shows a new key's secret, once
+    let key = [("name", "deploy"), ("permissions", "read"), ("scope", "all")];
+    owner.post(&format!("/orgs/{org}/api-keys"), &key).await.assert_status(303);
+    let with_secret = owner.get(&format!("/orgs/{org}/api-keys")).await;
+    assert!(!with_secret.texts("code#secret").is_empty(), "the secret is on this page");
+    let mut pages = vec![(format!("/orgs/{org}/api-keys"), with_secret)];
+    for path in [format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), "/profile".to_string(), "/nowhere".to_string()] {
+        pages.push((path.clone(), owner.get(&path).await));
+    }
+    let visitor = app.client();
+    for path in ["/login".to_string(), "/signup".to_string(), invitation.clone()] {
+        pages.push((path.clone(), visitor.get(&path).await));
+    }
+    // an htmx dialog and a refused form, too
+    let dialog = owner.http.get(format!("{}/orgs/{org}/invitations/new", owner.base)).header("HX-Request", "true");
+    let dialog = dialog.send().await.unwrap();
+    assert_eq!(dialog.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    pages.push(("/login (refused)".to_string(), visitor.sign_in("ada@example.com", "not-the-password").await));
+    for (path, page) in pages {
+        assert!(page.header("content-type").unwrap_or_default().starts_with("text/html"), "{path} is a page");
+        assert_eq!(page.header("cache-control").as_deref(), Some("no-store"), "{path}");
+    }
+
+    let page = visitor.get("/login").await;
+    let selector = scraper::Selector::parse("link[rel=stylesheet]").unwrap();
+    let css = page.html().select(&selector).next().and_then(|e| e.value().attr("href").map(str::to_owned)).expect("a stylesheet");
+    let asset = visitor.get(&css).await;
+    assert_eq!(asset.header("cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
+    assert_eq!(visitor.get("/healthz").await.header("cache-control"), None);
+}
+
 async fn the_health_check_reports_the_database(app: &TestApp) {
     let page = app.client().get("/healthz").await;
     page.assert_status(200);
@@ -93,6 +129,7 @@ crate::on_both_backends!(
     signing_in_renews_the_session_and_its_token,
     every_page_carries_the_security_headers,
     static_assets_are_served_with_a_long_cache_lifetime,
+    pages_are_never_stored_in_a_cache_but_assets_are,
     the_health_check_reports_the_database,
     what_people_type_is_escaped_in_pages,
 );

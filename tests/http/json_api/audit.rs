@@ -88,6 +88,26 @@ async fn audit_events_are_listed_newest_first_filtered_and_paged(app: &TestApp) 
     assert_eq!(second.next_cursor(), None);
 }
 
+async fn dates_outside_the_years_1970_to_9999_are_refused_naming_the_field(app: &TestApp) {
+    let (_, _, api) = acme_with_key(app, "read").await;
+    let outside = [("from=-5000-01-01", "from"), ("to=-5000-01-01", "to"), ("from=1969-12-31", "from"), ("to=%2B10000-01-01", "to")];
+    for (query, field) in outside {
+        let list = api.get(&format!("/audit-events?{query}")).await;
+        list.expect_error(422, "invalid");
+        assert_eq!(list.invalid_fields(), [field], "{query}");
+        // the export answers with the error before it streams anything
+        let export = api.get(&format!("/audit-events.csv?{query}")).await;
+        export.expect_error(422, "invalid");
+        assert_eq!(export.invalid_fields(), [field], "{query}");
+    }
+
+    let widest = "from=1970-01-01&to=9999-12-31";
+    let list = api.get(&format!("/audit-events?{widest}")).await;
+    assert_eq!(list.expect(200).data_field("action"), ["api_key.created", "org.created"]);
+    let export = api.get(&format!("/audit-events.csv?{widest}")).await;
+    assert_eq!(csv::Reader::from_reader(export.expect(200).text.as_bytes()).records().count(), 2);
+}
+
 async fn the_csv_export_has_the_documented_header_and_names_the_key(app: &TestApp) {
     let (_, _, api) = acme_with_key(app, "read_write").await;
     three_changes(&api).await;
@@ -172,6 +192,7 @@ async fn every_change_through_the_api_is_audited_as_the_key(app: &TestApp) {
 
 crate::on_both_backends!(
     audit_events_are_listed_newest_first_filtered_and_paged,
+    dates_outside_the_years_1970_to_9999_are_refused_naming_the_field,
     the_csv_export_has_the_documented_header_and_names_the_key,
     every_change_through_the_api_is_audited_as_the_key,
 );
