@@ -3,7 +3,9 @@
 //! It keeps its cookies, does not follow redirects and sends the session's CSRF token with its
 //! forms.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use reqwest::cookie::{CookieStore, Jar};
 
 /// What a response gave back.
 #[derive(Debug, Clone)]
@@ -52,18 +54,37 @@ impl Page {
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
+    jar: Arc<Jar>,
     csrf: Mutex<Option<String>>,
 }
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        Client::with_jar(base, Arc::new(Jar::default()))
+    }
+
+    fn with_jar(base: &str, jar: Arc<Jar>) -> Client {
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("steward-tests")
             .build()
             .expect("client");
-        Client { http, base: base.to_string(), csrf: Mutex::new(None) }
+        Client { http, base: base.to_string(), jar, csrf: Mutex::new(None) }
+    }
+
+    /// Another client holding a copy of this one's cookies, as someone who copied them would.
+    pub fn copy_of_cookies(&self) -> Client {
+        let url: reqwest::Url = self.base.parse().expect("base url");
+        let jar = Jar::default();
+        if let Some(cookies) = self.jar.cookies(&url) {
+            for cookie in cookies.to_str().expect("cookie header").split("; ") {
+                jar.add_cookie_str(cookie, &url);
+            }
+        }
+        let copy = Client::with_jar(&self.base, Arc::new(jar));
+        *copy.csrf.lock().expect("lock") = self.csrf.lock().expect("lock").clone();
+        copy
     }
 
     async fn page(resp: reqwest::Response) -> Page {

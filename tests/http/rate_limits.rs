@@ -171,13 +171,13 @@ async fn invitations_are_limited_per_inviting_person_across_organizations(backen
     let id = app.invitation_id(acme, "one@example.com").await;
     assert_too_many(&ada.post(&format!("/orgs/{acme}/invitations/{id}/resend"), &[]).await, 3600);
     assert_eq!(app.count("invitations").await, 3, "nothing more was made");
-    assert_eq!(app.outbox().len(), 3, "nor mailed");
+    assert_eq!(app.invitation_mails().len(), 3, "nor mailed");
 
     // another admin of the same organization has their own quota
     let (_, grace) = app.add_member(acme, "grace@example.com", Role::Admin).await;
     grace.invite(acme, "four@example.com", "viewer").await;
     grace.post(&format!("/orgs/{acme}/invitations/{id}/resend"), &[]).await.assert_status(303);
-    assert_eq!(app.outbox().len(), 5);
+    assert_eq!(app.invitation_mails().len(), 5);
     app.stop().await;
 }
 
