@@ -53,6 +53,9 @@ pub struct Config {
     pub invite_ttl: Duration,
     /// How long a password reset link works (`STEWARD_RESET_TTL`).
     pub reset_ttl: Duration,
+    /// How long the entries of the accounts' security logs are kept
+    /// (`STEWARD_SECURITY_LOG_RETENTION`).
+    pub security_log_retention: Duration,
     pub signup: Signup,
     /// Connections in the database pool.
     pub db_pool_size: u32,
@@ -217,6 +220,12 @@ impl Config {
             })?,
             None => Duration::from_secs(3600),
         };
+        let security_log_retention = match get("STEWARD_SECURITY_LOG_RETENTION") {
+            Some(raw) => parse_duration(&raw).ok_or_else(|| {
+                invalid("STEWARD_SECURITY_LOG_RETENTION", format!("{raw:?} is not a duration like 90d or 24h"))
+            })?,
+            None => Duration::from_secs(365 * 86_400),
+        };
 
         let signup = match get("STEWARD_SIGNUP").as_deref().map(str::trim) {
             None | Some("open") => Signup::Open,
@@ -281,6 +290,7 @@ impl Config {
             session_key,
             invite_ttl,
             reset_ttl,
+            security_log_retention,
             signup,
             db_pool_size,
             workers,
@@ -373,6 +383,7 @@ mod tests {
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
         assert_eq!(c.invite_ttl, Duration::from_secs(86_400));
         assert_eq!(c.reset_ttl, Duration::from_secs(3600));
+        assert_eq!(c.security_log_retention, Duration::from_secs(365 * 86_400));
         assert_eq!(c.signup, Signup::Open);
         assert!(c.smtp_url.is_none());
         assert!(!c.is_https());

@@ -9,6 +9,7 @@ pub mod names;
 pub mod password;
 pub mod policy;
 pub mod roles;
+pub mod security_log;
 pub mod sessions;
 pub mod status;
 pub mod time;

@@ -5,7 +5,8 @@ use serde_json::json;
 use crate::crypto;
 use crate::domain::ids::SessionId;
 use crate::mail::Sender;
-use crate::operations::identity;
+use crate::domain::security_log::SecurityEvent;
+use crate::operations::{identity, security_log};
 use crate::storage::Db;
 use crate::domain::{AccountId, Email, Invalid, OrgId, names, password, password::check_new_password};
 use crate::operations::{Ctx, OpError, all_valid, orgs::insert_owned_org};
@@ -75,7 +76,7 @@ fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: Stri
 
 /// The account whose email and password these are, or None: the same answer, after the same
 /// work, for an unknown email, a wrong password and a password too long to be anyone's.
-pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Account>, OpError> {
+pub fn sign_in(db: &Db, meta: &RequestMeta, raw_email: &str, password: &str) -> Result<Option<Account>, OpError> {
     let found = match Email::parse(raw_email) {
         Ok(email) => accounts::find_by_email(&mut *db.conn()?, &email)?,
         Err(_) => None,
@@ -83,11 +84,16 @@ pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Accoun
     // One argon2 verification on every path, before any other rule: a shortcut on one of
     // them would tell, by its speed, whether the email has an account.
     let verified = crypto::verify_or_dummy(password, found.as_ref().map(|a| a.password_hash.as_str()));
-    let Some(account) = found.filter(|_| verified && password::may_match(password)) else {
+    let Some(account) = found.as_ref().filter(|_| verified && password::may_match(password)) else {
+        if let Some(account) = &found {
+            security_log::record(&mut *db.conn()?, account.id, SecurityEvent::SignInFailed, meta)?;
+        }
         return Ok(None);
     };
-    accounts::record_login(&mut *db.conn()?, account.id, storage::now())?;
-    Ok(Some(account))
+    let mut conn = db.conn()?;
+    accounts::record_login(&mut conn, account.id, storage::now())?;
+    security_log::record(&mut conn, account.id, SecurityEvent::SignedIn, meta)?;
+    Ok(Some(account.clone()))
 }
 
 /// `steward create-owner`: an account and the organization it owns, for closed sign-up.
@@ -125,6 +131,7 @@ pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(),
 pub fn change_password(
     db: &Db,
     sender: &Sender,
+    meta: &RequestMeta,
     account: AccountId,
     keep: SessionId,
     current: &str,
@@ -138,6 +145,7 @@ pub fn change_password(
     let hash = crypto::hash_password(new)?;
     let epoch = db.write(|conn| {
         storage::sessions::delete_all_of_account(conn, account, Some(keep))?;
+        security_log::record(conn, account, SecurityEvent::PasswordChanged, meta)?;
         accounts::set_password(conn, account, &hash).map_err(OpError::from)
     })?;
     identity::tell_password_changed(sender, &stored, "changed", storage::now());

@@ -11,7 +11,9 @@ use crate::domain::links::{LinkPurpose, LinkRefusal};
 use crate::domain::password::check_new_password;
 use crate::domain::{AccountId, Email};
 use crate::mail::{AccountMail, Sender};
-use crate::operations::OpError;
+use crate::domain::RequestMeta;
+use crate::domain::security_log::SecurityEvent;
+use crate::operations::{OpError, security_log};
 use crate::storage::account_links::{self, AccountLink};
 use crate::storage::accounts::{self, Account};
 use crate::storage::{self, Db, DbConn};
@@ -98,7 +100,7 @@ pub fn verification_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefus
 
 /// Confirms the address the link was mailed to, if it is still the account's: returns the
 /// account.
-pub fn verify_email(db: &Db, token: &str) -> Result<Result<AccountId, LinkRefusal>, OpError> {
+pub fn verify_email(db: &Db, meta: &RequestMeta, token: &str) -> Result<Result<AccountId, LinkRefusal>, OpError> {
     db.write(|conn| {
         let now = storage::now();
         let link = match usable(conn, token, LinkPurpose::VerifyEmail, now)? {
@@ -114,6 +116,7 @@ pub fn verify_email(db: &Db, token: &str) -> Result<Result<AccountId, LinkRefusa
             return Ok(Err(LinkRefusal::Expired));
         }
         accounts::mark_verified(conn, account.id, now)?;
+        security_log::record(conn, account.id, SecurityEvent::EmailVerified, meta)?;
         Ok(Ok(account.id))
     })
 }
@@ -149,6 +152,7 @@ pub fn reset_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefusal>, Op
 pub fn reset_password(
     db: &Db,
     sender: &Sender,
+    meta: &RequestMeta,
     token: &str,
     new_password: &str,
 ) -> Result<Result<(), LinkRefusal>, OpError> {
@@ -171,6 +175,7 @@ pub fn reset_password(
         accounts::set_password(conn, account.id, &hash)?;
         // every session of the account ends, wherever it is
         storage::sessions::delete_all_of_account(conn, account.id, None)?;
+        security_log::record(conn, account.id, SecurityEvent::PasswordReset, meta)?;
         account_links::spend_all(conn, account.id, LinkPurpose::ResetPassword, now)?;
         if account.email == link.email {
             accounts::mark_verified(conn, account.id, now)?;

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod security_log;
 pub mod sessions;
 
 use crate::storage::{Db, DbError};

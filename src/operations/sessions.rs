@@ -9,7 +9,8 @@ use crate::domain::policy::{self, Target};
 use crate::domain::sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SEEN_RESOLUTION, expired};
 use crate::domain::{AccountId, OrgId, Permission, RequestMeta};
 use crate::operations::access::lock_and_authorize;
-use crate::operations::{Ctx, OpError};
+use crate::domain::security_log::SecurityEvent;
+use crate::operations::{Ctx, OpError, security_log};
 pub use crate::storage::sessions::Session;
 use crate::storage::accounts::Account;
 use crate::storage::audit::{self, NewEvent};
@@ -38,13 +39,12 @@ pub fn start(db: &Db, account: AccountId, meta: &RequestMeta) -> Result<String, 
         user_agent: meta.user_agent.clone().map(|ua| ua.chars().take(512).collect()),
     };
     sessions::insert(&mut *db.conn()?, &session)?;
-    sweep_now_and_then(db);
     Ok(secret)
 }
 
-/// Sweeps at most once an hour, from a sign-in: no timer thread to keep alive, and a server
-/// nobody signs in to has nothing new to sweep.
-fn sweep_now_and_then(db: &Db) {
+/// Sweeps at most once an hour, called from a sign-in: no timer thread to keep alive, and a
+/// server nobody signs in to has little new to sweep.
+pub fn sweep_now_and_then(db: &Db, log_retention: std::time::Duration) {
     use std::sync::atomic::{AtomicI64, Ordering};
     static LAST_SWEEP: AtomicI64 = AtomicI64::new(0);
     let now = storage::now().and_utc().timestamp();
@@ -52,8 +52,8 @@ fn sweep_now_and_then(db: &Db) {
     if now - last < 3600 || LAST_SWEEP.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
         return;
     }
-    match sweep(db) {
-        Ok((sessions, links)) => tracing::debug!(sessions, links, "swept timed-out sessions and spent links"),
+    match sweep(db, log_retention) {
+        Ok((sessions, links, log)) => tracing::debug!(sessions, links, log, "swept timed-out sessions, spent links, old log entries"),
         Err(e) => tracing::warn!(error = %e, "the sweep of old sessions failed"),
     }
 }
@@ -85,16 +85,20 @@ pub fn list(db: &Db, account: AccountId) -> Result<Vec<Session>, OpError> {
 }
 
 /// Ends one of the account's own sessions; another account's is not found.
-pub fn revoke(db: &Db, account: AccountId, id: SessionId) -> Result<(), OpError> {
-    match sessions::delete_of_account(&mut *db.conn()?, account, id)? {
+pub fn revoke(db: &Db, meta: &RequestMeta, account: AccountId, id: SessionId) -> Result<(), OpError> {
+    db.write(|conn| match sessions::delete_of_account(conn, account, id)? {
         0 => Err(OpError::NotFound),
-        _ => Ok(()),
-    }
+        _ => security_log::record(conn, account, SecurityEvent::SessionRevoked, meta),
+    })
 }
 
 /// Ends every session of the account but `keep`: the number ended.
-pub fn revoke_others(db: &Db, account: AccountId, keep: Option<SessionId>) -> Result<usize, OpError> {
-    Ok(sessions::delete_all_of_account(&mut *db.conn()?, account, keep)?)
+pub fn revoke_others(db: &Db, meta: &RequestMeta, account: AccountId, keep: Option<SessionId>) -> Result<usize, OpError> {
+    db.write(|conn| {
+        let ended = sessions::delete_all_of_account(conn, account, keep)?;
+        security_log::record(conn, account, SecurityEvent::OtherSessionsRevoked, meta)?;
+        Ok(ended)
+    })
 }
 
 /// An admin ends every session of a member (`members.manage`, and not the owner nor
@@ -106,6 +110,7 @@ pub fn sign_out_member(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId) -> Res
         policy::can_act_on(ctx.actor.account(), Target { account: target, role: member.role })
             .map_err(|r| OpError::Forbidden(r.message().to_string()))?;
         let ended = sessions::delete_all_of_account(conn, target, None)?;
+        security_log::record(conn, target, SecurityEvent::SignedOutByAdmin, &ctx.meta)?;
         let event = NewEvent::new("member.signed_out")
             .target(member.name.clone())
             .target_email(member.email.to_string())
@@ -115,11 +120,14 @@ pub fn sign_out_member(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId) -> Res
     })
 }
 
-/// Deletes timed-out sessions and links spent a while ago: run now and then in the background.
-pub fn sweep(db: &Db) -> Result<(usize, usize), OpError> {
+/// Deletes timed-out sessions, links spent a while ago and security log entries older than
+/// `log_retention`: run now and then in the background.
+pub fn sweep(db: &Db, log_retention: std::time::Duration) -> Result<(usize, usize, usize), OpError> {
     let mut conn = db.conn()?;
     let now = storage::now();
     let sessions = sessions::delete_expired(&mut conn, now - ABSOLUTE_TIMEOUT, now - IDLE_TIMEOUT)?;
     let links = account_links::delete_spent(&mut conn, now - SPENT_LINK_RETENTION)?;
-    Ok((sessions, links))
+    let retention = chrono::Duration::from_std(log_retention).unwrap_or(chrono::Duration::days(365));
+    let log = storage::security_log::delete_older_than(&mut conn, now - retention)?;
+    Ok((sessions, links, log))
 }

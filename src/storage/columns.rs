@@ -12,6 +12,7 @@ use diesel::sqlite::Sqlite;
 
 use crate::domain::ids::{AccountId, ApiKeyId, DeploymentId, InvitationId, OrgId, SessionId};
 use crate::domain::links::LinkPurpose;
+use crate::domain::security_log::SecurityEvent;
 use crate::domain::{Email, InvitationStatus, MembershipStatus, Role};
 use crate::storage::MultiBackend;
 
@@ -49,7 +50,7 @@ macro_rules! enum_column {
     )*};
 }
 
-enum_column!(Role, MembershipStatus, InvitationStatus, LinkPurpose);
+enum_column!(Role, MembershipStatus, InvitationStatus, LinkPurpose, SecurityEvent);
 
 impl TextColumn for Email {
     fn to_text(&self) -> Cow<'_, str> {
@@ -109,4 +110,4 @@ macro_rules! text_sql {
     )*};
 }
 
-text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId, Role, MembershipStatus, InvitationStatus, LinkPurpose, Email);
+text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId, Role, MembershipStatus, InvitationStatus, LinkPurpose, SecurityEvent, Email);

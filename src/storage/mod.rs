@@ -13,6 +13,7 @@ pub mod member_list;
 pub mod members;
 pub mod orgs;
 pub mod schema;
+pub mod security_log;
 pub mod sessions;
 
 pub use connection::*;

@@ -26,6 +26,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    security_events (id) {
+        id -> BigInt,
+        account_id -> Text,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     account_tokens (token_hash) {
         token_hash -> Text,
         account_id -> Text,
@@ -142,6 +153,7 @@ diesel::table! {
 
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(security_events -> accounts (account_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(member_counts -> organizations (org_id));
@@ -156,6 +168,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_tokens,
     sessions,
+    security_events,
     organizations,
     memberships,
     member_counts,

@@ -74,7 +74,8 @@ pub async fn login(
     let form = form.into_inner();
     state.limits.login(&req, &form.email)?;
     let (email, password) = (form.email.clone(), form.password.clone());
-    let account = state.run(move |db| accounts::sign_in(db, &email, &password)).await?;
+    let meta = request_meta(&req);
+    let account = state.run(move |db| accounts::sign_in(db, &meta, &email, &password)).await?;
     let Some(account) = account else {
         return shell::unprocessable(&LoginPage {
             shell: SignedOutShell::new(&session, "Sign in"),
@@ -152,8 +153,14 @@ pub async fn signup(
 /// Signs `account` in on this browser: a new session row, named by a new secret in a renewed
 /// cookie.
 pub async fn start_session(state: &AppState, req: &HttpRequest, session: &Session, account: &accounts::Account) -> Result<(), WebError> {
-    let (id, meta) = (account.id, request_meta(req));
-    let secret = state.run(move |db| sessions::start(db, id, &meta)).await?;
+    let (id, meta, retention) = (account.id, request_meta(req), state.config.security_log_retention);
+    let secret = state
+        .run(move |db| {
+            let secret = sessions::start(db, id, &meta)?;
+            sessions::sweep_now_and_then(db, retention);
+            Ok::<_, crate::operations::OpError>(secret)
+        })
+        .await?;
     session::sign_in(session, account, &secret);
     Ok(())
 }

@@ -76,7 +76,8 @@ pub async fn verify(
 ) -> Result<HttpResponse, WebError> {
     state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    match state.run(move |db| identity::verify_email(db, &token)).await? {
+    let meta = crate::app::request_meta(&req);
+    match state.run(move |db| identity::verify_email(db, &meta, &token)).await? {
         Ok(_) => {
             session::flash(&session, FlashKind::Success, "Your email address is confirmed.");
             Ok(see_other(&req, if current.is_some() { "/profile" } else { "/login" }))
@@ -202,8 +203,8 @@ pub async fn reset(
 ) -> Result<HttpResponse, WebError> {
     state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    let (st, t, password) = (state.get_ref().clone(), token.clone(), form.into_inner().password);
-    let outcome = state.run(move |db| identity::reset_password(db, &st.mail, &t, &password)).await;
+    let (st, t, password, meta) = (state.get_ref().clone(), token.clone(), form.into_inner().password, crate::app::request_meta(&req));
+    let outcome = state.run(move |db| identity::reset_password(db, &st.mail, &meta, &t, &password)).await;
     match outcome {
         Ok(Ok(())) => {
             // every session of the account is over (its epoch moved on), this browser's too

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod request_log;
 
 pub mod security;
+pub mod security_log;
 pub mod session;
 pub mod sessions;
 pub mod settings;
@@ -40,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/profile/verify-email", web::post().to(identity::resend))
         .route("/profile/sessions", web::get().to(sessions::index))
+        .route("/profile/security", web::get().to(security_log::index))
         .route("/profile/sessions/revoke-others", web::post().to(sessions::revoke_others))
         .route("/profile/sessions/{id}/revoke", web::post().to(sessions::revoke))
         .route("/orgs/{org}/members/{account}/sign-out", web::post().to(sessions::sign_out_member))

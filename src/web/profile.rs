@@ -85,9 +85,9 @@ pub async fn change_password(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let account = current.id();
-    let (st, keep) = (state.get_ref().clone(), current.session_id);
+    let (st, keep, meta) = (state.get_ref().clone(), current.session_id, current.meta.clone());
     let outcome =
-        state.run(move |db| accounts::change_password(db, &st.mail, account, keep, &form.current_password, &form.new_password)).await;
+        state.run(move |db| accounts::change_password(db, &st.mail, &meta, account, keep, &form.current_password, &form.new_password)).await;
     let done = |epoch| {
         // this session moves to the new epoch; every other one is over
         session::set_epoch(&current.session, epoch);

@@ -64,14 +64,15 @@ pub async fn revoke(
         return Err(WebError::Conflict("This is the session you are using. Use Sign out instead.".into()));
     }
     let account = current.id();
-    state.run(move |db| sessions::revoke(db, account, id)).await?;
+    let meta = current.meta.clone();
+    state.run(move |db| sessions::revoke(db, &meta, account, id)).await?;
     session::flash(&current.session, FlashKind::Success, "The session was signed out.");
     Ok(see_other(&req, "/profile/sessions"))
 }
 
 pub async fn revoke_others(req: HttpRequest, state: web::Data<AppState>, current: CurrentAccount) -> Result<HttpResponse, WebError> {
-    let (account, keep) = (current.id(), current.session_id);
-    let ended = state.run(move |db| sessions::revoke_others(db, account, Some(keep))).await?;
+    let (account, keep, meta) = (current.id(), current.session_id, current.meta.clone());
+    let ended = state.run(move |db| sessions::revoke_others(db, &meta, account, Some(keep))).await?;
     let message = match ended {
         0 => "There were no other sessions.".to_string(),
         1 => "1 other session was signed out.".to_string(),

@@ -209,3 +209,42 @@ async fn the_console_fits_a_phone_screen() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_the_password_reset_it_from_the_email_and_sign_in() {
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let base = app.base.clone();
+    app.sign_up("ada@example.com", "Analytical Engines").await;
+
+    browser.goto(&format!("{base}/login")).await;
+    browser.click("a[href='/password/forgot']").await;
+    browser.wait_for_path("the reset request", |p| p == "/password/forgot").await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_text(".flash", "If an account exists for ada@example.com").await;
+    browser.screenshot("forgot").await;
+
+    let token = app.wait_for_link("ada@example.com", "/password/reset/").await;
+    browser.goto(&format!("{base}/password/reset/{token}")).await;
+    browser.wait_for_text("h1", "Choose a new password").await;
+    browser.fill("#password", "short").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_text(".field-error", "at least 12 characters").await;
+    browser.fill("#password", "a-brand-new-password").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the sign-in page", |p| p == "/login").await;
+    browser.wait_for_text(".flash", "Your password has been reset").await;
+
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", "a-brand-new-password").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+    browser.wait_for_text("table", "ada@example.com").await;
+
+    browser.close().await;
+    app.stop().await;
+}

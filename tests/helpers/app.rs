@@ -304,6 +304,7 @@ impl TestAppBuilder {
             session_key: SessionKey::Given(vec![7u8; 64]),
             invite_ttl: self.invite_ttl,
             reset_ttl: self.reset_ttl,
+            security_log_retention: Duration::from_secs(365 * 86_400),
             signup: self.signup,
             db_pool_size: 4,
             workers: 2,

@@ -24,4 +24,5 @@ mod organization_settings;
 mod password_reset;
 mod rate_limits;
 mod security;
+mod security_log;
 mod sessions;
