@@ -138,6 +138,23 @@ struct PasswordChangedText<'a> {
     at: String,
 }
 
+#[derive(Template)]
+#[template(path = "mail/change_email.txt")]
+struct ChangeEmailText<'a> {
+    name: &'a str,
+    email: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_change_requested.txt")]
+struct EmailChangeRequestedText<'a> {
+    name: &'a str,
+    email: &'a str,
+    new_email: &'a str,
+}
+
 fn utc(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -151,6 +168,18 @@ impl AccountMail {
     pub fn reset_password(name: &str, email: &str, link: &str, expires_at: NaiveDateTime) -> Result<AccountMail, MailError> {
         let body = ResetPasswordText { name, email, link, expires: utc(expires_at) }.render();
         Ok(AccountMail { subject: "Reset your Steward password", body: body.map_err(|e| MailError::Build(e.to_string()))? })
+    }
+
+    /// To the new address asked for: the link that makes it the account's.
+    pub fn change_email(name: &str, new_email: &str, link: &str, expires_at: NaiveDateTime) -> Result<AccountMail, MailError> {
+        let body = ChangeEmailText { name, email: new_email, link, expires: utc(expires_at) }.render();
+        Ok(AccountMail { subject: "Confirm your new email address for Steward", body: body.map_err(|e| MailError::Build(e.to_string()))? })
+    }
+
+    /// To the current address: someone asked to change it.
+    pub fn email_change_requested(name: &str, email: &str, new_email: &str) -> Result<AccountMail, MailError> {
+        let body = EmailChangeRequestedText { name, email, new_email }.render();
+        Ok(AccountMail { subject: "A change of your Steward email address was asked for", body: body.map_err(|e| MailError::Build(e.to_string()))? })
     }
 
     /// `how` is "changed" or "reset".

@@ -12,6 +12,9 @@ pub enum LinkPurpose {
     VerifyEmail,
     /// Sets a new password for a person who forgot theirs.
     ResetPassword,
+    /// Proves that the owner reads the new address they asked for, which then becomes the
+    /// account's.
+    ChangeEmail,
 }
 
 impl LinkPurpose {
@@ -19,11 +22,12 @@ impl LinkPurpose {
         match self {
             LinkPurpose::VerifyEmail => "verify_email",
             LinkPurpose::ResetPassword => "reset_password",
+            LinkPurpose::ChangeEmail => "change_email",
         }
     }
 
     pub fn parse(s: &str) -> Option<LinkPurpose> {
-        [LinkPurpose::VerifyEmail, LinkPurpose::ResetPassword].into_iter().find(|p| p.as_str() == s)
+        [LinkPurpose::VerifyEmail, LinkPurpose::ResetPassword, LinkPurpose::ChangeEmail].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -63,7 +67,7 @@ mod tests {
 
     #[test]
     fn purposes_round_trip() {
-        for p in [LinkPurpose::VerifyEmail, LinkPurpose::ResetPassword] {
+        for p in [LinkPurpose::VerifyEmail, LinkPurpose::ResetPassword, LinkPurpose::ChangeEmail] {
             assert_eq!(LinkPurpose::parse(p.as_str()), Some(p));
         }
     }

@@ -10,6 +10,7 @@ pub enum SecurityEvent {
     PasswordChanged,
     PasswordReset,
     EmailVerified,
+    EmailChanged,
     SessionRevoked,
     OtherSessionsRevoked,
     SignedOutByAdmin,
@@ -19,12 +20,13 @@ pub enum SecurityEvent {
 }
 
 impl SecurityEvent {
-    pub const ALL: [SecurityEvent; 11] = [
+    pub const ALL: [SecurityEvent; 12] = [
         SecurityEvent::SignedIn,
         SecurityEvent::SignInFailed,
         SecurityEvent::PasswordChanged,
         SecurityEvent::PasswordReset,
         SecurityEvent::EmailVerified,
+        SecurityEvent::EmailChanged,
         SecurityEvent::SessionRevoked,
         SecurityEvent::OtherSessionsRevoked,
         SecurityEvent::SignedOutByAdmin,
@@ -40,6 +42,7 @@ impl SecurityEvent {
             SecurityEvent::PasswordChanged => "password_changed",
             SecurityEvent::PasswordReset => "password_reset",
             SecurityEvent::EmailVerified => "email_verified",
+            SecurityEvent::EmailChanged => "email_changed",
             SecurityEvent::SessionRevoked => "session_revoked",
             SecurityEvent::OtherSessionsRevoked => "other_sessions_revoked",
             SecurityEvent::SignedOutByAdmin => "signed_out_by_admin",
@@ -61,6 +64,7 @@ impl SecurityEvent {
             SecurityEvent::PasswordChanged => "Password changed",
             SecurityEvent::PasswordReset => "Password reset by email",
             SecurityEvent::EmailVerified => "Email address confirmed",
+            SecurityEvent::EmailChanged => "Email address changed",
             SecurityEvent::SessionRevoked => "A session was signed out",
             SecurityEvent::OtherSessionsRevoked => "Signed out everywhere else",
             SecurityEvent::SignedOutByAdmin => "Signed out everywhere by an organization admin",
@@ -72,7 +76,7 @@ impl SecurityEvent {
 
     /// Whether the event is a warning sign worth a second look.
     pub fn is_alert(self) -> bool {
-        matches!(self, SecurityEvent::SignInFailed | SecurityEvent::TwoFactorDisabled | SecurityEvent::SignedOutByAdmin | SecurityEvent::RecoveryCodeUsed)
+        matches!(self, SecurityEvent::SignInFailed | SecurityEvent::EmailChanged | SecurityEvent::TwoFactorDisabled | SecurityEvent::SignedOutByAdmin | SecurityEvent::RecoveryCodeUsed)
     }
 }
 

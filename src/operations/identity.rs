@@ -36,6 +36,11 @@ impl Settings {
 
 /// A new link of `purpose` for the account, valid until `expires_at`: returns its token.
 fn new_link(conn: &mut DbConn, account: &Account, purpose: LinkPurpose, expires_at: NaiveDateTime) -> Result<String, OpError> {
+    new_link_to(conn, account, purpose, &account.email, expires_at)
+}
+
+/// A new link of `purpose` mailed to `email`, valid until `expires_at`: returns its token.
+fn new_link_to(conn: &mut DbConn, account: &Account, purpose: LinkPurpose, email: &Email, expires_at: NaiveDateTime) -> Result<String, OpError> {
     let now = storage::now();
     // a new link replaces the ones mailed before it
     account_links::spend_all(conn, account.id, purpose, now)?;
@@ -46,7 +51,7 @@ fn new_link(conn: &mut DbConn, account: &Account, purpose: LinkPurpose, expires_
             token_hash: crypto::sha256_hex(token.as_bytes()),
             account_id: account.id,
             purpose,
-            email: account.email.clone(),
+            email: email.clone(),
             created_at: now,
             expires_at,
             used_at: None,
@@ -55,13 +60,13 @@ fn new_link(conn: &mut DbConn, account: &Account, purpose: LinkPurpose, expires_
     Ok(token)
 }
 
-/// The link of `purpose` behind `token`, if it can still be used at `now`.
-fn usable(conn: &mut DbConn, token: &str, purpose: LinkPurpose, now: NaiveDateTime) -> Result<Result<AccountLink, LinkRefusal>, OpError> {
+/// The link of one of `purposes` behind `token`, if it can still be used at `now`.
+fn usable(conn: &mut DbConn, token: &str, purposes: &[LinkPurpose], now: NaiveDateTime) -> Result<Result<AccountLink, LinkRefusal>, OpError> {
     // a token is 43 URL-safe characters; anything else cannot match
     if token.len() != 43 {
         return Ok(Err(LinkRefusal::Unknown));
     }
-    let Some(link) = account_links::find(conn, &crypto::sha256_hex(token.as_bytes()), purpose)? else {
+    let Some(link) = account_links::find(conn, &crypto::sha256_hex(token.as_bytes()), purposes)? else {
         return Ok(Err(LinkRefusal::Unknown));
     };
     Ok(match LinkRefusal::of(link.used_at, link.expires_at, now) {
@@ -71,6 +76,19 @@ fn usable(conn: &mut DbConn, token: &str, purpose: LinkPurpose, now: NaiveDateTi
 }
 
 // ---- verifying an email -------------------------------------------------------------------
+
+/// The links that prove an address, opened at `/verify-email/{token}`: the account's own, or a
+/// new one its owner asked for.
+const ADDRESS_LINKS: [LinkPurpose; 2] = [LinkPurpose::VerifyEmail, LinkPurpose::ChangeEmail];
+
+/// What confirming an address did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The account's address is verified.
+    Verified,
+    /// The account's address is now this one.
+    Changed(Email),
+}
 
 /// Mails a new verification link to the account's address (the older ones stop working).
 /// Nothing is sent for an address already verified.
@@ -95,15 +113,15 @@ pub fn send_verification(db: &Db, sender: &Sender, settings: &Settings, account:
 /// The address a verification link would confirm, or why it cannot.
 pub fn verification_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefusal>, OpError> {
     let mut conn = db.conn()?;
-    Ok(usable(&mut conn, token, LinkPurpose::VerifyEmail, storage::now())?.map(|link| link.email))
+    Ok(usable(&mut conn, token, &ADDRESS_LINKS, storage::now())?.map(|link| link.email))
 }
 
-/// Confirms the address the link was mailed to, if it is still the account's: returns the
-/// account.
-pub fn verify_email(db: &Db, meta: &RequestMeta, token: &str) -> Result<Result<AccountId, LinkRefusal>, OpError> {
+/// Confirms the address the link was mailed to: verifies the account's own (if it is still the
+/// account's), or makes the new address asked for the account's.
+pub fn verify_email(db: &Db, meta: &RequestMeta, token: &str) -> Result<Result<Confirmed, LinkRefusal>, OpError> {
     db.write(|conn| {
         let now = storage::now();
-        let link = match usable(conn, token, LinkPurpose::VerifyEmail, now)? {
+        let link = match usable(conn, token, &ADDRESS_LINKS, now)? {
             Ok(link) => link,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -111,14 +129,61 @@ pub fn verify_email(db: &Db, meta: &RequestMeta, token: &str) -> Result<Result<A
             return Ok(Err(LinkRefusal::Used));
         }
         let account = accounts::find(conn, link.account_id)?.ok_or(OpError::NotFound)?;
+        if link.purpose == LinkPurpose::ChangeEmail {
+            if accounts::find_by_email(conn, &link.email)?.is_some_and(|other| other.id != account.id) {
+                return Err(OpError::Conflict("Another account uses this address now, so it cannot become yours.".into()));
+            }
+            accounts::set_email(conn, account.id, &link.email, now)?;
+            crate::storage::members::change_account_email(conn, account.id, &link.email)?;
+            account_links::spend_all(conn, account.id, LinkPurpose::ChangeEmail, now)?;
+            security_log::record(conn, account.id, SecurityEvent::EmailChanged, meta)?;
+            return Ok(Ok(Confirmed::Changed(link.email)));
+        }
         if account.email != link.email {
             // the account has another address now: this one proves nothing about it
             return Ok(Err(LinkRefusal::Expired));
         }
         accounts::mark_verified(conn, account.id, now)?;
         security_log::record(conn, account.id, SecurityEvent::EmailVerified, meta)?;
-        Ok(Ok(account.id))
+        Ok(Ok(Confirmed::Verified))
     })
+}
+
+/// Asks to change the account's address: checks the password, mails a link to the new address
+/// and tells the current one. Nothing changes until the link is confirmed.
+pub fn request_email_change(
+    db: &Db,
+    sender: &Sender,
+    settings: &Settings,
+    account: AccountId,
+    raw_email: &str,
+    password: &str,
+) -> Result<Email, OpError> {
+    let new_email = Email::parse(raw_email)?;
+    let current = accounts::find(&mut *db.conn()?, account)?.ok_or(OpError::NotFound)?;
+    if !crypto::verify_password(password, &current.password_hash) {
+        return Err(crate::domain::Invalid::new("password", "The password is not correct.").into());
+    }
+    if new_email == current.email {
+        return Err(crate::domain::Invalid::new("email", "This is already your address.").into());
+    }
+    let (token, expires_at) = db.write(|conn| {
+        if accounts::email_taken(conn, &new_email)? {
+            return Err(OpError::from(crate::domain::Invalid::new("email", "This address cannot be used.")));
+        }
+        let expires_at = storage::now() + VERIFY_TTL;
+        Ok((new_link_to(conn, &current, LinkPurpose::ChangeEmail, &new_email, expires_at)?, expires_at))
+    })?;
+    let link = format!("{}/verify-email/{token}", settings.base_url);
+    let mail = AccountMail::change_email(&current.name, new_email.as_str(), &link, expires_at)?;
+    sender.send(&mail.message(&sender.from, new_email.as_str())?)?;
+    let notice = AccountMail::email_change_requested(&current.name, current.email.as_str(), new_email.as_str())
+        .and_then(|m| m.message(&sender.from, current.email.as_str()))
+        .and_then(|m| sender.send(&m));
+    if let Err(e) = notice {
+        tracing::error!(error = %e, account = %account, "the notice of an email change was not sent");
+    }
+    Ok(new_email)
 }
 
 // ---- resetting a forgotten password -------------------------------------------------------
@@ -143,7 +208,7 @@ pub fn send_reset(db: &Db, sender: &Sender, settings: &Settings, email: &Email) 
 /// Whether a reset link can be used (the page shows its form only then).
 pub fn reset_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefusal>, OpError> {
     let mut conn = db.conn()?;
-    Ok(usable(&mut conn, token, LinkPurpose::ResetPassword, storage::now())?.map(|link| link.email))
+    Ok(usable(&mut conn, token, &[LinkPurpose::ResetPassword], storage::now())?.map(|link| link.email))
 }
 
 /// Sets the new password through a reset link. It ends every session of the account (a new
@@ -164,7 +229,7 @@ pub fn reset_password(
     let hash = crypto::hash_password(new_password)?;
     let done = db.write(|conn| {
         let now = storage::now();
-        let link = match usable(conn, token, LinkPurpose::ResetPassword, now)? {
+        let link = match usable(conn, token, &[LinkPurpose::ResetPassword], now)? {
             Ok(link) => link,
             Err(refusal) => return Ok(Err(refusal)),
         };

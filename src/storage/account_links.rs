@@ -26,11 +26,11 @@ pub fn insert(conn: &mut DbConn, link: &AccountLink) -> QueryResult<()> {
     diesel::insert_into(account_tokens::table).values(link).execute(conn).map(|_| ())
 }
 
-/// The link whose token hashes to `hash`, if it is one for `purpose`.
-pub fn find(conn: &mut DbConn, hash: &str, purpose: LinkPurpose) -> QueryResult<Option<AccountLink>> {
+/// The link whose token hashes to `hash`, if it is one for one of `purposes`.
+pub fn find(conn: &mut DbConn, hash: &str, purposes: &[LinkPurpose]) -> QueryResult<Option<AccountLink>> {
     account_tokens::table
         .find(hash)
-        .filter(account_tokens::purpose.eq(purpose))
+        .filter(account_tokens::purpose.eq_any(purposes.to_vec()))
         .select(AccountLink::as_select())
         .first(conn)
         .optional()

@@ -54,6 +54,14 @@ pub fn set_name(conn: &mut DbConn, id: AccountId, name: &str) -> QueryResult<()>
     diesel::update(accounts::table.find(id)).set(accounts::name.eq(name)).execute(conn).map(|_| ())
 }
 
+/// Gives the account its new address, already proved (so verified).
+pub fn set_email(conn: &mut DbConn, id: AccountId, email: &Email, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((accounts::email.eq(email), accounts::email_verified_at.eq(Some(at))))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Stores a new password hash and moves the session epoch on, which ends every session that
 /// was signed in with the old one. Returns the new epoch.
 pub fn set_password(conn: &mut DbConn, id: AccountId, hash: &str) -> QueryResult<i64> {

@@ -130,6 +130,14 @@ pub fn rename_account(conn: &mut DbConn, account: AccountId, name: &str) -> Quer
         .map(|_| ())
 }
 
+/// Keeps the copied email in step with the account's.
+pub fn change_account_email(conn: &mut DbConn, account: AccountId, email: &Email) -> QueryResult<()> {
+    diesel::update(memberships::table.filter(memberships::account_id.eq(account)))
+        .set(memberships::email.eq(email))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// The organizations where the account is an active member, for the switcher.
 pub fn active_orgs_brief(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<(OrgId, String)>> {
     memberships::table

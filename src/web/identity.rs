@@ -14,7 +14,7 @@ use crate::web::error::WebError;
 use crate::web::extract::CurrentAccount;
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, SignedOutShell, see_other};
+use crate::web::shell::{self, Done, SignedOutShell, see_other};
 
 /// Which kind of link a refusal is about, for the words of its page.
 #[derive(Clone, Copy)]
@@ -78,8 +78,12 @@ pub async fn verify(
     let token = path.into_inner();
     let meta = crate::app::request_meta(&req);
     match state.run(move |db| identity::verify_email(db, &meta, &token)).await? {
-        Ok(_) => {
-            session::flash(&session, FlashKind::Success, "Your email address is confirmed.");
+        Ok(confirmed) => {
+            let message = match confirmed {
+                identity::Confirmed::Verified => "Your email address is confirmed.".to_string(),
+                identity::Confirmed::Changed(email) => format!("Your email address is now {email}."),
+            };
+            session::flash(&session, FlashKind::Success, message);
             Ok(see_other(&req, if current.is_some() { "/profile" } else { "/login" }))
         }
         Err(refusal) => refused(&session, Link::Verification, refusal),
@@ -107,6 +111,36 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, current: Curre
         Err(e) => return Err(e.into()),
     }
     Ok(see_other(&req, "/profile"))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct EmailChangeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /profile/email`: a link to the new address; the change waits for it.
+pub async fn change_email(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentAccount,
+    form: web::Form<EmailChangeForm>,
+) -> Result<HttpResponse, WebError> {
+    state.limits.verification_resend(current.id())?;
+    let form = form.into_inner();
+    let (settings, st, account) = (state.identity_settings(), state.get_ref().clone(), current.id());
+    let (email, password) = (form.email.clone(), form.password);
+    let outcome = state.run(move |db| identity::request_email_change(db, &st.mail, &settings, account, &email, &password)).await;
+    let done = |email: Email| {
+        Done::to("/profile", format!("We sent a link to {email}. Your address changes when you open it."))
+    };
+    shell::post_redirect_get(&req, &current.session, outcome, done, |errors| async {
+        let page = crate::web::profile::page(&state, &current, None, errors).await?;
+        shell::unprocessable(&page)
+    })
+    .await
 }
 
 // ---- resetting a forgotten password -------------------------------------------------------

@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(identity::verify)),
         )
         .route("/profile/verify-email", web::post().to(identity::resend))
+        .route("/profile/email", web::post().to(identity::change_email))
         .route("/profile/sessions", web::get().to(sessions::index))
         .route("/profile/security", web::get().to(security_log::index))
         .route("/profile/sessions/revoke-others", web::post().to(sessions::revoke_others))

@@ -15,7 +15,7 @@ use crate::app::AppState;
 
 #[derive(Template)]
 #[template(path = "profile/index.html")]
-struct ProfilePage {
+pub(crate) struct ProfilePage {
     shell: Shell,
     name: String,
     email: String,
@@ -27,7 +27,7 @@ struct ProfilePage {
     errors: FormErrors,
 }
 
-async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, errors: FormErrors) -> Result<ProfilePage, WebError> {
+pub(crate) async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, errors: FormErrors) -> Result<ProfilePage, WebError> {
     let (orgs, invitations) = shell::account_overview(state, current).await?;
     let shell = Shell::load(state, current, None, "profile", "Profile").await?;
     Ok(ProfilePage {

@@ -125,7 +125,45 @@ async fn the_first_owner_made_by_the_operator_is_verified(app: &TestApp) {
     assert_eq!(app.account_id("op@example.com").await, made.0);
 }
 
+async fn a_new_email_address_takes_effect_only_once_its_link_is_opened(app: &TestApp) {
+    let (ada, org) = app.sign_up("ada@example.com", "Acme").await;
+    app.sign_up("bob@example.com", "Bob's").await;
+
+    let wrong = ada.post("/profile/email", &[("email", "ada@new.example"), ("password", "not-my-password")]).await;
+    wrong.assert_status(422);
+    assert!(wrong.contains("The password is not correct."));
+    let taken = ada.post("/profile/email", &[("email", "Bob@Example.com"), ("password", PASSWORD)]).await;
+    taken.assert_status(422);
+    assert!(taken.contains("This address cannot be used."));
+    ada.post("/profile/email", &[("email", "not an email"), ("password", PASSWORD)]).await.assert_status(422);
+
+    let asked = ada.post("/profile/email", &[("email", "Ada@New.Example"), ("password", PASSWORD)]).await;
+    asked.assert_status(303);
+    assert!(ada.get("/profile").await.contains("We sent a link to ada@new.example"));
+    // the current address is told, and nothing has changed yet
+    let notice = app.outbox().into_iter().find(|m| m.contains("To: ada@example.com") && m.contains("ada@new.example"));
+    assert!(notice.is_some(), "the current address is told");
+    assert!(ada.get("/profile").await.contains(r#"value="ada@example.com""#));
+    app.client().sign_in("ada@example.com", PASSWORD).await.assert_status(303);
+
+    let token = app.wait_for_link("ada@new.example", "/verify-email/").await;
+    let page = app.client().get(&format!("/verify-email/{token}")).await;
+    page.assert_status(200);
+    assert!(page.contains("ada@new.example"));
+    let done = ada.post(&format!("/verify-email/{token}"), &[]).await;
+    done.assert_status(303);
+    let profile = ada.get("/profile").await;
+    assert!(profile.contains("Your email address is now ada@new.example."));
+    assert!(profile.contains(r#"value="ada@new.example""#) && profile.contains(">Verified<"));
+    assert!(ada.get(&format!("/orgs/{org}/members")).await.contains("ada@new.example"), "the member list follows");
+    app.client().sign_in("ada@example.com", PASSWORD).await.assert_status(422);
+    app.client().sign_in("ada@new.example", PASSWORD).await.assert_status(303);
+    assert!(ada.get("/profile/security").await.contains("Email address changed"));
+    app.client().get(&format!("/verify-email/{token}")).await.assert_status(410);
+}
+
 crate::on_both_backends!(
+    a_new_email_address_takes_effect_only_once_its_link_is_opened,
     a_new_account_is_unverified_until_it_confirms_the_mailed_link,
     an_invitation_cannot_be_captured_by_signing_up_with_someone_elses_address,
     accepting_through_the_emailed_link_confirms_the_address,

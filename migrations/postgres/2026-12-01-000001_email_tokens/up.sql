@@ -7,7 +7,7 @@ UPDATE accounts SET email_verified_at = created_at;
 CREATE TABLE account_tokens (
     token_hash  TEXT PRIMARY KEY NOT NULL,
     account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    purpose     TEXT NOT NULL CHECK (purpose IN ('verify_email', 'reset_password')),
+    purpose     TEXT NOT NULL CHECK (purpose IN ('verify_email', 'reset_password', 'change_email')),
     -- the address the link was sent to: a verification counts only while it is still the account's
     email       TEXT NOT NULL,
     created_at  TIMESTAMP NOT NULL,
