@@ -248,3 +248,41 @@ async fn forgot_the_password_reset_it_from_the_email_and_sign_in() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_after_the_account_sessions_and_security_log() {
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let base = app.base.clone();
+    app.sign_up("ada@example.com", "Analytical Engines").await;
+    // another browser's session, to sign out from this one
+    let other = app.client();
+    other.sign_in("ada@example.com", PASSWORD).await.assert_status(303);
+
+    browser.goto(&format!("{base}/login")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+
+    browser.goto(&format!("{base}/profile")).await;
+    browser.wait_for_text("#email-hint", "Not verified").await;
+    browser.screenshot("profile").await;
+    browser.click("a[href='/profile/sessions']").await;
+    browser.wait_for_path("the sessions", |p| p == "/profile/sessions").await;
+    browser.wait_for_text("#sessions", "This session").await;
+    browser.screenshot("sessions").await;
+    browser.click("form[action='/profile/sessions/revoke-others'] button").await;
+    browser.wait_for_text(".flash", "other session").await;
+    other.get("/profile").await.assert_status(303);
+
+    browser.goto(&format!("{base}/profile/security")).await;
+    browser.wait_for_text("#security-log", "Signed out everywhere else").await;
+    browser.screenshot("security").await;
+
+    browser.close().await;
+    app.stop().await;
+}
