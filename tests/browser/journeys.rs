@@ -6,13 +6,22 @@
 use crate::driver::Browser;
 use crate::helpers::{Backend, PASSWORD, TestApp};
 
+/// A new app on SQLite and a browser; None (the app stopped) when no browser can run here and
+/// the test command did not ask for one.
+async fn app_and_browser() -> Option<(TestApp, Browser)> {
+    let app = TestApp::builder().spawn(Backend::Sqlite).await;
+    match Browser::start().await {
+        Some(browser) => Some((app, browser)),
+        None => {
+            app.stop().await;
+            None
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
-    let app = TestApp::builder().spawn(Backend::Sqlite).await;
-    let Some(browser) = Browser::start().await else {
-        app.stop().await;
-        return;
-    };
+    let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
 
     browser.goto(&format!("{base}/signup")).await;
@@ -50,11 +59,7 @@ async fn sign_up_land_on_members_sign_out_and_sign_in_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_accept_change_role_deactivate_and_remove_a_member() {
-    let app = TestApp::builder().spawn(Backend::Sqlite).await;
-    let Some(browser) = Browser::start().await else {
-        app.stop().await;
-        return;
-    };
+    let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
     let (_, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
 
@@ -125,11 +130,7 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auditor_filters_the_log_and_downloads_it_as_csv() {
-    let app = TestApp::builder().spawn(Backend::Sqlite).await;
-    let Some(browser) = Browser::start().await else {
-        app.stop().await;
-        return;
-    };
+    let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.post(&format!("/orgs/{org}/settings"), &[("name", "Acme Corp")]).await.assert_status(303);
@@ -170,11 +171,7 @@ async fn an_auditor_filters_the_log_and_downloads_it_as_csv() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_fits_a_phone_screen() {
-    let app = TestApp::builder().spawn(Backend::Sqlite).await;
-    let Some(browser) = Browser::start().await else {
-        app.stop().await;
-        return;
-    };
+    let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
     let (owner, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
     app.add_bulk_members(org, 12, steward::domain::Role::Editor).await;
@@ -212,11 +209,7 @@ async fn the_console_fits_a_phone_screen() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgot_the_password_reset_it_from_the_email_and_sign_in() {
-    let app = TestApp::builder().spawn(Backend::Sqlite).await;
-    let Some(browser) = Browser::start().await else {
-        app.stop().await;
-        return;
-    };
+    let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
     app.sign_up("ada@example.com", "Analytical Engines").await;
 
@@ -251,11 +244,7 @@ async fn forgot_the_password_reset_it_from_the_email_and_sign_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn look_after_the_account_sessions_and_security_log() {
-    let app = TestApp::builder().spawn(Backend::Sqlite).await;
-    let Some(browser) = Browser::start().await else {
-        app.stop().await;
-        return;
-    };
+    let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
     app.sign_up("ada@example.com", "Analytical Engines").await;
     // another browser's session, to sign out from this one
