@@ -39,6 +39,8 @@ pub struct SwitcherEntry {
 #[derive(Debug, Clone)]
 pub struct Shell {
     pub title: String,
+    /// The part of the console the page belongs to, for the navigation's current item.
+    pub section: String,
     pub assets: AssetUrls,
     pub csrf_token: String,
     pub account_name: String,
@@ -135,6 +137,7 @@ impl Shell {
         });
         Ok(Shell {
             title: title.into(),
+            section: section.to_string(),
             assets: assets::urls(),
             csrf_token: session::csrf_token(&current.session),
             account_name: current.account.name.clone(),
