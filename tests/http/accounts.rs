@@ -1,6 +1,5 @@
 //! Sign-up, sign-in, sign-out, sessions and the profile.
 
-use std::time::Instant;
 
 use steward::domain::Role;
 use steward::storage;
@@ -80,23 +79,14 @@ async fn sign_in_lands_on_the_member_list_and_sign_out_ends_the_session(app: &Te
 async fn a_wrong_email_and_a_wrong_password_get_the_same_answer(app: &TestApp) {
     app.sign_up("ada@example.com", "Acme").await;
     let client = app.client();
-    // warm up (the dummy hash is made on first use)
-    client.sign_in("nobody@example.com", "whatever-password").await;
-
-    let t = Instant::now();
     let unknown = client.sign_in("nobody@example.com", "whatever-password").await;
-    let unknown_time = t.elapsed();
-    let t = Instant::now();
     let wrong = client.sign_in("ada@example.com", "wrong-password-123").await;
-    let wrong_time = t.elapsed();
-
     unknown.assert_status(422);
     wrong.assert_status(422);
     assert_eq!(unknown.texts(".alert-error"), wrong.texts(".alert-error"));
     assert_eq!(unknown.texts(".alert-error"), vec!["The email or password is not correct."]);
-    // both paths run one argon2 verification: no order-of-magnitude difference
-    let (fast, slow) = if unknown_time < wrong_time { (unknown_time, wrong_time) } else { (wrong_time, unknown_time) };
-    assert!(slow < fast * 5 + std::time::Duration::from_millis(50), "unknown {unknown_time:?} vs wrong {wrong_time:?}");
+    // that both run one argon2 verification is a rule of operations::accounts::sign_in (unit
+    // tests of crypto::verify_or_dummy): time is measured in scripts/bench, not asserted here
 }
 
 async fn a_password_too_long_to_be_anyones_gets_the_same_answer_for_every_email(app: &TestApp) {
