@@ -11,6 +11,8 @@ pub mod policy;
 pub mod roles;
 pub mod status;
 pub mod time;
+pub mod totp;
+pub mod two_factor;
 
 pub use actor::{Actor, RequestMeta};
 pub use email::Email;
