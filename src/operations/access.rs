@@ -10,7 +10,7 @@ use crate::domain::Actor;
 use chrono::Duration;
 
 use crate::storage::accounts::{self, Account};
-use crate::storage::members::Membership;
+use crate::storage::members::{Membership, MembershipInOrg};
 use crate::storage::{self, Db, api_keys, members, orgs};
 
 /// Permissions that only read.
@@ -44,12 +44,26 @@ pub fn key_allows(key: &api_keys::ApiKey, scoped: &[DeploymentId], p: Permission
 const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
 
 /// What the door of an organization page reads in one trip to the database: the account
-/// (None once deleted), its membership and the organization's name, and, for a page, the
-/// account's organizations for the switcher.
+/// (None once deleted), its membership with the organization's name and whether it requires
+/// two-factor, and, for a page, the account's organizations for the switcher.
 pub struct Door {
     pub account: Option<Account>,
-    pub membership: Option<(Membership, String)>,
+    pub membership: Option<MembershipInOrg>,
     pub switcher: Option<Vec<(OrgId, String)>>,
+}
+
+impl Door {
+    /// Whether an active member's organization requires two-factor and their account has not
+    /// turned it on: such a member is sent to turn it on before anything else in the
+    /// organization. (Anyone else is not let in at all.)
+    pub fn two_factor_missing(&self) -> bool {
+        let required = self.active().is_some() && self.membership.as_ref().is_some_and(|m| m.require_two_factor);
+        required && !self.account.as_ref().is_some_and(Account::two_factor_on)
+    }
+
+    fn active(&self) -> Option<&Membership> {
+        self.membership.as_ref().map(|m| &m.membership).filter(|m| m.status == MembershipStatus::Active)
+    }
 }
 
 /// The signed-in account as it is now (its session epoch decides whether the session holds).
@@ -58,8 +72,9 @@ pub fn current_account(db: &Db, account: AccountId) -> Result<Option<Account>, O
 }
 
 /// The cheap check at the door of an organization's pages: who is asking and their membership,
-/// read once. It records the member's last activity (at most once a minute). The change a
-/// request makes is authorized again inside its transaction by `lock_and_authorize`.
+/// read once. It records the member's last activity (at most once a minute), unless the
+/// organization turns them away for want of two-factor. The change a request makes is
+/// authorized again inside its transaction by `lock_and_authorize`.
 pub fn door(db: &Db, account_id: AccountId, epoch: i64, org: OrgId, with_switcher: bool) -> Result<Door, OpError> {
     let mut conn = db.conn()?;
     let account = accounts::find(&mut conn, account_id)?;
@@ -67,19 +82,20 @@ pub fn door(db: &Db, account_id: AccountId, epoch: i64, org: OrgId, with_switche
         return Ok(Door { account, membership: None, switcher: None });
     }
     let membership = members::find_with_org(&mut conn, org, account_id)?;
-    let mut switcher = None;
-    if let Some((m, _)) = &membership {
-        if m.status == MembershipStatus::Active {
-            let now = storage::now();
-            if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
-                members::touch(&mut conn, org, account_id, now)?;
-            }
-            if with_switcher {
-                switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
-            }
+    let mut door = Door { account, membership, switcher: None };
+    if door.two_factor_missing() {
+        return Ok(door);
+    }
+    if let Some(m) = door.active() {
+        let now = storage::now();
+        if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
+            members::touch(&mut conn, org, account_id, now)?;
+        }
+        if with_switcher {
+            door.switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
         }
     }
-    Ok(Door { account, membership, switcher })
+    Ok(door)
 }
 
 /// The organizations where the account is an active member, for the switcher.

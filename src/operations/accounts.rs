@@ -69,11 +69,15 @@ fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: Stri
         created_at: storage::now(),
         last_login_at: None,
         email_verified_at: None,
+        totp_secret: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
     }
 }
 
 /// The account whose email and password these are, or None: the same answer, in about the
-/// same time, for an unknown email and a wrong password.
+/// same time, for an unknown email and a wrong password. An account with two-factor on is not
+/// signed in yet: its second step (`two_factor::second_step`) finishes the sign-in.
 pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Account>, OpError> {
     let found = match Email::parse(raw_email) {
         Ok(email) => accounts::find_by_email(&mut *db.conn()?, &email)?,
@@ -88,7 +92,10 @@ pub fn sign_in(db: &Db, raw_email: &str, password: &str) -> Result<Option<Accoun
     {
         return Ok(None);
     }
-    accounts::record_login(&mut *db.conn()?, account.id, storage::now())?;
+    // with two-factor on, the sign-in happens (and is recorded) at its second step
+    if !account.two_factor_on() {
+        accounts::record_login(&mut *db.conn()?, account.id, storage::now())?;
+    }
     Ok(Some(account))
 }
 

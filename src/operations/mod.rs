@@ -10,6 +10,7 @@ pub mod identity;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod two_factor;
 
 use crate::storage::{Db, DbError};
 use crate::domain::Invalid;

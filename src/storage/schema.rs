@@ -10,6 +10,17 @@ diesel::table! {
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
         email_verified_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (account_id, code_hash) {
+        account_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -31,6 +42,7 @@ diesel::table! {
         name -> Text,
         revision -> BigInt,
         created_at -> Timestamp,
+        require_two_factor -> Bool,
     }
 }
 
@@ -129,6 +141,7 @@ diesel::table! {
 }
 
 diesel::joinable!(account_tokens -> accounts (account_id));
+diesel::joinable!(recovery_codes -> accounts (account_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(member_counts -> organizations (org_id));
@@ -142,6 +155,7 @@ diesel::joinable!(audit_events -> organizations (org_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     account_tokens,
+    recovery_codes,
     organizations,
     memberships,
     member_counts,
