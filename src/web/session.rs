@@ -1,5 +1,6 @@
 //! What the session cookie holds: who is signed in (with the account's session epoch and the
-//! sign-in time), the CSRF token and the flash message.
+//! sign-in time), a sign-in waiting for its second step, a two-factor secret on offer, the CSRF
+//! token and the flash message.
 
 use actix_session::Session;
 use chrono::Utc;
@@ -13,6 +14,8 @@ const ISSUED_AT: &str = "iat";
 const SEEN_AT: &str = "seen";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const SECOND_STEP: &str = "2fa";
+const OFFERED_SECRET: &str = "2fa_new";
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT_SECS: i64 = 2 * 3600;
@@ -43,6 +46,63 @@ pub fn sign_in(session: &Session, account: &Account) {
     let _ = session.insert(CSRF, crypto::random_token());
     if let Some(f) = flash {
         let _ = session.insert(FLASH, f);
+    }
+}
+
+/// A sign-in whose password was right, waiting for its second step: the account, its session
+/// epoch then, when (Unix seconds), and where to go after. Nobody is signed in meanwhile.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SecondStep {
+    pub account_id: String,
+    pub epoch: i64,
+    pub started_at: i64,
+    pub next: String,
+}
+
+/// Starts the second step of signing in `account`: like `sign_in`, a fresh session (nothing
+/// from before survives), but holding only the pending step.
+pub fn start_second_step(session: &Session, account: &Account, next: &str) {
+    session.clear();
+    session.renew();
+    let step = SecondStep {
+        account_id: account.id.to_string(),
+        epoch: account.session_epoch,
+        started_at: Utc::now().timestamp(),
+        next: next.to_string(),
+    };
+    let _ = session.insert(SECOND_STEP, step);
+}
+
+/// The sign-in waiting for its second step, if it has not expired (an expired one is dropped).
+pub fn second_step(session: &Session) -> Option<SecondStep> {
+    let step: SecondStep = session.get(SECOND_STEP).ok().flatten()?;
+    if crate::domain::two_factor::pending_expired(Utc::now().timestamp(), step.started_at) {
+        session.remove(SECOND_STEP);
+        return None;
+    }
+    Some(step)
+}
+
+/// Drops the sign-in waiting for its second step.
+pub fn end_second_step(session: &Session) {
+    session.remove(SECOND_STEP);
+}
+
+/// Keeps the two-factor secret offered to `account` on its page until a code confirms it: the
+/// secret that is turned on is the one the server made, never one a form sends back.
+pub fn offer_secret(session: &Session, account: &Account, secret: &str) {
+    let _ = session.insert(OFFERED_SECRET, (account.id.to_string(), secret.to_string()));
+}
+
+/// The secret on offer to `account`, if any.
+pub fn offered_secret(session: &Session, account: &Account) -> Option<String> {
+    let (owner, secret): (String, String) = session.get(OFFERED_SECRET).ok().flatten()?;
+    (owner == account.id.to_string()).then_some(secret)
+}
+
+pub fn forget_offered_secret(session: &Session) {
+    if session.contains_key(OFFERED_SECRET) {
+        session.remove(OFFERED_SECRET);
     }
 }
 
