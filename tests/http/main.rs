@@ -24,3 +24,4 @@ mod organization_settings;
 mod password_reset;
 mod rate_limits;
 mod security;
+mod two_factor;
