@@ -121,6 +121,9 @@ pub struct RateLimits {
     pub reset_email: Option<Rate>,
     /// Verification emails sent again per account (`STEWARD_RATE_LIMIT_VERIFY_RESEND`).
     pub verify_resend: Option<Rate>,
+    /// Two-factor codes tried per account: the second step of sign-in, turning two-factor off
+    /// (`STEWARD_RATE_LIMIT_TWO_FACTOR`).
+    pub two_factor: Option<Rate>,
 }
 
 impl Default for RateLimits {
@@ -137,6 +140,7 @@ impl Default for RateLimits {
             reset_ip: Some(Rate::per_hour(20)),
             reset_email: Some(Rate::per_hour(5)),
             verify_resend: Some(Rate::per_hour(5)),
+            two_factor: Some(Rate::per_minute(5)),
         }
     }
 }
@@ -156,6 +160,7 @@ impl RateLimits {
             reset_ip: None,
             reset_email: None,
             verify_resend: None,
+            two_factor: None,
         }
     }
 }
@@ -276,6 +281,7 @@ impl Config {
             reset_ip: rate("STEWARD_RATE_LIMIT_RESET_IP", defaults.reset_ip)?,
             reset_email: rate("STEWARD_RATE_LIMIT_RESET_EMAIL", defaults.reset_email)?,
             verify_resend: rate("STEWARD_RATE_LIMIT_VERIFY_RESEND", defaults.verify_resend)?,
+            two_factor: rate("STEWARD_RATE_LIMIT_TWO_FACTOR", defaults.two_factor)?,
         };
 
         Ok(Config {
@@ -432,6 +438,7 @@ mod tests {
             ("STEWARD_RATE_LIMIT_RESET_IP", "4/h"),
             ("STEWARD_RATE_LIMIT_RESET_EMAIL", "1/h"),
             ("STEWARD_RATE_LIMIT_VERIFY_RESEND", "6/h"),
+            ("STEWARD_RATE_LIMIT_TWO_FACTOR", "3/min"),
         ])
         .expect("rate limits");
         assert_eq!(c.rate_limits.login_ip, Some(Rate::per_second(5)));
@@ -445,6 +452,7 @@ mod tests {
         assert_eq!(c.rate_limits.reset_ip, Some(Rate::per_hour(4)));
         assert_eq!(c.rate_limits.reset_email, Some(Rate::per_hour(1)));
         assert_eq!(c.rate_limits.verify_resend, Some(Rate::per_hour(6)));
+        assert_eq!(c.rate_limits.two_factor, Some(Rate::per_minute(3)));
     }
 
     #[test]

@@ -155,6 +155,16 @@ struct EmailChangeRequestedText<'a> {
     new_email: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "mail/two_factor_changed.txt")]
+struct TwoFactorChangedText<'a> {
+    name: &'a str,
+    email: &'a str,
+    turned_on: bool,
+    how: &'a str,
+    at: String,
+}
+
 fn utc(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -186,6 +196,18 @@ impl AccountMail {
     pub fn password_changed(name: &str, email: &str, how: &str, at: NaiveDateTime) -> Result<AccountMail, MailError> {
         let body = PasswordChangedText { name, email, how, at: utc(at) }.render();
         Ok(AccountMail { subject: "Your Steward password was changed", body: body.map_err(|e| MailError::Build(e.to_string()))? })
+    }
+
+    /// Two-factor was turned on or off; `how` says by whom ("from your profile", "by the
+    /// operator of this Steward server").
+    pub fn two_factor_changed(name: &str, email: &str, turned_on: bool, how: &str, at: NaiveDateTime) -> Result<AccountMail, MailError> {
+        let body = TwoFactorChangedText { name, email, turned_on, how, at: utc(at) }.render();
+        let subject = if turned_on {
+            "Two-factor authentication is on for your Steward account"
+        } else {
+            "Two-factor authentication is off for your Steward account"
+        };
+        Ok(AccountMail { subject, body: body.map_err(|e| MailError::Build(e.to_string()))? })
     }
 
     pub fn message(&self, from: &Mailbox, to: &str) -> Result<Message, MailError> {

@@ -1,4 +1,5 @@
-//! The `steward` command: serve (the default), migrate, create-owner, seed, audit verify.
+//! The `steward` command: serve (the default), migrate, create-owner, seed, audit verify,
+//! account reset-two-factor.
 
 use std::process::ExitCode;
 
@@ -30,6 +31,9 @@ commands:
                                           STEWARD_OWNER_PASSWORD or printed once)
   audit verify                            walk every organization's audit hash chain; exit 1
                                           naming the first event that does not match
+  account reset-two-factor --email EMAIL  turn two-factor authentication off for someone who
+                                          lost both their authenticator and their recovery
+                                          codes (the codes are deleted; the owner is emailed)
   help                                    show this text
 
 configuration comes from the STEWARD_* environment variables (see README).";
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         "create-owner" => create_owner(&config, &args[1..]),
         "seed" => seed(&config, &args[1..]),
         "audit" if args.get(1).map(String::as_str) == Some("verify") => audit_verify(&config),
+        "account" if args.get(1).map(String::as_str) == Some("reset-two-factor") => reset_two_factor(&config, &args[2..]),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
     match result {
@@ -136,4 +141,29 @@ fn audit_verify(config: &Config) -> Result<(), String> {
     let report = operations::audit::verify(&storage::Db::new(pool)).map_err(|e| e.to_string())?;
     say!("{report}");
     if report.is_intact() { Ok(()) } else { Err("the audit log does not match its hash chain".into()) }
+}
+
+fn reset_two_factor(config: &Config, args: &[String]) -> Result<(), String> {
+    let email = flag(args, "--email").ok_or("account reset-two-factor needs --email EMAIL")?;
+    // the notice is worth a warning, not a refusal: the person is waiting to sign in
+    let sender = steward::mail::Sender::from_config(config)
+        .map_err(|e| eprintln!("steward: warning: the owner cannot be emailed: {e}"))
+        .ok();
+    let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let reset = match operations::two_factor::reset(&storage::Db::new(pool), sender.as_ref(), email) {
+        Ok(reset) => reset,
+        Err(operations::OpError::NotFound) => return Err(format!("no account has the email {email:?}; nothing was changed")),
+        Err(e) => return Err(e.to_string()),
+    };
+    if reset.was_on {
+        say!("two-factor authentication turned off for {}", reset.email);
+        say!("{} recovery codes deleted", reset.recovery_codes_deleted);
+        say!("they sign in with their password alone now, and can turn two-factor on again from their profile");
+        if sender.is_some() {
+            say!("the owner has been emailed a notice");
+        }
+    } else {
+        say!("two-factor authentication was already off for {}; {} recovery codes deleted", reset.email, reset.recovery_codes_deleted);
+    }
+    Ok(())
 }

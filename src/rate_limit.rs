@@ -1,5 +1,6 @@
-//! Rate limits on sign-in, invitations, invitation answers and the JSON API: one governor keyed
-//! limiter per limit, answering how long to wait when a key has used up its quota.
+//! Rate limits on sign-in and its second step, invitations, invitation answers and the JSON
+//! API: one governor keyed limiter per limit, answering how long to wait when a key has used up
+//! its quota.
 
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
@@ -105,6 +106,7 @@ pub struct RateLimits {
     reset_ip: Limit<IpAddr>,
     reset_email: Limit<String>,
     verify_resend: Limit<AccountId>,
+    two_factor: Limit<AccountId>,
 }
 
 impl RateLimits {
@@ -124,7 +126,8 @@ impl RateLimits {
             org_create: Limit::new(limits.org_create, clock.clone()),
             reset_ip: Limit::new(limits.reset_ip, clock.clone()),
             reset_email: Limit::new(limits.reset_email, clock.clone()),
-            verify_resend: Limit::new(limits.verify_resend, clock),
+            verify_resend: Limit::new(limits.verify_resend, clock.clone()),
+            two_factor: Limit::new(limits.two_factor, clock),
         }
     }
 
@@ -195,6 +198,12 @@ impl RateLimits {
     /// The verification email sent again, for `account`.
     pub fn verification_resend(&self, account: AccountId) -> Result<(), RetryAfter> {
         self.verify_resend.check(&account)
+    }
+
+    /// A two-factor code tried for `account` (the second step of sign-in, turning two-factor
+    /// off): six digits are guessed in a million tries, so tries are few.
+    pub fn two_factor(&self, account: AccountId) -> Result<(), RetryAfter> {
+        self.two_factor.check(&account)
     }
 
     fn client(&self, req: &HttpRequest) -> Option<IpAddr> {

@@ -532,7 +532,7 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
             n += 1;
         };
         diesel::insert_into(organizations::table)
-            .values(&Org { id: org, name, revision: 0, created_at: start })
+            .values(&Org { id: org, name, revision: 0, created_at: start, require_two_factor: false })
             .execute(c)?;
         diesel::insert_into(accounts::table)
             .values(&Account {
@@ -544,6 +544,9 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
                 created_at: start,
                 last_login_at: None,
                 email_verified_at: Some(start),
+                totp_secret: None,
+                totp_enabled_at: None,
+                totp_last_step: None,
             })
             .execute(c)?;
         diesel::insert_into(memberships::table)
@@ -604,6 +607,9 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 created_at,
                 last_login_at: Some(last_active_at),
                 email_verified_at: Some(created_at),
+                totp_secret: None,
+                totp_enabled_at: None,
+                totp_last_step: None,
             });
             membership_rows.push(Membership {
                 org_id: org,

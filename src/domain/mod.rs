@@ -13,6 +13,8 @@ pub mod security_log;
 pub mod sessions;
 pub mod status;
 pub mod time;
+pub mod totp;
+pub mod two_factor;
 
 pub use actor::{Actor, RequestMeta};
 pub use email::Email;

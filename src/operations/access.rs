@@ -11,7 +11,7 @@ use chrono::Duration;
 
 use crate::operations::sessions::{self, Session};
 use crate::storage::accounts::Account;
-use crate::storage::members::Membership;
+use crate::storage::members::{Membership, MembershipInOrg};
 use crate::storage::{self, Db, api_keys, members, orgs};
 
 /// Permissions that only read.
@@ -45,12 +45,27 @@ pub fn key_allows(key: &api_keys::ApiKey, scoped: &[DeploymentId], p: Permission
 const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
 
 /// What the door of an organization page reads in one trip to the database: the session's row
-/// with its account (None once signed out, revoked, timed out or deleted), the membership and
-/// the organization's name, and, for a page, the account's organizations for the switcher.
+/// with its account (None once signed out, revoked, timed out or deleted), the membership with
+/// the organization's name and whether it requires two-factor, and, for a page, the account's
+/// organizations for the switcher.
 pub struct Door {
     pub session: Option<(Session, Account)>,
-    pub membership: Option<(Membership, String)>,
+    pub membership: Option<MembershipInOrg>,
     pub switcher: Option<Vec<(OrgId, String)>>,
+}
+
+impl Door {
+    /// Whether an active member's organization requires two-factor and their account has not
+    /// turned it on: such a member is sent to turn it on before anything else in the
+    /// organization. (Anyone else is not let in at all.)
+    pub fn two_factor_missing(&self) -> bool {
+        let required = self.active().is_some() && self.membership.as_ref().is_some_and(|m| m.require_two_factor);
+        required && !self.session.as_ref().is_some_and(|(_, a)| a.two_factor_on())
+    }
+
+    fn active(&self) -> Option<&Membership> {
+        self.membership.as_ref().map(|m| &m.membership).filter(|m| m.status == MembershipStatus::Active)
+    }
 }
 
 /// The session named by `hash` and its account, if the session still holds.
@@ -59,8 +74,9 @@ pub fn current_account(db: &Db, hash: &str) -> Result<Option<(Session, Account)>
 }
 
 /// The cheap check at the door of an organization's pages: the session, the account and its
-/// membership, read once. It records the member's last activity (at most once a minute). The
-/// change a request makes is authorized again inside its transaction by `lock_and_authorize`.
+/// membership, read once. It records the member's last activity (at most once a minute), unless
+/// the organization turns them away for want of two-factor. The change a request makes is
+/// authorized again inside its transaction by `lock_and_authorize`.
 pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switcher: bool) -> Result<Door, OpError> {
     let mut conn = db.conn()?;
     let session = sessions::current(&mut conn, hash)?;
@@ -68,19 +84,20 @@ pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switche
         return Ok(Door { session, membership: None, switcher: None });
     }
     let membership = members::find_with_org(&mut conn, org, account_id)?;
-    let mut switcher = None;
-    if let Some((m, _)) = &membership {
-        if m.status == MembershipStatus::Active {
-            let now = storage::now();
-            if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
-                members::touch(&mut conn, org, account_id, now)?;
-            }
-            if with_switcher {
-                switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
-            }
+    let mut door = Door { session, membership, switcher: None };
+    if door.two_factor_missing() {
+        return Ok(door);
+    }
+    if let Some(m) = door.active() {
+        let now = storage::now();
+        if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
+            members::touch(&mut conn, org, account_id, now)?;
+        }
+        if with_switcher {
+            door.switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
         }
     }
-    Ok(Door { session, membership, switcher })
+    Ok(door)
 }
 
 /// The organizations where the account is an active member, for the switcher.

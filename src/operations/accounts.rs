@@ -71,11 +71,16 @@ fn new_account_row(id: AccountId, email: &Email, name: &str, password_hash: Stri
         created_at: storage::now(),
         last_login_at: None,
         email_verified_at: None,
+        totp_secret: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
     }
 }
 
 /// The account whose email and password these are, or None: the same answer, after the same
-/// work, for an unknown email, a wrong password and a password too long to be anyone's.
+/// work, for an unknown email, a wrong password and a password too long to be anyone's. An
+/// account with two-factor on is not signed in yet: its second step
+/// (`two_factor::second_step`) finishes the sign-in, and records it.
 pub fn sign_in(db: &Db, meta: &RequestMeta, raw_email: &str, password: &str) -> Result<Option<Account>, OpError> {
     let found = match Email::parse(raw_email) {
         Ok(email) => accounts::find_by_email(&mut *db.conn()?, &email)?,
@@ -90,9 +95,12 @@ pub fn sign_in(db: &Db, meta: &RequestMeta, raw_email: &str, password: &str) -> 
         }
         return Ok(None);
     };
-    let mut conn = db.conn()?;
-    accounts::record_login(&mut conn, account.id, storage::now())?;
-    security_log::record(&mut conn, account.id, SecurityEvent::SignedIn, meta)?;
+    // with two-factor on, the sign-in happens (and is recorded) at its second step
+    if !account.two_factor_on() {
+        let mut conn = db.conn()?;
+        accounts::record_login(&mut conn, account.id, storage::now())?;
+        security_log::record(&mut conn, account.id, SecurityEvent::SignedIn, meta)?;
+    }
     Ok(Some(account.clone()))
 }
 

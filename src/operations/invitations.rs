@@ -369,6 +369,9 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
                     last_login_at: Some(now),
                     // they came through the emailed link
                     email_verified_at: Some(now),
+                    totp_secret: None,
+                    totp_enabled_at: None,
+                    totp_last_step: None,
                 };
                 accounts::insert(conn, &row)?;
                 row

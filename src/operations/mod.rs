@@ -12,6 +12,7 @@ pub mod members;
 pub mod orgs;
 pub mod security_log;
 pub mod sessions;
+pub mod two_factor;
 
 use crate::storage::{Db, DbError};
 use crate::domain::Invalid;

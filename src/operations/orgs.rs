@@ -1,4 +1,4 @@
-//! Organizations: create, rename, transfer ownership, leave, delete.
+//! Organizations: create, rename, require two-factor, transfer ownership, leave, delete.
 
 use serde_json::json;
 
@@ -125,6 +125,29 @@ pub fn leave(db: &Db, ctx: &Ctx, org: OrgId, account: AccountId) -> Result<Strin
             storage::now(),
         )?;
         Ok(orgs::find(conn, org)?.map(|o| o.name).unwrap_or_default())
+    })
+}
+
+/// Requires two-factor of every member (`required`), or stops requiring it. Returns whether
+/// anything changed (saving the setting as it is records nothing).
+pub fn set_two_factor_required(db: &Db, ctx: &Ctx, org: OrgId, required: bool) -> Result<bool, OpError> {
+    db.write(|conn| {
+        lock_and_authorize(conn, org, &ctx.actor, Permission::OrgManage, None)?;
+        let current = orgs::find(conn, org)?.ok_or(OpError::NotFound)?;
+        if current.require_two_factor == required {
+            return Ok(false);
+        }
+        orgs::set_require_two_factor(conn, org, required)?;
+        let action = if required { "org.two_factor_required" } else { "org.two_factor_optional" };
+        audit::append(
+            conn,
+            org,
+            &ctx.actor,
+            &ctx.meta,
+            NewEvent::new(action).target(current.name).details(json!({ "require_two_factor": required })),
+            storage::now(),
+        )?;
+        Ok(true)
     })
 }
 

@@ -367,11 +367,13 @@ pub fn chain_after(conn: &mut DbConn, org: OrgId, after_seq: i64, limit: i64) ->
 }
 
 /// The actions the audit log records.
-pub const ACTIONS: [&str; 20] = [
+pub const ACTIONS: [&str; 22] = [
     "org.created",
     "org.renamed",
     "org.deleted",
     "org.ownership_transferred",
+    "org.two_factor_required",
+    "org.two_factor_optional",
     "member.invited",
     "invitation.resent",
     "invitation.cancelled",

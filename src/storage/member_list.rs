@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use crate::storage::{Backend, DbConn, MultiBackend};
 use crate::domain::member_list::{Sort, StatusFilter};
@@ -56,6 +56,9 @@ pub struct Row {
     pub last_active_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     pub expires_at: Option<NaiveDateTime>,
+    /// Whether the member's account has two-factor on (false for invitations).
+    #[diesel(sql_type = Bool)]
+    pub two_factor: bool,
 }
 
 #[derive(QueryableByName)]
@@ -196,8 +199,13 @@ fn pattern(query: &Query) -> Option<String> {
     query.q.as_deref().filter(|q| !q.trim().is_empty()).map(like_pattern)
 }
 
+/// Whether the account has two-factor on is read from its row by primary key, once for each row
+/// the page reads: the halves are still scanned and merged in their indexes' order. A scalar
+/// subquery, not EXISTS: PostgreSQL may run an EXISTS as one hashed scan of every account.
 const MEMBER_COLUMNS: &str = "'member' AS kind, account_id AS id, email, name, role, status, created_at, \
-    last_active_at, CAST(NULL AS TIMESTAMP) AS expires_at";
+    last_active_at, CAST(NULL AS TIMESTAMP) AS expires_at, \
+    COALESCE((SELECT accounts.totp_enabled_at IS NOT NULL FROM accounts \
+    WHERE accounts.id = memberships.account_id), FALSE) AS two_factor";
 
 /// One page of the member list. The halves are a compound SELECT ordered by output columns
 /// (no wrapping subquery), so SQLite merges two index-ordered scans instead of sorting the
@@ -232,7 +240,7 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
     if invitations {
         let columns = "'invitation' AS kind, id, email, '' AS name, role, \
              CASE WHEN expires_at > ? THEN 'pending' ELSE 'expired' END AS status, created_at, \
-             CAST(NULL AS TIMESTAMP) AS last_active_at, expires_at";
+             CAST(NULL AS TIMESTAMP) AS last_active_at, expires_at, FALSE AS two_factor";
         sql.push(open);
         invitation_part(&mut sql, columns, vec![Bind::Time(now)], org, query, pattern.as_deref(), now);
         half_limit(&mut sql);

@@ -51,20 +51,26 @@ pub fn find(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Op
         .optional()
 }
 
+/// The caller's membership in an organization with what the organization's door needs of it.
+#[derive(Debug, Clone)]
+pub struct MembershipInOrg {
+    pub membership: Membership,
+    pub org_name: String,
+    /// Whether the organization requires two-factor of its members.
+    pub require_two_factor: bool,
+}
+
 /// The organization and the caller's membership in it, in one query: what every organization
 /// page needs to decide who may do what.
-pub fn find_with_org(
-    conn: &mut DbConn,
-    org: OrgId,
-    account: AccountId,
-) -> QueryResult<Option<(Membership, String)>> {
-    memberships::table
+pub fn find_with_org(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Option<MembershipInOrg>> {
+    let found = memberships::table
         .inner_join(organizations::table)
         .filter(memberships::org_id.eq(org))
         .filter(memberships::account_id.eq(account))
-        .select((Membership::as_select(), organizations::name))
-        .first::<(Membership, String)>(conn)
-        .optional()
+        .select((Membership::as_select(), organizations::name, organizations::require_two_factor))
+        .first::<(Membership, String, bool)>(conn)
+        .optional()?;
+    Ok(found.map(|(membership, org_name, require_two_factor)| MembershipInOrg { membership, org_name, require_two_factor }))
 }
 
 /// Records that the member made a request now. Callers only call it when the stored value is

@@ -15,10 +15,12 @@ pub struct Org {
     /// Moved on by every change to the organization (see `lock`).
     pub revision: i64,
     pub created_at: NaiveDateTime,
+    /// Whether members must have two-factor on to use the organization.
+    pub require_two_factor: bool,
 }
 
 pub fn insert(conn: &mut DbConn, id: OrgId, name: &str, at: NaiveDateTime) -> QueryResult<()> {
-    let row = Org { id, name: name.to_string(), revision: 0, created_at: at };
+    let row = Org { id, name: name.to_string(), revision: 0, created_at: at, require_two_factor: false };
     diesel::insert_into(organizations::table).values(&row).execute(conn).map(|_| ())
 }
 
@@ -43,6 +45,13 @@ pub fn lock(conn: &mut DbConn, id: OrgId) -> QueryResult<bool> {
 
 pub fn rename(conn: &mut DbConn, id: OrgId, name: &str) -> QueryResult<()> {
     diesel::update(organizations::table.find(id)).set(organizations::name.eq(name)).execute(conn).map(|_| ())
+}
+
+pub fn set_require_two_factor(conn: &mut DbConn, id: OrgId, required: bool) -> QueryResult<()> {
+    diesel::update(organizations::table.find(id))
+        .set(organizations::require_two_factor.eq(required))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn delete(conn: &mut DbConn, id: OrgId) -> QueryResult<usize> {

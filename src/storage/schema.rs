@@ -10,6 +10,17 @@ diesel::table! {
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
         email_verified_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (account_id, code_hash) {
+        account_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -54,6 +65,7 @@ diesel::table! {
         name -> Text,
         revision -> BigInt,
         created_at -> Timestamp,
+        require_two_factor -> Bool,
     }
 }
 
@@ -154,6 +166,7 @@ diesel::table! {
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(security_events -> accounts (account_id));
+diesel::joinable!(recovery_codes -> accounts (account_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(member_counts -> organizations (org_id));
@@ -169,6 +182,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_tokens,
     sessions,
     security_events,
+    recovery_codes,
     organizations,
     memberships,
     member_counts,

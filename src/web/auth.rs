@@ -1,4 +1,4 @@
-//! Sign up, sign in, sign out.
+//! Sign up, sign in (its second step is in `two_factor`), sign out.
 
 use actix_session::Session;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -85,6 +85,11 @@ pub async fn login(
             signup_open: state.config.signup == Signup::Open,
         });
     };
+    if account.two_factor_on() {
+        // not signed in yet: the session holds only the sign-in waiting for its code
+        session::start_second_step(&session, &account, safe_next(&form.next).unwrap_or_default());
+        return Ok(see_other(&req, "/login/two-factor"));
+    }
     start_session(&state, &req, &session, &account).await?;
     let target = match safe_next(&form.next) {
         Some(next) => next.to_string(),
@@ -95,7 +100,7 @@ pub async fn login(
 
 /// Where a person lands after signing in: the member list of their first organization (or its
 /// deployments, for a member who cannot see members), else the organization list.
-async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
+pub(crate) async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
     let first = state.run(move |db| accounts::landing_org(db, account)).await?;
     Ok(match first {
         Some((org, role)) => shell::org_home(org, role.can(Permission::MembersRead)),

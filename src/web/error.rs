@@ -14,6 +14,10 @@ use crate::web::shell::SignedOutShell;
 pub enum WebError {
     #[error("sign in required")]
     SignInRequired { next: String },
+    /// The organization requires two-factor of its members and this one has not turned it on:
+    /// 303 to the page that does.
+    #[error("two-factor authentication required")]
+    TwoFactorRequired,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -82,6 +86,9 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// Where two-factor authentication is turned on.
+pub const TWO_FACTOR_PAGE: &str = "/profile/two-factor";
+
 /// `/login?next=…` for a path on this site.
 pub fn login_url(next: &str) -> String {
     if next.is_empty() || next == "/" {
@@ -94,7 +101,7 @@ pub fn login_url(next: &str) -> String {
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
-            WebError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            WebError::SignInRequired { .. } | WebError::TwoFactorRequired => StatusCode::SEE_OTHER,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -108,8 +115,12 @@ impl ResponseError for WebError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let WebError::SignInRequired { next } = self {
-            let to = login_url(next);
+        let redirect = match self {
+            WebError::SignInRequired { next } => Some(login_url(next)),
+            WebError::TwoFactorRequired => Some(TWO_FACTOR_PAGE.to_string()),
+            _ => None,
+        };
+        if let Some(to) = redirect {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, to.clone()))
                 .insert_header(("HX-Redirect", to))
@@ -144,7 +155,7 @@ impl ResponseError for WebError {
                 let unit = if *retry_after == 1 { "second" } else { "seconds" };
                 ("Too many attempts", format!("Too many attempts. Try again in {retry_after} {unit}."))
             }
-            WebError::SignInRequired { .. } => unreachable_page(),
+            WebError::SignInRequired { .. } | WebError::TwoFactorRequired => unreachable_page(),
         };
         let page = ErrorPage { shell: SignedOutShell::bare(title), code: status.as_u16(), heading: title, message: &message };
         let body = page.render().unwrap_or_else(|_| message.clone());

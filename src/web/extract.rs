@@ -15,7 +15,7 @@ use crate::operations::{access, sessions};
 use crate::operations::accounts::Account;
 use crate::domain::{Actor, RequestMeta};
 use crate::web::error::WebError;
-use crate::web::session;
+use crate::web::session::{self, FlashKind};
 use crate::app::request_meta;
 use crate::app::AppState;
 
@@ -111,7 +111,8 @@ impl FromRequest for CurrentAccount {
 }
 
 /// An active member in the organization named by the path's `{org}`. Anyone else gets 404,
-/// whether or not the organization exists.
+/// whether or not the organization exists. A member of an organization that requires
+/// two-factor, who has not turned it on, is sent to `/profile/two-factor` (303).
 #[derive(Clone)]
 pub struct OrgAccess {
     pub current: CurrentAccount,
@@ -119,6 +120,8 @@ pub struct OrgAccess {
     pub org_name: String,
     pub role: Role,
     pub permissions: PermissionSet,
+    /// Whether the organization requires two-factor of its members.
+    pub require_two_factor: bool,
     /// The member's organizations for the page's switcher, when read with the access (GET).
     pub(crate) switcher: Option<Vec<(OrgId, String)>>,
 }
@@ -153,16 +156,26 @@ async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
     let state = app_state(&req)?;
     let (hash, account_id) = (claimed.hash.clone(), claimed.account);
     let found = state.run(move |db| access::door(db, &hash, account_id, org_id, page)).await?;
+    let two_factor_missing = found.two_factor_missing();
     let current = checked_account(&req, claimed, found.session)?;
     match found.membership {
-        Some((m, org_name)) if m.status == MembershipStatus::Active => Ok(OrgAccess {
-            current,
-            org_id,
-            org_name,
-            role: m.role,
-            permissions: m.role.permissions(),
-            switcher: found.switcher,
-        }),
+        Some(m) if m.membership.status == MembershipStatus::Active => {
+            if two_factor_missing {
+                // here, not in each handler: no page or form of the organization can forget it
+                let message = format!("{} requires two-factor authentication. Turn it on to continue.", m.org_name);
+                session::flash(&current.session, FlashKind::Info, message);
+                return Err(WebError::TwoFactorRequired);
+            }
+            Ok(OrgAccess {
+                current,
+                org_id,
+                org_name: m.org_name,
+                role: m.membership.role,
+                permissions: m.membership.role.permissions(),
+                require_two_factor: m.require_two_factor,
+                switcher: found.switcher,
+            })
+        }
         _ => Err(WebError::NotFound),
     }
 }

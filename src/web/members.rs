@@ -99,7 +99,7 @@ fn row_view(row: ListRow, me: AccountId, can_manage: bool, now: chrono::NaiveDat
         created_full: format::minutes(row.created_at),
         last_active: row.last_active_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "Never".into()),
         last_active_full: row.last_active_at.map(format::minutes).unwrap_or_default(),
-        auth_method: "Password",
+        auth_method: if row.two_factor { "Password + 2FA" } else { "Password" },
         can_edit: actionable,
         can_deactivate: actionable && active,
         can_activate: actionable && !active,

@@ -23,6 +23,7 @@ pub mod session;
 pub mod sessions;
 pub mod settings;
 pub mod shell;
+pub mod two_factor;
 
 use actix_web::web;
 
@@ -33,6 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/{version}/{name}", web::get().to(assets::serve))
         .service(web::resource("/signup").route(web::get().to(auth::signup_form)).route(web::post().to(auth::signup)))
         .service(web::resource("/login").route(web::get().to(auth::login_form)).route(web::post().to(auth::login)))
+        .service(
+            web::resource("/login/two-factor")
+                .route(web::get().to(two_factor::second_step_form))
+                .route(web::post().to(two_factor::second_step)),
+        )
         .route("/logout", web::post().to(auth::logout))
         .service(
             web::resource("/verify-email/{token}")
@@ -56,6 +62,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/profile").route(web::get().to(profile::show)).route(web::post().to(profile::update)))
         .route("/profile/password", web::post().to(profile::change_password))
+        .service(
+            web::resource("/profile/two-factor").route(web::get().to(two_factor::show)).route(web::post().to(two_factor::enable)),
+        )
+        .route("/profile/two-factor/disable", web::post().to(two_factor::disable))
         .route("/profile/delete", web::post().to(profile::delete))
         .service(web::resource("/orgs").route(web::get().to(orgs::index)).route(web::post().to(orgs::create)))
         .route("/orgs/{org}", web::get().to(orgs::home))
@@ -82,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
         .route("/orgs/{org}/audit", web::get().to(audit::index))
         .route("/orgs/{org}/audit.csv", web::get().to(audit::export))
+        .route("/orgs/{org}/settings/two-factor", web::post().to(settings::require_two_factor))
         .route("/orgs/{org}/transfer", web::post().to(settings::transfer))
         .route("/orgs/{org}/leave", web::post().to(settings::leave))
         .route("/orgs/{org}/delete", web::post().to(settings::delete))

@@ -1,4 +1,5 @@
-//! The profile: name, password, organizations, deleting the account.
+//! The profile: name, password, organizations, deleting the account (two-factor has its own
+//! page, in `two_factor`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -20,6 +21,7 @@ pub(crate) struct ProfilePage {
     name: String,
     email: String,
     email_verified: bool,
+    two_factor: bool,
     created_at: String,
     orgs: Vec<OrgOfAccount>,
     invitations: Vec<ForAccount>,
@@ -35,6 +37,7 @@ pub(crate) async fn page(state: &AppState, current: &CurrentAccount, name: Optio
         name: name.unwrap_or_else(|| current.account.name.clone()),
         email: current.account.email.to_string(),
         email_verified: current.account.email_verified_at.is_some(),
+        two_factor: current.account.two_factor_on(),
         created_at: format::date(current.account.created_at),
         owns_org: orgs.iter().any(|o| o.role == crate::domain::Role::Owner),
         orgs,

@@ -1,9 +1,11 @@
 //! What the session cookie holds: for a signed-in person, the secret that names their session
 //! row on the server (the row, not the cookie, decides whether they are signed in) and their
-//! account's session epoch; for everyone, the CSRF token and the flash message. A signed-out
-//! visitor has a cookie but no row.
+//! account's session epoch; a sign-in waiting for its second step; a two-factor secret on
+//! offer; for everyone, the CSRF token and the flash message. A signed-out visitor has a
+//! cookie but no row.
 
 use actix_session::Session;
+use chrono::Utc;
 
 use crate::crypto;
 use crate::operations::accounts::Account;
@@ -13,6 +15,8 @@ const EPOCH: &str = "ep";
 const SECRET: &str = "sid";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const SECOND_STEP: &str = "2fa";
+const OFFERED_SECRET: &str = "2fa_new";
 
 /// The signed-in part of a session, as read from the cookie (not yet checked against the
 /// database).
@@ -37,6 +41,63 @@ pub fn sign_in(session: &Session, account: &Account, secret: &str) {
     let _ = session.insert(CSRF, crypto::random_token());
     if let Some(f) = flash {
         let _ = session.insert(FLASH, f);
+    }
+}
+
+/// A sign-in whose password was right, waiting for its second step: the account, its session
+/// epoch then, when (Unix seconds), and where to go after. Nobody is signed in meanwhile.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SecondStep {
+    pub account_id: String,
+    pub epoch: i64,
+    pub started_at: i64,
+    pub next: String,
+}
+
+/// Starts the second step of signing in `account`: like `sign_in`, a fresh session (nothing
+/// from before survives), but holding only the pending step.
+pub fn start_second_step(session: &Session, account: &Account, next: &str) {
+    session.clear();
+    session.renew();
+    let step = SecondStep {
+        account_id: account.id.to_string(),
+        epoch: account.session_epoch,
+        started_at: Utc::now().timestamp(),
+        next: next.to_string(),
+    };
+    let _ = session.insert(SECOND_STEP, step);
+}
+
+/// The sign-in waiting for its second step, if it has not expired (an expired one is dropped).
+pub fn second_step(session: &Session) -> Option<SecondStep> {
+    let step: SecondStep = session.get(SECOND_STEP).ok().flatten()?;
+    if crate::domain::two_factor::pending_expired(Utc::now().timestamp(), step.started_at) {
+        session.remove(SECOND_STEP);
+        return None;
+    }
+    Some(step)
+}
+
+/// Drops the sign-in waiting for its second step.
+pub fn end_second_step(session: &Session) {
+    session.remove(SECOND_STEP);
+}
+
+/// Keeps the two-factor secret offered to `account` on its page until a code confirms it: the
+/// secret that is turned on is the one the server made, never one a form sends back.
+pub fn offer_secret(session: &Session, account: &Account, secret: &str) {
+    let _ = session.insert(OFFERED_SECRET, (account.id.to_string(), secret.to_string()));
+}
+
+/// The secret on offer to `account`, if any.
+pub fn offered_secret(session: &Session, account: &Account) -> Option<String> {
+    let (owner, secret): (String, String) = session.get(OFFERED_SECRET).ok().flatten()?;
+    (owner == account.id.to_string()).then_some(secret)
+}
+
+pub fn forget_offered_secret(session: &Session) {
+    if session.contains_key(OFFERED_SECRET) {
+        session.remove(OFFERED_SECRET);
     }
 }
 

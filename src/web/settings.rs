@@ -1,4 +1,4 @@
-//! The organization's settings: rename, transfer ownership, leave, delete.
+//! The organization's settings: rename, require two-factor, transfer ownership, leave, delete.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -23,6 +23,9 @@ struct SettingsPage {
     org: String,
     org_name: String,
     name: String,
+    require_two_factor: bool,
+    /// Whether the person looking has two-factor on (else requiring it sends them to turn it on).
+    own_two_factor: bool,
     is_owner: bool,
     candidates: Vec<Membership>,
     errors: FormErrors,
@@ -50,6 +53,8 @@ async fn page(
             org: org.to_string(),
             org_name: access.org_name.clone(),
             name: name.unwrap_or_else(|| access.org_name.clone()),
+            require_two_factor: access.require_two_factor,
+            own_two_factor: access.current.account.two_factor_on(),
             is_owner,
             candidates,
             errors,
@@ -72,6 +77,41 @@ pub async fn rename(
     let outcome = state.run(move |db| operations::orgs::rename(db, &ctx, org, &attempt)).await;
     let done = |()| Done::to(format!("/orgs/{org}/settings"), "Organization renamed.");
     post_redirect_get(&req, &access.session, outcome, done, |errors| page(&state, &access, Some(name), errors)).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct TwoFactorForm {
+    /// A checkbox: `on` when ticked, absent when not.
+    #[serde(default)]
+    required: Option<String>,
+}
+
+/// `POST /orgs/{org}/settings/two-factor`: require two-factor of every member, or stop.
+pub async fn require_two_factor(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::OrgManage>,
+    form: web::Form<TwoFactorForm>,
+) -> Result<HttpResponse, WebError> {
+    let required = match form.into_inner().required.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some("on") => true,
+        Some(_) => {
+            let errors = FormErrors::one("required", "Tick the box to require two-factor authentication, or clear it to stop.");
+            return page(&state, &access, None, errors).await;
+        }
+    };
+    let (ctx, org) = (access.ctx(), access.org_id);
+    let outcome = state.run(move |db| operations::orgs::set_two_factor_required(db, &ctx, org, required)).await;
+    let done = |_changed| {
+        let message = if required {
+            "Two-factor authentication is now required. Members without it are asked to turn it on before they continue."
+        } else {
+            "Two-factor authentication is no longer required."
+        };
+        Done::to(format!("/orgs/{org}/settings"), message)
+    };
+    post_redirect_get(&req, &access.session, outcome, done, |errors| page(&state, &access, None, errors)).await
 }
 
 #[derive(Debug, serde::Deserialize)]

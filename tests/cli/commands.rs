@@ -80,6 +80,66 @@ fn audit_verify_exits_non_zero_naming_the_changed_event() {
 }
 
 #[test]
+fn reset_two_factor_turns_it_off_for_someone_who_lost_every_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = steward(dir.path())
+        .args(["create-owner", "--email", "root@example.com", "--org", "Acme"])
+        .env("STEWARD_OWNER_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // two-factor on, with ten recovery codes, as the profile leaves it
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let db = steward::storage::Db::new(steward::storage::connect(&url, 1).unwrap());
+    let email = steward::domain::Email::parse("root@example.com").unwrap();
+    let state = |db: &steward::storage::Db| {
+        let mut conn = db.conn().unwrap();
+        let account = steward::storage::accounts::find_by_email(&mut conn, &email).unwrap().unwrap();
+        let unused = steward::storage::recovery_codes::unused(&mut conn, account.id).unwrap();
+        (account, unused)
+    };
+    {
+        let (account, _) = state(&db);
+        let mut conn = db.conn().unwrap();
+        let now = steward::storage::now();
+        assert!(steward::storage::accounts::enable_totp(&mut conn, account.id, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 1, now).unwrap());
+        let hashes: Vec<String> = (0..10).map(|i| steward::crypto::sha256_hex(format!("code{i}").as_bytes())).collect();
+        steward::storage::recovery_codes::replace(&mut conn, account.id, &hashes).unwrap();
+    }
+    assert!(state(&db).0.two_factor_on());
+
+    let out = steward(dir.path()).args(["account", "reset-two-factor", "--email", " Root@Example.com "]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("two-factor authentication turned off for root@example.com"), "{stdout}");
+    assert!(stdout.contains("10 recovery codes deleted"), "{stdout}");
+    let (account, unused) = state(&db);
+    assert!(!account.two_factor_on() && account.totp_secret.is_none() && account.totp_last_step.is_none());
+    assert_eq!(unused, 0);
+    let notices: Vec<String> = std::fs::read_dir(dir.path().join("data/outbox"))
+        .map(|d| d.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()).collect())
+        .unwrap_or_default();
+    assert!(
+        notices.iter().any(|m| m.contains("To: root@example.com") && m.contains("Two-factor authentication is off")),
+        "the owner is told: {notices:?}"
+    );
+
+    // already off: said so, and nothing fails
+    let again = steward(dir.path()).args(["account", "reset-two-factor", "--email", "root@example.com"]).output().unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already off"));
+
+    let unknown = steward(dir.path()).args(["account", "reset-two-factor", "--email", "nobody@example.com"]).output().unwrap();
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no account has the email") && stderr.contains("nobody@example.com"), "{stderr}");
+    let missing = steward(dir.path()).args(["account", "reset-two-factor"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--email"));
+}
+
+#[test]
 fn serve_answers_health_checks_and_stops_gracefully_on_sigterm() {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};

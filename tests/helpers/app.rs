@@ -150,6 +150,7 @@ impl Default for TestAppBuilder {
                 reset_ip: lots,
                 reset_email: lots,
                 verify_resend: lots,
+                two_factor: lots,
             },
         }
     }
@@ -225,6 +226,12 @@ impl TestAppBuilder {
     /// Limits how often one account has its verification email sent again.
     pub fn limit_verification_resends(mut self, rate: Rate) -> Self {
         self.rate_limits.verify_resend = Some(rate);
+        self
+    }
+
+    /// Limits the two-factor codes tried for one account (sign-in's second step, turning it off).
+    pub fn limit_two_factor_attempts(mut self, rate: Rate) -> Self {
+        self.rate_limits.two_factor = Some(rate);
         self
     }
 

@@ -126,7 +126,7 @@ impl Client {
         let resp = self.http.post(format!("{}{path}", self.base)).form(fields).send().await.expect("POST");
         let page = Client::page(resp).await;
         // signing in or out starts a new session, with a new token
-        if ["/login", "/signup", "/logout"].contains(&path) || path.starts_with("/invitations/") {
+        if ["/login", "/login/two-factor", "/signup", "/logout"].contains(&path) || path.starts_with("/invitations/") {
             *self.csrf.lock().expect("lock") = None;
         }
         if let Some(token) = page.csrf_token() {

@@ -97,6 +97,9 @@ impl TestApp {
                         email_verified_at: Some(j.joined_at),
                         created_at: j.joined_at,
                         last_login_at: None,
+                        totp_secret: None,
+                        totp_enabled_at: None,
+                        totp_last_step: None,
                     };
                     storage::accounts::insert(&mut conn, &row).expect("insert account");
                     let email = Email::parse(&j.email).expect("email");

@@ -26,3 +26,4 @@ mod rate_limits;
 mod security;
 mod security_log;
 mod sessions;
+mod two_factor;

@@ -84,6 +84,9 @@ async fn bad_input_gets_422_or_404_and_changes_nothing(app: &TestApp) {
     attempts.extend([
         ((Post, format!("/orgs/{org}/settings"), owned(&[("name", &ten_kb)])), unprocessable),
         ((Post, format!("/orgs/{org}/settings"), owned(&[("name", "   ")])), unprocessable),
+        ((Post, format!("/orgs/{org}/settings/two-factor"), owned(&[("required", &ten_kb)])), unprocessable),
+        ((Post, format!("/orgs/{org}/settings/two-factor"), owned(&[("required", "yes please")])), unprocessable),
+        ((Post, "/profile/two-factor".to_string(), owned(&[("code", &ten_kb)])), unprocessable),
         ((Post, format!("/orgs/{org}/deployments"), owned(&[("name", &ten_kb), ("region", "eu-west-1")])), unprocessable),
         ((Post, format!("/orgs/{org}/deployments"), owned(&[("name", "web-2"), ("region", &ten_kb)])), unprocessable),
         ((Post, format!("/orgs/{org}/deployments/{deployment}"), owned(&[("name", &ten_kb)])), unprocessable),
@@ -98,6 +101,8 @@ async fn bad_input_gets_422_or_404_and_changes_nothing(app: &TestApp) {
     // 300 KB bodies are tried below, outside this list: they need their own client call
     let big_bodies: Vec<(String, &str)> = vec![
         (format!("/orgs/{org}/settings"), "name"),
+        (format!("/orgs/{org}/settings/two-factor"), "required"),
+        ("/profile/two-factor".to_string(), "code"),
         (format!("/orgs/{org}/invitations"), "email"),
         (format!("/orgs/{org}/deployments"), "name"),
         (format!("/orgs/{org}/deployments/{deployment}"), "name"),

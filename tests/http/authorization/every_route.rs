@@ -90,6 +90,8 @@ const CASES: &[Case] = &[
     },
     Case { method: Get, path: "/orgs/{org}/settings", fields: &[], allowed: MANAGERS, ok: 200 },
     Case { method: Post, path: "/orgs/{org}/settings", fields: &[("name", "Acme {n}")], allowed: MANAGERS, ok: 303 },
+    // not required, as it already is: a no-op that still answers like a success
+    Case { method: Post, path: "/orgs/{org}/settings/two-factor", fields: &[], allowed: MANAGERS, ok: 303 },
     // ownership only goes to an active member: someone from outside is refused in the form
     Case { method: Post, path: "/orgs/{org}/transfer", fields: &[("account", "{stranger}")], allowed: OWNER, ok: 422 },
     Case { method: Post, path: "/orgs/{org}/delete", fields: &[("confirm_name", "Not the name")], allowed: OWNER, ok: 422 },

@@ -131,6 +131,7 @@ fn org_routes(org: &str, member: &str, org_name: &str) -> Vec<Request> {
         (Post, format!("/orgs/{org}/invitations"), owned(&[("email", "mole@example.com"), ("role", "admin")])),
         (Get, format!("/orgs/{org}/settings"), vec![]),
         (Post, format!("/orgs/{org}/settings"), owned(&[("name", "Hijacked")])),
+        (Post, format!("/orgs/{org}/settings/two-factor"), owned(&[("required", "on")])),
         (Post, format!("/orgs/{org}/transfer"), owned(&[("account", member)])),
         (Post, format!("/orgs/{org}/leave"), vec![]),
         (Post, format!("/orgs/{org}/delete"), owned(&[("confirm_name", org_name)])),
