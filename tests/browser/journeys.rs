@@ -3,6 +3,8 @@
 //! Each check waits for the page to show what it expects (see driver.rs): the page is read
 //! while the browser may still be rendering the result of the previous step.
 
+use steward::domain::totp;
+
 use crate::driver::Browser;
 use crate::helpers::{Backend, PASSWORD, TestApp};
 
@@ -208,10 +210,16 @@ async fn the_console_fits_a_phone_screen() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forgot_the_password_reset_it_from_the_email_and_sign_in() {
+async fn forgot_the_password_reset_it_from_the_email_and_sign_in_with_two_factor() {
     let Some((app, browser)) = app_and_browser().await else { return };
     let base = app.base.clone();
-    app.sign_up("ada@example.com", "Analytical Engines").await;
+    let (ada, _) = app.sign_up("ada@example.com", "Analytical Engines").await;
+    // two-factor on, from the profile, with the authenticator's code of this 30-second step
+    let setup = ada.get("/profile/two-factor").await;
+    let secret = setup.texts("#totp-secret").into_iter().next().expect("the secret on the page");
+    let secret = totp::decode_secret(&secret).expect("base32");
+    let now = chrono::Utc::now().timestamp();
+    ada.post("/profile/two-factor", &[("code", &totp::code(&secret, totp::step_at(now)))]).await.assert_status(200);
 
     browser.goto(&format!("{base}/login")).await;
     browser.click("a[href='/password/forgot']").await;
@@ -234,6 +242,12 @@ async fn forgot_the_password_reset_it_from_the_email_and_sign_in() {
 
     browser.fill("#email", "ada@example.com").await;
     browser.fill("#password", "a-brand-new-password").await;
+    browser.click("form button[type=submit]").await;
+    // the new password is not enough: the second step asks for the authenticator's code (the
+    // next step's: each step's code is accepted once, and the enrolment used this one)
+    browser.wait_for_path("the second step", |p| p == "/login/two-factor").await;
+    browser.screenshot("second-step").await;
+    browser.fill("#code", &totp::code(&secret, totp::step_at(now) + 1)).await;
     browser.click("form button[type=submit]").await;
     browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
     browser.wait_for_text("table", "ada@example.com").await;
