@@ -188,8 +188,12 @@ struct SecondStepPage {
     error: Option<String>,
 }
 
-/// Back to the sign-in page, saying why: the second step expired or cannot be finished.
+/// Back to the sign-in page, saying why: the second step expired or cannot be finished. (Someone
+/// already signed in, who has no second step to take, goes to the console.)
 fn start_again(req: &HttpRequest, session: &Session, next: &str) -> HttpResponse {
+    if session::signed_in(session).is_some() {
+        return see_other(req, "/");
+    }
     session::end_second_step(session);
     session::flash(session, FlashKind::Info, "Your sign-in expired. Sign in again.");
     see_other(req, &crate::web::error::login_url(next))

@@ -259,8 +259,9 @@ async fn signing_in_takes_the_second_step_and_nothing_is_reachable_before_it(app
     assert_ne!(last_login(app, "ada@example.com").await, before, "the sign-in is recorded at its second step");
     // the renewed session's forms work
     ada.post("/profile", &[("name", "Ada L")]).await.assert_status(303);
-    // and the second step is over
-    assert_eq!(ada.get("/login/two-factor").await.status, 303);
+    // and the second step is over: someone signed in is sent to the console
+    let over = ada.get("/login/two-factor").await;
+    assert_eq!((over.status, over.location.as_deref()), (303, Some("/")));
 }
 
 async fn the_second_step_follows_next_as_the_first_would_have(app: &TestApp) {
