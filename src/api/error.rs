@@ -98,7 +98,7 @@ impl From<OpError> for ApiError {
                 tracing::error!(error = %m, "email not sent");
                 ApiError::invalid_field("email", &OpError::Mail(m).to_string())
             }
-            OpError::Db(e @ crate::storage::DbError::Pool(_)) => {
+            e if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unreachable");
                 let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database cannot be reached. Try again in a few seconds.");
                 err.retry_after = Some(5);

@@ -50,6 +50,14 @@ pub enum OpError {
     Internal(String),
 }
 
+impl OpError {
+    /// Whether the database could not be reached (no connection to be had): the request may
+    /// succeed in a moment, so the faces answer 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, OpError::Db(DbError::Pool(_)))
+    }
+}
+
 impl From<Invalid> for OpError {
     fn from(e: Invalid) -> OpError {
         OpError::Invalid(vec![e])
