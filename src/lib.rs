@@ -59,7 +59,6 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let workers = config.workers;
     let mail = mail::Sender::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
-    crypto::prepare_dummy_hash();
     let state =
         AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
 
