@@ -70,7 +70,7 @@ pub struct Invitation {
     pub org_name: String,
     pub inviter_name: String,
     pub inviter_email: String,
-    pub role: &'static str,
+    pub role: String,
     pub link: String,
     pub expires_at: NaiveDateTime,
 }

@@ -724,6 +724,7 @@ fn insert_api_keys(conn: &mut DbConn, plan: &mut Plan) -> Result<Vec<Key>, SeedE
             created_at: plan.at(created),
             last_used_at: Some(plan.at(last_used)),
             revoked_at: revoked.map(|r| plan.at(r)),
+            grants: None,
         };
         crate::storage::api_keys::insert(conn, &row, &[])?;
         keys.push(Key { id_text: row.id.to_string(), name, from: created, until: revoked.unwrap_or(plan.span) });

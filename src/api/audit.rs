@@ -8,6 +8,7 @@ use crate::api::{ApiError, ApiKey, Page, Paging, time};
 use crate::operations::audit::{self as audit_ops, FilterInput};
 use crate::operations::audit::Event;
 use crate::app::AppState;
+use crate::domain::Permission;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
@@ -80,6 +81,7 @@ pub async fn list(
     filter: web::Query<AuditFilter>,
     paging: web::Query<Paging>,
 ) -> Result<web::Json<Page<AuditEvent>>, ApiError> {
+    key.require(Permission::AuditView)?;
     key.require_org_scope()?;
     let limit = paging.limit()?;
     let filter = filter.input().parse()?;
@@ -98,6 +100,7 @@ pub async fn list(
         (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn export(state: web::Data<AppState>, key: ApiKey, filter: web::Query<AuditFilter>) -> Result<HttpResponse, ApiError> {
+    key.require(Permission::AuditRead)?;
     key.require_org_scope()?;
     let filter = filter.input().parse()?;
     let org = key.org;

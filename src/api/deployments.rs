@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::DeploymentId;
-use crate::domain::OrgId;
+use crate::domain::{OrgId, Permission};
 use crate::operations::{self};
 use crate::operations::deployments::DeploymentListRow;
 use crate::app::AppState;
@@ -56,6 +56,7 @@ async fn load(state: &AppState, org: OrgId, id: DeploymentId) -> Result<Deployme
     responses((status = 200, body = DeploymentList), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(state: web::Data<AppState>, key: ApiKey, paging: web::Query<Paging>) -> Result<web::Json<Page<Deployment>>, ApiError> {
+    key.require(Permission::DeploymentsRead)?;
     let limit = paging.limit()?;
     let within = (!key.key.key.all_deployments()).then(|| key.key.deployments.clone());
     let (org, after) = (key.org, paging.cursor.clone());
@@ -100,6 +101,7 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewDeplo
 pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Deployment>, ApiError> {
     let id = deployment_id(&path)?;
     let found = load(&state, key.org, id).await?;
+    key.require(Permission::DeploymentsRead)?;
     key.require_deployment(id)?;
     Ok(web::Json(found))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::InvitationId;
-use crate::domain::{InvitationState, OrgId};
+use crate::domain::{InvitationState, OrgId, Permission};
 use crate::operations::{self};
 use crate::operations::invitations::Listed;
 use crate::app::AppState;
@@ -85,6 +85,7 @@ pub async fn list(
     filter: web::Query<InvitationFilter>,
     paging: web::Query<Paging>,
 ) -> Result<web::Json<Page<Invitation>>, ApiError> {
+    key.require(Permission::MembersRead)?;
     key.require_org_scope()?;
     let limit = paging.limit()?;
     let before = paging.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -135,7 +136,7 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvit
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let body = body.0;
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
-    let id = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role)).await?;
+    let id = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role, &[] as &[String])).await?;
     Ok(HttpResponse::Created().json(load(&state, org, id).await?))
 }
 

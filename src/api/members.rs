@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
-use crate::domain::{AccountId, MembershipStatus, Role};
+use crate::domain::{AccountId, MembershipStatus, Permission, Role};
 use crate::operations;
 use crate::operations::members::Membership;
 use crate::app::AppState;
@@ -65,6 +65,7 @@ pub async fn list(
     filter: web::Query<MemberFilter>,
     paging: web::Query<Paging>,
 ) -> Result<web::Json<Page<Member>>, ApiError> {
+    key.require(Permission::MembersRead)?;
     key.require_org_scope()?;
     let limit = paging.limit()?;
     let status = match filter.status.as_deref() {
@@ -95,6 +96,7 @@ async fn load(state: &AppState, key: &ApiKey, account: AccountId) -> Result<Memb
     responses((status = 200, body = Member), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Member>, ApiError> {
+    key.require(Permission::MembersRead)?;
     key.require_org_scope()?;
     Ok(web::Json(load(&state, &key, account(&path)?).await?))
 }
@@ -129,7 +131,7 @@ pub async fn update(
         Some(_) => return Err(ApiError::invalid_field("status", "Use active or inactive.")),
     };
     let (ctx, org) = (key.ctx.clone(), key.org);
-    state.run(move |db| operations::members::update(db, &ctx, org, target, body.role.as_deref(), active)).await?;
+    state.run(move |db| operations::members::update(db, &ctx, org, target, operations::members::Change { role: body.role.as_deref(), roles: None, active })).await?;
     Ok(web::Json(load(&state, &key, target).await?))
 }
 

@@ -15,7 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
 use crate::domain::ids::DeploymentId;
-use crate::domain::OrgId;
+use crate::domain::{OrgId, Permission};
 use crate::operations::api_keys::{self, Authenticated, Refused};
 use crate::operations::Ctx;
 use crate::domain::Actor;
@@ -37,6 +37,15 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
+    /// Whether the key holds `permission` (changes are checked again inside their transaction).
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.key.key.permission_set().contains(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("This API key does not hold the permission {permission}.")))
+        }
+    }
+
     /// Organization-level endpoints (members, invitations, audit) need scope `all`.
     pub fn require_org_scope(&self) -> Result<(), ApiError> {
         if self.key.key.all_deployments() {
@@ -82,11 +91,11 @@ async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
     })?;
     state.limits.api_key(&key.key.id.to_string()).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let reads = matches!(*req.method(), Method::GET | Method::HEAD);
-    if reads && !key.key.can_read() {
-        return Err(ApiError::forbidden("This API key may not read: it has the write permission only."));
-    }
-    if !reads && !key.key.can_write() {
-        return Err(ApiError::forbidden("This API key may only read."));
+    // the presets answer by the kind of request; a key with chosen permissions by each endpoint's
+    match key.key.preset() {
+        "write" if reads => return Err(ApiError::forbidden("This API key may not read: it has the write permission only.")),
+        "read" if !reads => return Err(ApiError::forbidden("This API key may only read.")),
+        _ => {}
     }
     let org: OrgId = key.key.org_id;
     let ctx = Ctx { actor: Actor::ApiKey { id: key.key.id, name: key.key.name.clone() }, meta: request_meta(&req) };

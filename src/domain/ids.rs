@@ -41,3 +41,4 @@ typed_id!(InvitationId);
 typed_id!(DeploymentId);
 typed_id!(ApiKeyId);
 typed_id!(SessionId);
+typed_id!(RoleId);

@@ -1,6 +1,7 @@
 //! Plain types and rules of the product: no HTTP, no SQL.
 
 pub mod actor;
+pub mod custom_roles;
 pub mod email;
 pub mod ids;
 pub mod links;
@@ -18,7 +19,7 @@ pub mod two_factor;
 
 pub use actor::{Actor, RequestMeta};
 pub use email::Email;
-pub use ids::{AccountId, OrgId};
+pub use ids::{AccountId, OrgId, RoleId};
 pub use roles::{Permission, PermissionSet, Role};
 pub use time::now;
 pub use status::{InvitationState, InvitationStatus, MembershipStatus};

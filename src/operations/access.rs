@@ -4,7 +4,7 @@
 
 use crate::storage::DbConn;
 use crate::domain::ids::DeploymentId;
-use crate::domain::{AccountId, MembershipStatus, OrgId, Permission};
+use crate::domain::{AccountId, MembershipStatus, OrgId, Permission, PermissionSet};
 use crate::operations::OpError;
 use crate::domain::Actor;
 use chrono::Duration;
@@ -12,12 +12,7 @@ use chrono::Duration;
 use crate::operations::sessions::{self, Session};
 use crate::storage::accounts::Account;
 use crate::storage::members::{Membership, MembershipInOrg};
-use crate::storage::{self, Db, api_keys, members, orgs};
-
-/// Permissions that only read.
-pub fn is_read(p: Permission) -> bool {
-    matches!(p, Permission::DeploymentsRead | Permission::AuditRead | Permission::MembersRead)
-}
+use crate::storage::{self, Db, api_keys, members, orgs, roles};
 
 /// Permissions about one deployment (the rest are about the organization).
 pub fn is_deployment_level(p: Permission) -> bool {
@@ -30,7 +25,7 @@ pub fn key_allows(key: &api_keys::ApiKey, scoped: &[DeploymentId], p: Permission
     if p == Permission::OrgOwner {
         return false;
     }
-    let kind_ok = if is_read(p) { key.can_read() } else { key.can_write() };
+    let kind_ok = key.permission_set().contains(p);
     let scope_ok = key.all_deployments()
         || (is_deployment_level(p)
             && match deployment {
@@ -51,6 +46,8 @@ const LAST_ACTIVE_RESOLUTION: Duration = Duration::seconds(60);
 pub struct Door {
     pub session: Option<(Session, Account)>,
     pub membership: Option<MembershipInOrg>,
+    /// What the member may do: their base role and custom roles together.
+    pub permissions: PermissionSet,
     pub switcher: Option<Vec<(OrgId, String)>>,
 }
 
@@ -81,14 +78,15 @@ pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switche
     let mut conn = db.conn()?;
     let session = sessions::current(&mut conn, hash)?;
     if session.as_ref().is_none_or(|(_, a)| a.id != account_id) {
-        return Ok(Door { session, membership: None, switcher: None });
+        return Ok(Door { session, membership: None, permissions: PermissionSet::EMPTY, switcher: None });
     }
     let membership = members::find_with_org(&mut conn, org, account_id)?;
-    let mut door = Door { session, membership, switcher: None };
+    let mut door = Door { session, membership, permissions: PermissionSet::EMPTY, switcher: None };
     if door.two_factor_missing() {
         return Ok(door);
     }
     if let Some(m) = door.active() {
+        let permissions = m.role.permissions().union(roles::permissions_of_member(&mut conn, org, account_id)?);
         let now = storage::now();
         if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
             members::touch(&mut conn, org, account_id, now)?;
@@ -96,6 +94,7 @@ pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switche
         if with_switcher {
             door.switcher = Some(members::active_orgs_brief(&mut conn, account_id)?);
         }
+        door.permissions = permissions;
     }
     Ok(door)
 }
@@ -105,16 +104,23 @@ pub fn switcher(db: &Db, account: AccountId) -> Result<Vec<(OrgId, String)>, OpE
     Ok(members::active_orgs_brief(&mut *db.conn()?, account)?)
 }
 
+/// What a member may do in the organization: their base role and custom roles together.
+pub fn permissions_of(conn: &mut DbConn, member: &Membership) -> Result<PermissionSet, OpError> {
+    let custom = roles::permissions_of_member(conn, member.org_id, member.account_id)?;
+    Ok(member.role.permissions().union(custom))
+}
+
 /// Takes the organization's lock and checks that `actor` may still use `permission` (on
 /// `deployment`, when the action is about one). A member who is no longer active, or a key
-/// revoked a moment ago, is refused here even if the request was allowed in.
+/// revoked a moment ago, is refused here even if the request was allowed in. Answers what the
+/// actor holds, against which a change checks that nobody gives or touches more than that.
 pub fn lock_and_authorize(
     conn: &mut DbConn,
     org: OrgId,
     actor: &Actor,
     permission: Permission,
     deployment: Option<DeploymentId>,
-) -> Result<(), OpError> {
+) -> Result<PermissionSet, OpError> {
     if !orgs::lock(conn, org)? {
         return Err(OpError::NotFound);
     }
@@ -123,9 +129,11 @@ pub fn lock_and_authorize(
             let me = members::find(conn, org, *id)?
                 .filter(|m| m.status == MembershipStatus::Active)
                 .ok_or(OpError::NotFound)?;
-            if !me.role.can(permission) {
+            let held = permissions_of(conn, &me)?;
+            if !held.contains(permission) {
                 return Err(OpError::Forbidden(String::new()));
             }
+            Ok(held)
         }
         Actor::ApiKey { id, .. } => {
             let key = api_keys::find(conn, org, *id)?.ok_or(OpError::NotFound)?;
@@ -136,10 +144,10 @@ pub fn lock_and_authorize(
             if !key_allows(&key, &scoped, permission, deployment) {
                 return Err(OpError::Forbidden("This API key's permissions or scope do not allow this.".into()));
             }
+            Ok(key.permission_set())
         }
-        Actor::Invitee { .. } | Actor::System => return Err(OpError::Forbidden(String::new())),
+        Actor::Invitee { .. } | Actor::System => Err(OpError::Forbidden(String::new())),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -161,6 +169,7 @@ mod tests {
             created_at: storage::now(),
             last_used_at: None,
             revoked_at: None,
+            grants: None,
         }
     }
 
@@ -173,6 +182,16 @@ mod tests {
         assert!(!key_allows(&write, &[], Permission::AuditRead, None));
         assert!(key_allows(&write, &[], Permission::MembersManage, None));
         assert!(!key_allows(&key("read_write", "all"), &[], Permission::OrgOwner, None));
+    }
+
+    #[test]
+    fn keys_with_grants_hold_exactly_those() {
+        let mut k = key("read", "all");
+        k.grants = Some(PermissionSet::of(&[Permission::MembersRead, Permission::AuditView]));
+        assert!(key_allows(&k, &[], Permission::MembersRead, None));
+        assert!(key_allows(&k, &[], Permission::AuditView, None));
+        assert!(!key_allows(&k, &[], Permission::AuditRead, None), "viewing is not exporting");
+        assert!(!key_allows(&k, &[], Permission::DeploymentsRead, None));
     }
 
     #[test]

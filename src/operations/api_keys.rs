@@ -6,14 +6,14 @@ use serde_json::json;
 use crate::crypto;
 use crate::storage::Db;
 use crate::domain::ids::{ApiKeyId, DeploymentId};
-use crate::domain::{Invalid, OrgId, Permission, names};
-use crate::operations::access::lock_and_authorize;
+use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, PermissionSet, names};
+use crate::operations::access::{lock_and_authorize, permissions_of};
 use crate::operations::{Ctx, OpError, all_valid};
 pub use crate::storage::api_keys::{ApiKey, ListedKey};
 use crate::storage::api_keys;
 use crate::storage::deployments::DeploymentListRow;
 use crate::storage::audit::NewEvent;
-use crate::storage::{self, audit, deployments};
+use crate::storage::{self, audit, deployments, members};
 
 /// Every secret starts with this, so that it is recognisable (and findable by scanners).
 pub const PREFIX: &str = "stw_";
@@ -32,13 +32,38 @@ pub struct CreateInput {
     pub scope: String,
     #[serde(default)]
     pub deployments: Vec<String>,
+    /// With `permissions = custom`: the permission names, repeated.
+    #[serde(default)]
+    pub grants: Vec<String>,
 }
 
-fn parse_permissions(raw: &str) -> Result<&'static str, Invalid> {
-    ["read", "write", "read_write"]
-        .into_iter()
-        .find(|p| *p == raw.trim())
-        .ok_or_else(|| Invalid::new("permissions", "Choose read, write, or read and write."))
+/// What a new key may do: a preset (`read`, `write`, `read_write`) or, with `custom`, the
+/// chosen permissions. Answers the `permissions` column's value and the grants, if chosen.
+fn parse_permissions(raw: &str, grants: &[String]) -> Result<(&'static str, Option<PermissionSet>), Invalid> {
+    match raw.trim() {
+        "read" => Ok(("read", None)),
+        "write" => Ok(("write", None)),
+        "read_write" => Ok(("read_write", None)),
+        "custom" => {
+            let set = PermissionSet::parse_names(grants.iter().map(String::as_str))
+                .map_err(|name| Invalid::new("grants", format!("{name:?} is not a permission.")))?;
+            if set.contains(Permission::OrgOwner) {
+                return Err(Invalid::new("grants", "An API key never holds org.owner: ownership is a person's."));
+            }
+            if set.is_empty() {
+                return Err(Invalid::new("grants", "Choose at least one permission for the key."));
+            }
+            // the column keeps which kinds of request the grants cover
+            let (reads, writes) = (set.iter().any(Permission::is_read), set.iter().any(|p| !p.is_read()));
+            let kind = match (reads, writes) {
+                (true, false) => "read",
+                (false, true) => "write",
+                _ => "read_write",
+            };
+            Ok((kind, Some(set)))
+        }
+        _ => Err(Invalid::new("permissions", "Choose read, write, read and write, or custom permissions.")),
+    }
 }
 
 fn parse_lifetime(raw: &str) -> Result<Option<i64>, Invalid> {
@@ -93,7 +118,7 @@ fn split_secret(presented: &str) -> Option<(&str, &str)> {
 /// Creates a key; returns it and its secret, which is never stored and never shown again.
 pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(ApiKey, String), OpError> {
     let name = names::parse_name("name", &input.name, 100);
-    let permissions = parse_permissions(&input.permissions);
+    let permissions = parse_permissions(&input.permissions, &input.grants);
     let lifetime = parse_lifetime(&input.lifetime_days);
     let scope = parse_scope(&input.scope, &input.deployments);
     all_valid([
@@ -102,10 +127,10 @@ pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(Ap
         lifetime.as_ref().map(|_| ()).map_err(Clone::clone),
         scope.as_ref().map(|_| ()).map_err(Clone::clone),
     ])?;
-    let (name, permissions, lifetime, (scope, scoped)) = (name?, permissions?, lifetime?, scope?);
+    let (name, (permissions, grants), lifetime, (scope, scoped)) = (name?, permissions?, lifetime?, scope?);
     let (secret, lookup, hash) = new_secret();
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::ApiKeysManage, None)?;
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::ApiKeysManage, None)?;
         let mut names_of_scoped = Vec::with_capacity(scoped.len());
         for d in &scoped {
             let found = deployments::find(conn, org, *d)?
@@ -126,7 +151,15 @@ pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(Ap
             created_at: now,
             last_used_at: None,
             revoked_at: None,
+            grants,
         };
+        // a key never holds more than its creator
+        let lacking = held.lacking(row.permission_set());
+        if !lacking.is_empty() {
+            let names = lacking.essential().map(Permission::as_str).collect::<Vec<_>>().join(", ");
+            let field = if grants.is_some() { "grants" } else { "permissions" };
+            return Err(Invalid::new(field, format!("A key cannot hold permissions you do not hold yourself: {names}.")).into());
+        }
         api_keys::insert(conn, &row, &scoped)?;
         audit::append(
             conn,
@@ -136,7 +169,8 @@ pub fn create(db: &Db, ctx: &Ctx, org: OrgId, input: &CreateInput) -> Result<(Ap
             NewEvent::new("api_key.created").target(name.clone()).details(json!({
                 "name": name,
                 "prefix": format!("{PREFIX}{lookup}"),
-                "permissions": permissions,
+                "permissions": row.preset(),
+                "grants": row.permission_set().essential().map(Permission::as_str).collect::<Vec<_>>(),
                 "scope": scope,
                 "deployments": names_of_scoped,
                 "expires_at": row.expires_at.map(|e| e.and_utc().to_rfc3339()),
@@ -217,7 +251,25 @@ pub fn authenticate(db: &Db, presented: &str) -> Result<Result<Authenticated, Re
 /// be scoped to (the first 500 by name).
 pub fn page(db: &Db, org: OrgId) -> Result<(Vec<ListedKey>, Vec<DeploymentListRow>), OpError> {
     let mut conn = db.conn()?;
-    Ok((api_keys::list(&mut conn, org)?, deployments::list(&mut conn, org, 500, 0)?))
+    let mut keys = api_keys::list(&mut conn, org)?;
+    // what each creator may do now: a key holding more (after a demotion, a removal) is flagged
+    let mut creators: Vec<(AccountId, PermissionSet)> = Vec::new();
+    for listed in &mut keys {
+        let Some(creator) = listed.key.created_by else { continue };
+        let now_held = match creators.iter().find(|(a, _)| *a == creator) {
+            Some((_, held)) => *held,
+            None => {
+                let held = match members::find(&mut conn, org, creator)? {
+                    Some(m) if m.status == MembershipStatus::Active => permissions_of(&mut conn, &m)?,
+                    _ => PermissionSet::EMPTY,
+                };
+                creators.push((creator, held));
+                held
+            }
+        };
+        listed.exceeds_creator = !now_held.covers(listed.key.permission_set());
+    }
+    Ok((keys, deployments::list(&mut conn, org, 500, 0)?))
 }
 
 #[cfg(test)]
@@ -242,7 +294,14 @@ mod tests {
         assert_eq!(parse_lifetime("").unwrap(), None);
         assert_eq!(parse_lifetime("30").unwrap(), Some(30));
         assert!(parse_lifetime("0").is_err() && parse_lifetime("-3").is_err() && parse_lifetime("x").is_err());
-        assert!(parse_permissions("admin").is_err());
+        assert!(parse_permissions("admin", &[]).is_err());
+        assert_eq!(parse_permissions("read", &[]).unwrap(), ("read", None));
+        let members = PermissionSet::of(&[Permission::MembersRead]);
+        assert_eq!(parse_permissions("custom", &["members.read".into()]).unwrap(), ("read", Some(members)));
+        assert_eq!(parse_permissions("custom", &["members.read".into(), "deployments.write".into()]).unwrap().0, "read_write");
+        assert!(parse_permissions("custom", &[]).is_err(), "custom needs grants");
+        assert!(parse_permissions("custom", &["org.owner".into()]).is_err());
+        assert!(parse_permissions("custom", &["sudo".into()]).is_err());
         assert!(parse_scope("selected", &[]).is_err());
         assert!(parse_scope("selected", &["nope".into()]).is_err());
         assert!(parse_scope("some", &[]).is_err());

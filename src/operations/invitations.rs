@@ -14,7 +14,11 @@ use crate::domain::ids::InvitationId;
 use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, MembershipStatus, OrgId, Permission, names};
 use crate::domain::password::check_new_password;
 use crate::mail::{self, Sender};
-use crate::operations::access::lock_and_authorize;
+use crate::domain::policy;
+use crate::domain::{PermissionSet, Role};
+use crate::operations::access::{lock_and_authorize, permissions_of};
+use crate::operations::roles::{self, CustomRole};
+use crate::storage::roles as role_rows;
 use crate::operations::members::parse_role;
 use crate::operations::{Ctx, OpError, all_valid};
 use crate::storage::accounts::{self, Account};
@@ -99,12 +103,17 @@ fn mail_context(conn: &mut DbConn, org: OrgId, actor: &Actor) -> Result<MailCont
     }
 }
 
+/// The roles an invitation gives, as its email names them: "Viewer, Support, On-call".
+fn role_label(role: Role, custom: &[CustomRole]) -> String {
+    std::iter::once(role.label().to_string()).chain(custom.iter().map(|r| r.name.clone())).collect::<Vec<_>>().join(", ")
+}
+
 fn send_invitation(
     sender: &Sender,
     settings: &Settings,
     mc: &MailContext,
     email: &Email,
-    role: crate::domain::Role,
+    role: &str,
     token: &str,
     expires_at: NaiveDateTime,
 ) -> Result<(), OpError> {
@@ -112,7 +121,7 @@ fn send_invitation(
         org_name: mc.org_name.clone(),
         inviter_name: mc.inviter_name.clone(),
         inviter_email: mc.inviter_email.clone(),
-        role: role.label(),
+        role: role.to_string(),
         link: settings.link(token),
         expires_at,
     };
@@ -120,9 +129,16 @@ fn send_invitation(
     Ok(())
 }
 
-/// Invites `email` with `role`: checks, sends the email, then saves the invitation and its
-/// `member.invited` event.
-pub fn invite(
+/// Checks that whoever holds `held` may give the base role and each custom role.
+fn may_give(held: PermissionSet, role: Role, custom: &[CustomRole]) -> Result<(), OpError> {
+    policy::can_grant(held, role).map_err(roles::refuse)?;
+    roles::may_handle_all(held, custom)
+}
+
+/// Invites `email` with the base `role` and the custom roles `role_ids`: checks, sends the
+/// email, then saves the invitation and its `member.invited` event. Nobody invites into a role
+/// holding more than they do.
+pub fn invite<S: AsRef<str>>(
     db: &Db,
     sender: &Sender,
     settings: &Settings,
@@ -130,32 +146,48 @@ pub fn invite(
     org: OrgId,
     raw_email: &str,
     raw_role: &str,
+    role_ids: &[S],
 ) -> Result<InvitationId, OpError> {
     let email = Email::parse(raw_email);
     let role = parse_role(raw_role);
+    let role_ids = roles::parse_ids(role_ids);
     all_valid([
         email.as_ref().map(|_| ()).map_err(Clone::clone),
         role.as_ref().map(|_| ()).map_err(Clone::clone),
+        role_ids.as_ref().map(|_| ()).map_err(Clone::clone),
     ])?;
-    let (email, role) = (email?, role?);
+    let (email, role, role_ids) = (email?, role?, role_ids?);
 
-    let mc = {
+    let (mc, custom) = {
         let mut conn = db.conn()?;
+        // the checks the transaction repeats, made before an email goes out
+        let held = match &ctx.actor {
+            Actor::Account { id, .. } => match members::find(&mut conn, org, *id)? {
+                Some(me) => permissions_of(&mut conn, &me)?,
+                None => return Err(OpError::NotFound),
+            },
+            _ => PermissionSet::of(&crate::domain::Permission::ALL),
+        };
+        let custom = roles::resolve(&mut conn, org, &role_ids)?;
+        may_give(held, role, &custom)?;
         check_invitable(&mut conn, org, &email)?;
-        mail_context(&mut conn, org, &ctx.actor)?
+        (mail_context(&mut conn, org, &ctx.actor)?, custom)
     };
     let token = crypto::random_token();
     let now = storage::now();
     let expires_at = settings.expiry(now);
-    send_invitation(sender, settings, &mc, &email, role, &token, expires_at)?;
+    send_invitation(sender, settings, &mc, &email, &role_label(role, &custom), &token, expires_at)?;
 
     let id = InvitationId::new();
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
+        let custom = roles::resolve(conn, org, &role_ids)?;
+        may_give(held, role, &custom)?;
         check_invitable(conn, org, &email)?;
         let hash = crypto::sha256_hex(token.as_bytes());
         let invited_by = mc.invited_by;
         invitations::insert(conn, NewInvitation { id, org, email: &email, role, token_hash: &hash, invited_by, at: now, expires_at })?;
+        role_rows::give_to_invitation(conn, id, &role_ids)?;
         audit::append(
             conn,
             org,
@@ -164,7 +196,11 @@ pub fn invite(
             NewEvent::new("member.invited")
                 .target(email.to_string())
                 .target_email(email.to_string())
-                .details(json!({ "role": role.as_str(), "expires_at": expires_at.and_utc().to_rfc3339() })),
+                .details(json!({
+                    "role": role.as_str(),
+                    "roles": roles::names(&custom),
+                    "expires_at": expires_at.and_utc().to_rfc3339()
+                })),
             now,
         )?;
         Ok(id)
@@ -189,21 +225,24 @@ pub fn resend(
     org: OrgId,
     id: InvitationId,
 ) -> Result<Email, OpError> {
-    let (inv, mc) = {
+    let (inv, mc, custom) = {
         let mut conn = db.conn()?;
         let inv = invitations::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
-        (inv, mail_context(&mut conn, org, &ctx.actor)?)
+        let custom = role_rows::of_invitation(&mut conn, id)?;
+        (inv, mail_context(&mut conn, org, &ctx.actor)?, custom)
     };
     let token = crypto::random_token();
     let now = storage::now();
     let expires_at = settings.expiry(now);
-    send_invitation(sender, settings, &mc, &inv.email, inv.role, &token, expires_at)?;
+    send_invitation(sender, settings, &mc, &inv.email, &role_label(inv.role, &custom), &token, expires_at)?;
 
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
         let current = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&current)?;
+        // a resend offers the roles again: only someone who could give them may
+        may_give(held, current.role, &role_rows::of_invitation(conn, id)?)?;
         invitations::renew(conn, id, &crypto::sha256_hex(token.as_bytes()), expires_at)?;
         audit::append(
             conn,
@@ -222,7 +261,7 @@ pub fn resend(
 
 pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email, OpError> {
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
+        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
         let inv = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
         let now = storage::now();
@@ -388,6 +427,12 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
             inv.role,
             now,
         )?;
+        members::set_invited_by(conn, inv.org_id, account.id, inv.invited_by)?;
+        // the custom roles still defined pass to the new member (a deleted one left the invitation)
+        let custom = role_rows::of_invitation(conn, inv.id)?;
+        for r in &custom {
+            role_rows::give(conn, inv.org_id, account.id, r.id)?;
+        }
         invitations::set_status(conn, inv.id, InvitationStatus::Accepted, now)?;
         audit::append(
             conn,
@@ -397,7 +442,7 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
             NewEvent::new("invitation.accepted")
                 .target(account.name.clone())
                 .target_email(account.email.to_string())
-                .details(json!({ "role": inv.role.as_str() })),
+                .details(json!({ "role": inv.role.as_str(), "roles": roles::names(&custom) })),
             now,
         )?;
         Ok((account.id, inv.org_id))

@@ -3,12 +3,16 @@
 use serde_json::json;
 
 use crate::domain::policy::{self, Target};
-use crate::domain::{AccountId, Actor, Invalid, MembershipStatus, OrgId, Permission, Role};
-use crate::operations::access::lock_and_authorize;
-use crate::operations::{Ctx, OpError};
+use crate::domain::{AccountId, Actor, Invalid, MembershipStatus, OrgId, Permission, PermissionSet, Role};
+use crate::operations::access::{lock_and_authorize, permissions_of};
+use crate::operations::roles::{self, CustomRole, refuse};
+use crate::operations::{Ctx, OpError, all_valid};
 use crate::storage::audit::NewEvent;
 pub use crate::storage::member_list::{Query as ListQuery, Row as ListRow};
 pub use crate::storage::members::Membership;
+use crate::domain::ids::InvitationId;
+pub use crate::storage::roles::RoleTag;
+use crate::storage::roles as role_rows;
 use crate::storage::{member_list, members};
 use crate::storage::{self, Db, DbConn, audit};
 
@@ -16,33 +20,39 @@ fn target_of(conn: &mut DbConn, org: OrgId, account: AccountId) -> Result<Member
     members::find(conn, org, account)?.ok_or(OpError::NotFound)
 }
 
-fn refuse(r: policy::Refusal) -> OpError {
-    OpError::Forbidden(r.message().to_string())
-}
-
+/// A base role as a form or a body names it: `admin`, `editor` or `viewer`.
 pub fn parse_role(raw: &str) -> Result<Role, Invalid> {
     let role = Role::parse(raw.trim()).ok_or_else(|| Invalid::new("role", "Choose a role: Admin, Editor or Viewer."))?;
-    policy::can_grant(role).map_err(|r| Invalid::new("role", r.message()))?;
+    if role == Role::Owner {
+        return Err(Invalid::new("role", policy::Refusal::OwnerOnlyByTransfer.message()));
+    }
     Ok(role)
 }
 
-/// Changes a member's role and/or status in one transaction: both or neither. The member is
-/// read once, after the authorization, and every rule is checked against that one reading.
-pub fn update(
-    db: &Db,
-    ctx: &Ctx,
-    org: OrgId,
-    target: AccountId,
-    raw_role: Option<&str>,
-    active: Option<bool>,
-) -> Result<(), OpError> {
-    let role = raw_role.map(parse_role).transpose()?;
+/// What a member change asks for; None leaves that part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Change<'a> {
+    pub role: Option<&'a str>,
+    /// The complete list of custom roles the member should hold.
+    pub roles: Option<&'a [String]>,
+    pub active: Option<bool>,
+}
+
+/// Changes a member's base role, custom roles and/or status in one transaction: all or
+/// nothing. The member is read once, after the authorization, and every rule is checked
+/// against that one reading.
+pub fn update(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, change: Change<'_>) -> Result<(), OpError> {
+    let role = change.role.map(parse_role).transpose();
+    let role_ids = change.roles.map(roles::parse_ids).transpose();
+    all_valid([role.as_ref().map(|_| ()).map_err(Clone::clone), role_ids.as_ref().map(|_| ()).map_err(Clone::clone)])?;
+    let (role, role_ids) = (role?, role_ids?);
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
-        let t = target_of(conn, org, target)?;
-        policy::can_act_on(ctx.actor.account(), Target { account: target, role: t.role }).map_err(refuse)?;
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
+        let (t, _) = roles::changeable_member(conn, ctx, held, org, target)?;
+        let wanted = role_ids.as_deref().map(|ids| roles::resolve(conn, org, ids)).transpose()?;
         let now = storage::now();
         if let Some(role) = role.filter(|r| *r != t.role) {
+            policy::can_grant(held, role).map_err(refuse)?;
             members::set_role(conn, org, target, role)?;
             let event = NewEvent::new("member.role_changed")
                 .target(t.name.clone())
@@ -50,7 +60,10 @@ pub fn update(
                 .details(json!({ "old_role": t.role.as_str(), "new_role": role.as_str() }));
             audit::append(conn, org, &ctx.actor, &ctx.meta, event, now)?;
         }
-        let status = active.map(|a| if a { MembershipStatus::Active } else { MembershipStatus::Inactive });
+        if let Some(wanted) = wanted {
+            roles::set_member_roles(conn, ctx, held, &t, &wanted)?;
+        }
+        let status = change.active.map(|a| if a { MembershipStatus::Active } else { MembershipStatus::Inactive });
         if let Some(status) = status.filter(|s| *s != t.status) {
             members::set_status(conn, org, target, status)?;
             let action = match status {
@@ -68,22 +81,23 @@ pub fn update(
 }
 
 pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
-    update(db, ctx, org, target, Some(raw_role), None)
+    update(db, ctx, org, target, Change { role: Some(raw_role), ..Change::default() })
 }
 
 pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, active: bool) -> Result<(), OpError> {
-    update(db, ctx, org, target, None, Some(active))
+    update(db, ctx, org, target, Change { active: Some(active), ..Change::default() })
 }
 
-/// Ends the membership after the typed confirmation; the account stays.
+/// Ends the membership after the typed confirmation; the account stays, and so do its custom
+/// roles' definitions (the member simply no longer holds them).
 pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: &str) -> Result<(), OpError> {
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
-        let t = target_of(conn, org, target)?;
-        policy::can_act_on(ctx.actor.account(), Target { account: target, role: t.role }).map_err(refuse)?;
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
+        let (t, _) = roles::changeable_member(conn, ctx, held, org, target)?;
         if !t.email.matches_typed(confirm_email) {
             return Err(Invalid::new("confirm_email", "Type the member's email address exactly to confirm.").into());
         }
+        let held_roles = roles::names(&crate::storage::roles::of_member(conn, org, target)?);
         members::delete(conn, org, target)?;
         audit::append(
             conn,
@@ -93,27 +107,60 @@ pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: 
             NewEvent::new("member.removed")
                 .target(t.name.clone())
                 .target_email(t.email.to_string())
-                .details(json!({ "role": t.role.as_str(), "status": t.status.as_str() })),
+                .details(json!({ "role": t.role.as_str(), "roles": held_roles, "status": t.status.as_str() })),
             storage::now(),
         )?;
         Ok(())
     })
 }
 
-/// A member the actor may act on (change, deactivate, remove), as the dialogs show them: the
-/// page's own check, before the change checks again inside its transaction.
-pub fn actionable(db: &Db, actor: &Actor, org: OrgId, account: AccountId) -> Result<Membership, OpError> {
-    let member = target_of(&mut *db.conn()?, org, account)?;
-    policy::can_act_on(actor.account(), Target { account, role: member.role }).map_err(refuse)?;
-    Ok(member)
+/// A member the actor may act on (change, deactivate, remove), as the dialogs show them, with
+/// their custom roles: the page's own check, before the change checks again inside its
+/// transaction. `held` is what the actor may do.
+pub fn actionable(db: &Db, actor: &Actor, held: PermissionSet, org: OrgId, account: AccountId) -> Result<(Membership, Vec<CustomRole>), OpError> {
+    let mut conn = db.conn()?;
+    let member = target_of(&mut conn, org, account)?;
+    let permissions = permissions_of(&mut conn, &member)?;
+    policy::can_act_on(actor.account(), held, Target { account, role: member.role, permissions }).map_err(refuse)?;
+    let custom = crate::storage::roles::of_member(&mut conn, org, account)?;
+    Ok((member, custom))
 }
 
-/// One page of the member list (members and their pending or expired invitations) and the
-/// number of rows matching the query.
-pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<(Vec<ListRow>, i64), OpError> {
+/// One page of the member list with the custom roles of its rows.
+pub struct ListPage {
+    pub rows: Vec<ListRow>,
+    /// Rows matching the query, paging ignored.
+    pub total: i64,
+    /// The custom roles of the members on the page (by account id) and of the invitations (by
+    /// invitation id), each by name.
+    pub row_roles: Vec<(String, RoleTag)>,
+    /// Every custom role of the organization, for the role filter.
+    pub custom_roles: Vec<RoleTag>,
+}
+
+/// One page of the member list (members and their pending or expired invitations), the number
+/// of rows matching the query, and the custom roles of what the page shows. An organization
+/// without custom roles pays one indexed read for them.
+pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<ListPage, OpError> {
     let mut conn = db.conn()?;
     let now = storage::now();
-    Ok((member_list::page(&mut conn, org, query, now)?, member_list::count(&mut conn, org, query, now)?))
+    let rows = member_list::page(&mut conn, org, query, now)?;
+    let total = member_list::count(&mut conn, org, query, now)?;
+    let custom_roles = role_rows::tags(&mut conn, org)?;
+    let mut row_roles = Vec::new();
+    if !custom_roles.is_empty() {
+        let accounts: Vec<AccountId> = rows.iter().filter(|r| r.kind == "member").filter_map(|r| r.id.parse().ok()).collect();
+        let invitations: Vec<InvitationId> =
+            rows.iter().filter(|r| r.kind == "invitation").filter_map(|r| r.id.parse().ok()).collect();
+        row_roles.extend(role_rows::tags_of_members(&mut conn, org, &accounts)?.into_iter().map(|(a, t)| (a.to_string(), t)));
+        row_roles.extend(role_rows::tags_of_invitations(&mut conn, &invitations)?.into_iter().map(|(i, t)| (i.to_string(), t)));
+    }
+    Ok(ListPage { rows, total, row_roles, custom_roles })
+}
+
+/// The organization's custom roles, by name, for menus and forms.
+pub fn custom_roles(db: &Db, org: OrgId) -> Result<Vec<RoleTag>, OpError> {
+    Ok(role_rows::tags(&mut *db.conn()?, org)?)
 }
 
 /// Members by email after `after` (a keyset cursor), for the API.

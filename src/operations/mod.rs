@@ -10,6 +10,7 @@ pub mod identity;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod roles;
 pub mod security_log;
 pub mod sessions;
 pub mod two_factor;

@@ -5,7 +5,6 @@ use serde_json::json;
 
 use crate::crypto;
 use crate::domain::ids::SessionId;
-use crate::domain::policy::{self, Target};
 use crate::domain::sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SEEN_RESOLUTION, expired};
 use crate::domain::{AccountId, OrgId, Permission, RequestMeta};
 use crate::operations::access::lock_and_authorize;
@@ -14,7 +13,7 @@ use crate::operations::{Ctx, OpError, security_log};
 pub use crate::storage::sessions::Session;
 use crate::storage::accounts::Account;
 use crate::storage::audit::{self, NewEvent};
-use crate::storage::{self, Db, DbConn, account_links, members, sessions};
+use crate::storage::{self, Db, DbConn, account_links, sessions};
 
 /// How long spent links (used or expired) are kept before the sweep deletes them.
 const SPENT_LINK_RETENTION: chrono::Duration = chrono::Duration::days(7);
@@ -105,10 +104,8 @@ pub fn revoke_others(db: &Db, meta: &RequestMeta, account: AccountId, keep: Opti
 /// themselves), with `member.signed_out`.
 pub fn sign_out_member(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId) -> Result<usize, OpError> {
     db.write(|conn| {
-        lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
-        let member = members::find(conn, org, target)?.ok_or(OpError::NotFound)?;
-        policy::can_act_on(ctx.actor.account(), Target { account: target, role: member.role })
-            .map_err(|r| OpError::Forbidden(r.message().to_string()))?;
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
+        let (member, _) = crate::operations::roles::changeable_member(conn, ctx, held, org, target)?;
         let ended = sessions::delete_all_of_account(conn, target, None)?;
         security_log::record(conn, target, SecurityEvent::SignedOutByAdmin, &ctx.meta)?;
         let event = NewEvent::new("member.signed_out")

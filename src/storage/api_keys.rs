@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use crate::storage::DbConn;
 use crate::storage::schema::{accounts, api_key_deployments, api_keys, deployments};
 use crate::domain::ids::{ApiKeyId, DeploymentId};
-use crate::domain::{AccountId, OrgId};
+use crate::domain::roles::{KEY_READ, KEY_WRITE};
+use crate::domain::{AccountId, OrgId, PermissionSet};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_keys)]
@@ -24,15 +25,25 @@ pub struct ApiKey {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The permissions chosen one by one; None for the presets named by `permissions`.
+    pub grants: Option<PermissionSet>,
 }
 
 impl ApiKey {
-    pub fn can_read(&self) -> bool {
-        matches!(self.permissions.as_str(), "read" | "read_write")
+    /// What the key may do (its scope aside).
+    pub fn permission_set(&self) -> PermissionSet {
+        match (self.grants, self.permissions.as_str()) {
+            (Some(grants), _) => grants,
+            (None, "read") => KEY_READ,
+            (None, "write") => KEY_WRITE,
+            (None, "read_write") => KEY_READ.union(KEY_WRITE),
+            (None, _) => PermissionSet::EMPTY,
+        }
     }
 
-    pub fn can_write(&self) -> bool {
-        matches!(self.permissions.as_str(), "write" | "read_write")
+    /// `read`, `write`, `read_write`, or `custom` for a key whose permissions were chosen.
+    pub fn preset(&self) -> &str {
+        if self.grants.is_some() { "custom" } else { &self.permissions }
     }
 
     pub fn all_deployments(&self) -> bool {
@@ -103,6 +114,8 @@ pub struct ListedKey {
     pub key: ApiKey,
     pub created_by_email: Option<String>,
     pub deployments: Vec<String>,
+    /// Whether the key holds a permission its creator no longer holds (set by the operations).
+    pub exceeds_creator: bool,
 }
 
 pub fn list(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<ListedKey>> {
@@ -122,7 +135,7 @@ pub fn list(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<ListedKey>> {
         .into_iter()
         .map(|(key, created_by_email)| {
             let deployments = scoped.iter().filter(|(k, _)| *k == key.id).map(|(_, n)| n.clone()).collect();
-            ListedKey { key, created_by_email, deployments }
+            ListedKey { key, created_by_email, deployments, exceeds_creator: false }
         })
         .collect())
 }

@@ -10,10 +10,10 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
-use crate::domain::ids::{AccountId, ApiKeyId, DeploymentId, InvitationId, OrgId, SessionId};
+use crate::domain::ids::{AccountId, ApiKeyId, DeploymentId, InvitationId, OrgId, RoleId, SessionId};
 use crate::domain::links::LinkPurpose;
 use crate::domain::security_log::SecurityEvent;
-use crate::domain::{Email, InvitationStatus, MembershipStatus, Role};
+use crate::domain::{Email, InvitationStatus, MembershipStatus, PermissionSet, Role};
 use crate::storage::MultiBackend;
 
 /// A value kept in a TEXT column.
@@ -35,7 +35,7 @@ macro_rules! id_column {
     )*};
 }
 
-id_column!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId);
+id_column!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId, RoleId);
 
 macro_rules! enum_column {
     ($($ty:ty),*) => {$(
@@ -59,6 +59,16 @@ impl TextColumn for Email {
     /// Stored emails were normalised when they were made.
     fn from_text(text: String) -> Result<Self, String> {
         Ok(Email::from_db(text))
+    }
+}
+
+/// A set of permissions is kept as its names, space-separated.
+impl TextColumn for PermissionSet {
+    fn to_text(&self) -> Cow<'_, str> {
+        Cow::Owned(self.names())
+    }
+    fn from_text(text: String) -> Result<Self, String> {
+        PermissionSet::parse_names([text.as_str()]).map_err(|name| format!("unknown permission {name:?} in the database"))
     }
 }
 
@@ -110,4 +120,4 @@ macro_rules! text_sql {
     )*};
 }
 
-text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId, Role, MembershipStatus, InvitationStatus, LinkPurpose, SecurityEvent, Email);
+text_sql!(AccountId, OrgId, InvitationId, DeploymentId, ApiKeyId, SessionId, RoleId, PermissionSet, Role, MembershipStatus, InvitationStatus, LinkPurpose, SecurityEvent, Email);

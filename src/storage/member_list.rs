@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use crate::storage::{Backend, DbConn, MultiBackend};
-use crate::domain::member_list::{Sort, StatusFilter};
+use crate::domain::member_list::{RoleFilter, Sort, StatusFilter};
 use crate::domain::{OrgId, Role};
 
 /// The order of the rows; the sort's last key, the id, makes it total.
@@ -28,7 +28,7 @@ fn order_by(sort: Sort) -> &'static str {
 pub struct Query {
     pub q: Option<String>,
     pub status: Option<StatusFilter>,
-    pub role: Option<Role>,
+    pub role: Option<RoleFilter>,
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,
@@ -142,7 +142,7 @@ fn like_pattern(q: &str) -> String {
 fn halves(query: &Query) -> (bool, bool) {
     let members = !matches!(query.status, Some(StatusFilter::Pending | StatusFilter::Expired));
     let invitations = !matches!(query.status, Some(StatusFilter::Active | StatusFilter::Inactive))
-        && query.role != Some(Role::Owner);
+        && query.role != Some(RoleFilter::Base(Role::Owner));
     (members, invitations)
 }
 
@@ -153,8 +153,14 @@ fn member_part(sql: &mut Sql, backend: Backend, columns: &str, org: OrgId, query
     if let Some(s) = query.status {
         sql.bind(" AND status = ?", Bind::Text(s.as_str().into()));
     }
-    if let Some(r) = query.role {
-        sql.bind(" AND role = ?", Bind::Text(r.as_str().into()));
+    match query.role {
+        Some(RoleFilter::Base(r)) => sql.bind(" AND role = ?", Bind::Text(r.as_str().into())),
+        Some(RoleFilter::Custom(id)) => sql.bind(
+            " AND account_id IN (SELECT member_roles.account_id FROM member_roles \
+             WHERE member_roles.role_id = ? AND member_roles.org_id = memberships.org_id)",
+            Bind::Text(id.to_string()),
+        ),
+        None => {}
     }
     if let Some(p) = pattern {
         sql.bind(" AND (email LIKE ? ESCAPE '\\'", Bind::Text(p.to_string()));
@@ -187,8 +193,13 @@ fn invitation_part(
         Some(StatusFilter::Expired) => sql.bind(" AND expires_at <= ?", Bind::Time(now)),
         _ => {}
     }
-    if let Some(r) = query.role {
-        sql.bind(" AND role = ?", Bind::Text(r.as_str().into()));
+    match query.role {
+        Some(RoleFilter::Base(r)) => sql.bind(" AND role = ?", Bind::Text(r.as_str().into())),
+        Some(RoleFilter::Custom(id)) => sql.bind(
+            " AND id IN (SELECT invitation_roles.invitation_id FROM invitation_roles WHERE invitation_roles.role_id = ?)",
+            Bind::Text(id.to_string()),
+        ),
+        None => {}
     }
     if let Some(p) = pattern {
         sql.bind(" AND email LIKE ? ESCAPE '\\'", Bind::Text(p.to_string()));
@@ -259,7 +270,8 @@ pub fn count(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) -
     let pattern = pattern(query);
     let backend = conn.backend();
     let mut total = 0;
-    if members && pattern.is_none() {
+    let base_role_only = !matches!(query.role, Some(RoleFilter::Custom(_)));
+    if members && pattern.is_none() && base_role_only {
         total += counted_members(conn, org, query)?;
     } else if members {
         let mut sql = Sql { text: String::new(), binds: Vec::new() };
@@ -285,7 +297,10 @@ fn counted_members(conn: &mut DbConn, org: OrgId, query: &Query) -> QueryResult<
     Ok(rows
         .into_iter()
         .filter(|(status, _, _)| query.status.is_none_or(|s| s.as_str() == status))
-        .filter(|(_, role, _)| query.role.is_none_or(|r| r.as_str() == role))
+        .filter(|(_, role, _)| match query.role {
+            Some(RoleFilter::Base(r)) => r.as_str() == role,
+            _ => true,
+        })
         .map(|(_, _, n)| n)
         .sum())
 }

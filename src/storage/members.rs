@@ -73,6 +73,14 @@ pub fn find_with_org(conn: &mut DbConn, org: OrgId, account: AccountId) -> Query
     Ok(found.map(|(membership, org_name, require_two_factor)| MembershipInOrg { membership, org_name, require_two_factor }))
 }
 
+/// Records who invited the member, when they joined through an invitation.
+pub fn set_invited_by(conn: &mut DbConn, org: OrgId, account: AccountId, inviter: Option<AccountId>) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org, account)))
+        .set(memberships::invited_by.eq(inviter))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Records that the member made a request now. Callers only call it when the stored value is
 /// older than a minute, so an active member costs one write a minute, not one per request.
 pub fn touch(conn: &mut DbConn, org: OrgId, account: AccountId, at: NaiveDateTime) -> QueryResult<()> {

@@ -13,6 +13,7 @@ pub mod member_list;
 pub mod members;
 pub mod orgs;
 pub mod recovery_codes;
+pub mod roles;
 pub mod schema;
 pub mod security_log;
 pub mod sessions;

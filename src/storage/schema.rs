@@ -79,6 +79,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         last_active_at -> Nullable<Timestamp>,
+        invited_by -> Nullable<Text>,
     }
 }
 
@@ -133,6 +134,35 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        grants -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        permissions -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_roles (org_id, account_id, role_id) {
+        org_id -> Text,
+        account_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    invitation_roles (invitation_id, role_id) {
+        invitation_id -> Text,
+        role_id -> Text,
     }
 }
 
@@ -176,6 +206,10 @@ diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(api_key_deployments -> api_keys (api_key_id));
 diesel::joinable!(api_key_deployments -> deployments (deployment_id));
 diesel::joinable!(audit_events -> organizations (org_id));
+diesel::joinable!(roles -> organizations (org_id));
+diesel::joinable!(member_roles -> roles (role_id));
+diesel::joinable!(invitation_roles -> roles (role_id));
+diesel::joinable!(invitation_roles -> invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -191,4 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     api_key_deployments,
     audit_events,
+    roles,
+    member_roles,
+    invitation_roles,
 );

@@ -9,7 +9,7 @@ use crate::operations::api_keys::ListedKey;
 use crate::operations::deployments::DeploymentListRow;
 use crate::web::format;
 use crate::web::error::WebError;
-use crate::web::extract::{Authorized, perm};
+use crate::web::extract::{Authorized, OrgAccess, perm};
 use crate::web::forms::FormErrors;
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
@@ -72,7 +72,7 @@ struct KeysPage {
 
 async fn page(
     state: &AppState,
-    access: &Authorized<perm::ApiKeysManage>,
+    access: &OrgAccess,
     form: CreateInput,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
@@ -103,7 +103,7 @@ async fn page(
     )
 }
 
-pub async fn index(state: web::Data<AppState>, access: Authorized<perm::ApiKeysManage>) -> Result<HttpResponse, WebError> {
+pub async fn index(state: web::Data<AppState>, access: Authorized<perm::ApiKeysRead>) -> Result<HttpResponse, WebError> {
     let form = CreateInput { permissions: "read".into(), scope: "all".into(), lifetime_days: "90".into(), ..CreateInput::default() };
     page(&state, &access, form, FormErrors::none()).await
 }

@@ -14,6 +14,7 @@ use crate::web::forms::{FormErrors, form_errors};
 use crate::web::format;
 use crate::web::shell::{self, Shell};
 use crate::app::AppState;
+use crate::domain::Permission;
 
 const PAGE_SIZE: i64 = 50;
 #[derive(Debug, Default, serde::Deserialize)]
@@ -87,7 +88,7 @@ struct AuditPage {
     first_page: bool,
     newest_href: String,
     older_href: Option<String>,
-    export_href: String,
+    export_href: Option<String>,
     errors: FormErrors,
 }
 
@@ -105,7 +106,7 @@ fn with_query(base: &str, form: &FilterInput, cursor: Option<i64>) -> String {
 
 pub async fn index(
     state: web::Data<AppState>,
-    access: Authorized<perm::AuditRead>,
+    access: Authorized<perm::AuditView>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
     let AuditQuery { filter: form, cursor } = query.into_inner();
@@ -133,7 +134,7 @@ pub async fn index(
             first_page: cursor.is_none(),
             newest_href: with_query(&base, &form, None),
             older_href: next.map(|c| with_query(&base, &form, Some(c))),
-            export_href: with_query(&format!("{base}.csv"), &form, None),
+            export_href: access.can(Permission::AuditRead).then(|| with_query(&format!("{base}.csv"), &form, None)),
             form,
             errors,
         },

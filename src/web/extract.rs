@@ -171,7 +171,7 @@ async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
                 org_id,
                 org_name: m.org_name,
                 role: m.membership.role,
-                permissions: m.membership.role.permissions(),
+                permissions: found.permissions,
                 require_two_factor: m.require_two_factor,
                 switcher: found.switcher,
             })
@@ -245,4 +245,8 @@ pub mod perm {
     marker!(ApiKeysManage, Permission::ApiKeysManage);
     marker!(OrgManage, Permission::OrgManage);
     marker!(OrgOwner, Permission::OrgOwner);
+    marker!(RolesManage, Permission::RolesManage);
+    marker!(MembersInvite, Permission::MembersInvite);
+    marker!(AuditView, Permission::AuditView);
+    marker!(ApiKeysRead, Permission::ApiKeysRead);
 }

@@ -26,7 +26,7 @@ fn invitation_id(raw: &str) -> Result<InvitationId, WebError> {
 pub async fn resend(
     req: HttpRequest,
     state: web::Data<AppState>,
-    access: Authorized<perm::MembersManage>,
+    access: Authorized<perm::MembersInvite>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
@@ -50,7 +50,7 @@ pub async fn resend(
 pub async fn cancel(
     req: HttpRequest,
     state: web::Data<AppState>,
-    access: Authorized<perm::MembersManage>,
+    access: Authorized<perm::MembersInvite>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);

@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::app::AppState;
-use crate::domain::member_list::{Sort, StatusFilter};
-use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Permission, Role};
-use crate::operations::members::{ListQuery, ListRow, Membership};
+use crate::domain::member_list::{RoleFilter, Sort, StatusFilter};
+use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Permission, PermissionSet, Role};
+use crate::operations::members::{ListQuery, ListRow, Membership, RoleTag};
 use crate::operations::{self, OpError};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
@@ -45,6 +45,8 @@ pub struct RowView {
     pub status_label: &'static str,
     pub status_class: &'static str,
     pub role: &'static str,
+    /// The custom roles, by name.
+    pub custom_roles: Vec<String>,
     pub created: String,
     pub created_full: String,
     pub last_active: String,
@@ -59,8 +61,20 @@ pub struct RowView {
     pub is_self: bool,
 }
 
-fn row_view(row: ListRow, me: AccountId, can_manage: bool, now: chrono::NaiveDateTime) -> RowView {
+/// What the list knows of the viewer: who they are and what they may do.
+struct Viewer {
+    me: AccountId,
+    held: PermissionSet,
+    can_manage: bool,
+    can_invite: bool,
+}
+
+fn row_view(row: ListRow, tags: Vec<&RoleTag>, viewer: &Viewer, now: chrono::NaiveDateTime) -> RowView {
     let role = row.role;
+    let custom_roles = tags.iter().map(|t| t.name.clone()).collect();
+    // what the row's person may do (or will, once they accept): nobody acts on more than they hold
+    let permissions = tags.iter().fold(role.permissions(), |set, t| set.union(t.permissions));
+    let within_reach = viewer.held.covers(permissions);
     if row.kind == "invitation" {
         let expired = row.status == "expired";
         return RowView {
@@ -71,6 +85,7 @@ fn row_view(row: ListRow, me: AccountId, can_manage: bool, now: chrono::NaiveDat
             status_label: if expired { "Expired Invitation" } else { "Pending Invitation" },
             status_class: if expired { "badge-amber" } else { "badge-blue" },
             role: role.label(),
+            custom_roles,
             created: format::date(row.created_at),
             created_full: format::minutes(row.created_at),
             last_active: "—".into(),
@@ -80,14 +95,14 @@ fn row_view(row: ListRow, me: AccountId, can_manage: bool, now: chrono::NaiveDat
             can_deactivate: false,
             can_activate: false,
             can_remove: false,
-            can_resend: can_manage,
-            can_cancel: can_manage,
+            can_resend: viewer.can_invite && within_reach,
+            can_cancel: viewer.can_invite,
             is_self: false,
         };
     }
     let active = row.status == MembershipStatus::Active.as_str();
-    let is_self = row.id == me.to_string();
-    let actionable = can_manage && !is_self && role != Role::Owner;
+    let is_self = row.id == viewer.me.to_string();
+    let actionable = viewer.can_manage && !is_self && role != Role::Owner && within_reach;
     RowView {
         is_invitation: false,
         email: row.email,
@@ -95,6 +110,7 @@ fn row_view(row: ListRow, me: AccountId, can_manage: bool, now: chrono::NaiveDat
         status_label: if active { "Active" } else { "Inactive" },
         status_class: if active { "badge-green" } else { "badge-gray" },
         role: role.label(),
+        custom_roles,
         created: format::date(row.created_at),
         created_full: format::minutes(row.created_at),
         last_active: row.last_active_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "Never".into()),
@@ -134,9 +150,39 @@ fn sort_label(s: Sort) -> &'static str {
 }
 
 pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
+    pub value: String,
+    pub label: String,
     pub selected: bool,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, selected: bool) -> Choice {
+        Choice { value: value.into(), label: label.into(), selected }
+    }
+}
+
+/// A custom role as a checkbox of the invite and edit forms.
+pub struct RoleOption {
+    pub id: String,
+    pub name: String,
+    /// Its permissions, briefly.
+    pub summary: String,
+    pub checked: bool,
+    /// Whether the person filling the form may give it (else it is shown, disabled).
+    pub givable: bool,
+}
+
+pub fn role_options(custom: &[RoleTag], held: PermissionSet, checked: &[String]) -> Vec<RoleOption> {
+    custom
+        .iter()
+        .map(|t| RoleOption {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            summary: t.permissions.essential().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+            checked: checked.iter().any(|c| c.trim() == t.id.to_string()),
+            givable: held.covers(t.permissions),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -149,6 +195,7 @@ struct MembersPage {
     q: String,
     statuses: Vec<Choice>,
     roles: Vec<Choice>,
+    custom_roles: Vec<Choice>,
     sorts: Vec<Choice>,
     filtered: bool,
     can_manage: bool,
@@ -178,7 +225,7 @@ pub async fn index(
     let query = query.into_inner();
     // Unknown filter values are ignored rather than refused: a stale bookmark still opens.
     let status = StatusFilter::parse(&query.status);
-    let role = Role::parse(query.role.trim());
+    let role = RoleFilter::parse(&query.role);
     let sort = Sort::parse(&query.sort).unwrap_or(Sort::Email);
     let page = query.page.trim().parse::<i64>().ok().filter(|p| *p >= 1 && *p <= 1_000_000).unwrap_or(1);
     let q: String = query.q.trim().chars().take(200).collect();
@@ -191,13 +238,27 @@ pub async fn index(
         offset: (page - 1) * PAGE_SIZE,
     };
     let org = access.org_id;
-    let (rows, total) = state.run(move |db| operations::members::list(db, org, &dq)).await?;
-    let can_manage = access.can(Permission::MembersManage);
-    let me = access.current.id();
+    let listed = state.run(move |db| operations::members::list(db, org, &dq)).await?;
+    let total = listed.total;
+    let viewer = Viewer {
+        me: access.current.id(),
+        held: access.permissions,
+        can_manage: access.can(Permission::MembersManage),
+        can_invite: access.can(Permission::MembersInvite),
+    };
     let now = crate::domain::now();
-    let rows: Vec<RowView> = rows.into_iter().map(|r| row_view(r, me, can_manage, now)).collect();
+    let row_roles = &listed.row_roles;
+    let rows: Vec<RowView> = listed
+        .rows
+        .into_iter()
+        .map(|r| {
+            let tags = row_roles.iter().filter(|(id, _)| *id == r.id).map(|(_, t)| t).collect();
+            row_view(r, tags, &viewer, now)
+        })
+        .collect();
+    let role_value = role.map(RoleFilter::value).unwrap_or_default();
     let (status_s, role_s, sort_s) =
-        (status.map(|s| s.as_str()).unwrap_or(""), role.map(|r| r.as_str()).unwrap_or(""), if sort == Sort::Email { "" } else { sort.as_str() });
+        (status.map(|s| s.as_str()).unwrap_or(""), role_value.as_str(), if sort == Sort::Email { "" } else { sort.as_str() });
     let first = if rows.is_empty() { 0 } else { (page - 1) * PAGE_SIZE + 1 };
     let last = (page - 1) * PAGE_SIZE + rows.len() as i64;
     let shell = Shell::load(&state, &access, Some(&access), "members", "Members").await?;
@@ -205,11 +266,16 @@ pub async fn index(
         shell,
         org: org.to_string(),
         total,
-        statuses: StatusFilter::ALL.iter().map(|s| Choice { value: s.as_str(), label: status_label(*s), selected: Some(*s) == status }).collect(),
-        roles: Role::ALL.iter().map(|r| Choice { value: r.as_str(), label: r.label(), selected: Some(*r) == role }).collect(),
-        sorts: Sort::ALL.iter().map(|s| Choice { value: s.as_str(), label: sort_label(*s), selected: *s == sort }).collect(),
+        statuses: StatusFilter::ALL.iter().map(|s| Choice::new(s.as_str(), status_label(*s), Some(*s) == status)).collect(),
+        roles: Role::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), Some(RoleFilter::Base(*r)) == role)).collect(),
+        custom_roles: listed
+            .custom_roles
+            .iter()
+            .map(|t| Choice::new(t.id.to_string(), t.name.clone(), Some(RoleFilter::Custom(t.id)) == role))
+            .collect(),
+        sorts: Sort::ALL.iter().map(|s| Choice::new(s.as_str(), sort_label(*s), *s == sort)).collect(),
         filtered: !q.is_empty() || status.is_some() || role.is_some(),
-        can_manage,
+        can_manage: viewer.can_invite,
         first,
         last,
         prev_href: (page > 1).then(|| list_href(org, &q, status_s, role_s, sort_s, page - 1)),
@@ -228,6 +294,14 @@ pub struct InviteForm {
     pub email: String,
     #[serde(default)]
     pub role: String,
+    /// Custom role ids, repeated.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// A form with a repeated field (`roles`), which the usual form extractor cannot read.
+pub fn read_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
+    serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
 }
 
 #[derive(Template)]
@@ -237,11 +311,23 @@ struct InvitePage {
     org: String,
     form: InviteForm,
     roles: Vec<Choice>,
+    custom_roles: Vec<RoleOption>,
     errors: FormErrors,
 }
 
-fn grantable(selected: &str) -> Vec<Choice> {
-    Role::GRANTABLE.iter().map(|r| Choice { value: r.as_str(), label: r.label(), selected: r.as_str() == selected }).collect()
+/// The base roles the person filling the form may give, as choices.
+fn grantable(selected: &str, held: PermissionSet) -> Vec<Choice> {
+    Role::GRANTABLE
+        .iter()
+        .filter(|r| held.covers(r.permissions()))
+        .map(|r| Choice::new(r.as_str(), r.label(), r.as_str() == selected))
+        .collect()
+}
+
+async fn custom_role_options(state: &AppState, access: &OrgAccess, checked: &[String]) -> Result<Vec<RoleOption>, WebError> {
+    let org = access.org_id;
+    let custom = state.run(move |db| operations::members::custom_roles(db, org)).await?;
+    Ok(role_options(&custom, access.permissions, checked))
 }
 
 dialog_page!(InvitePage, EditPage, RemovePage);
@@ -267,32 +353,45 @@ async fn invite_response(
     form: InviteForm,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let roles = grantable(&form.role);
-    member_dialog(req, state, access, "Invite a member", errors, |shell, org, errors| InvitePage { shell, org, form, roles, errors }).await
+    let roles = grantable(&form.role, access.permissions);
+    let custom_roles = custom_role_options(state, access, &form.roles).await?;
+    member_dialog(req, state, access, "Invite a member", errors, |shell, org, errors| InvitePage {
+        shell,
+        org,
+        form,
+        roles,
+        custom_roles,
+        errors,
+    })
+    .await
 }
 
+/// `?roles=…` preselects custom roles (the role page's "Invite into this role").
 pub async fn invite_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    access: Authorized<perm::MembersManage>,
+    access: Authorized<perm::MembersInvite>,
 ) -> Result<HttpResponse, WebError> {
-    invite_response(&req, &state, &access, InviteForm::default(), FormErrors::none()).await
+    let preset: InviteForm = serde_html_form::from_str(req.query_string()).unwrap_or_default();
+    let form = InviteForm { roles: preset.roles, ..InviteForm::default() };
+    invite_response(&req, &state, &access, form, FormErrors::none()).await
 }
 
 pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
-    access: Authorized<perm::MembersManage>,
-    form: web::Form<InviteForm>,
+    access: Authorized<perm::MembersInvite>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
+    let form: InviteForm = read_form(&body)?;
     // the person's own limit first, so that someone over it cannot use up the quota the
     // organization's other admins share
     state.limits.invitation_by(access.current.id())?;
     state.limits.invitation(access.org_id)?;
-    let form = form.into_inner();
     let (ctx, org, settings, st) = (access.ctx(), access.org_id, state.invitation_settings(), state.get_ref().clone());
-    let (email, role) = (form.email.clone(), form.role.clone());
-    let outcome = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &email, &role)).await;
+    let (email, role, roles) = (form.email.clone(), form.role.clone(), form.roles.clone());
+    let outcome =
+        state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &email, &role, &roles)).await;
     let done = |_| {
         let email = Email::parse(&form.email).map(|e| e.to_string()).unwrap_or_default();
         Done::to(format!("/orgs/{org}/members"), format!("Invitation sent to {email}."))
@@ -312,13 +411,20 @@ struct EditPage {
     org: String,
     member: Membership,
     roles: Vec<Choice>,
+    custom_roles: Vec<RoleOption>,
     errors: FormErrors,
+}
+
+/// The member named by the path and their custom roles, if the signed-in member may act on them.
+async fn actionable_with_roles(state: &AppState, access: &OrgAccess, raw: &str) -> Result<(Membership, Vec<String>), WebError> {
+    let (org, account, actor, held) = (access.org_id, account_id(raw)?, access.actor(), access.permissions);
+    let (member, custom) = state.run(move |db| operations::members::actionable(db, &actor, held, org, account)).await?;
+    Ok((member, custom.into_iter().map(|r| r.id.to_string()).collect()))
 }
 
 /// The member named by the path, if the signed-in member may act on them.
 async fn actionable_member(state: &AppState, access: &OrgAccess, raw: &str) -> Result<Membership, WebError> {
-    let (org, account, actor) = (access.org_id, account_id(raw)?, access.actor());
-    Ok(state.run(move |db| operations::members::actionable(db, &actor, org, account)).await?)
+    Ok(actionable_with_roles(state, access, raw).await?.0)
 }
 
 async fn edit_response(
@@ -326,11 +432,24 @@ async fn edit_response(
     state: &AppState,
     access: &OrgAccess,
     member: Membership,
-    selected: &str,
+    form: &MemberForm,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    let roles = grantable(selected);
-    member_dialog(req, state, access, "Edit member", errors, |shell, org, errors| EditPage { shell, org, member, roles, errors }).await
+    let mut roles = grantable(&form.role, access.permissions);
+    if !roles.iter().any(|c| c.value == member.role.as_str()) {
+        // the member's present role stays choosable, so that only their custom roles can change
+        roles.insert(0, Choice::new(member.role.as_str(), member.role.label(), form.role == member.role.as_str()));
+    }
+    let custom_roles = custom_role_options(state, access, &form.roles).await?;
+    member_dialog(req, state, access, "Edit member", errors, |shell, org, errors| EditPage {
+        shell,
+        org,
+        member,
+        roles,
+        custom_roles,
+        errors,
+    })
+    .await
 }
 
 pub async fn edit_form(
@@ -339,15 +458,21 @@ pub async fn edit_form(
     access: Authorized<perm::MembersManage>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let member = actionable_member(&state, &access, &path.1).await?;
-    let selected = member.role.as_str();
-    edit_response(&req, &state, &access, member.clone(), selected, FormErrors::none()).await
+    let (member, roles) = actionable_with_roles(&state, &access, &path.1).await?;
+    let form = MemberForm { role: member.role.as_str().to_string(), roles, roles_submitted: None };
+    edit_response(&req, &state, &access, member, &form, FormErrors::none()).await
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct RoleForm {
+/// The edit form: the base role, the custom roles (repeated), and `roles_submitted`, which the
+/// form always sends so that no custom role checked means "none" rather than "unchanged".
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MemberForm {
     #[serde(default)]
     role: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    roles_submitted: Option<String>,
 }
 
 pub async fn update(
@@ -355,16 +480,26 @@ pub async fn update(
     state: web::Data<AppState>,
     access: Authorized<perm::MembersManage>,
     path: web::Path<(String, String)>,
-    form: web::Form<RoleForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
+    let form: MemberForm = read_form(&body)?;
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let (ctx, role) = (access.ctx(), form.into_inner().role);
-    let attempt = role.clone();
-    let outcome = state.run(move |db| operations::members::change_role(db, &ctx, org, target, &attempt)).await;
+    let ctx = access.ctx();
+    let (role, roles, submitted) = (form.role.clone(), form.roles.clone(), form.roles_submitted.is_some());
+    let outcome = state
+        .run(move |db| {
+            let change = operations::members::Change {
+                role: Some(&role),
+                roles: submitted.then_some(roles.as_slice()),
+                active: None,
+            };
+            operations::members::update(db, &ctx, org, target, change)
+        })
+        .await;
     let done = |()| Done::to(format!("/orgs/{org}/members"), "Member updated.");
     post_redirect_get(&req, &access.session, outcome, done, |errors| async {
         let member = actionable_member(&state, &access, &path.1).await?;
-        edit_response(&req, &state, &access, member, &role, errors).await
+        edit_response(&req, &state, &access, member, &form, errors).await
     })
     .await
 }

@@ -89,9 +89,10 @@ impl SignedOutShell {
 /// The sections of an organization, each shown to those holding its permission.
 const SECTIONS: &[(&str, &str, Permission)] = &[
     ("Members", "members", Permission::MembersRead),
+    ("Roles", "roles", Permission::MembersRead),
     ("Deployments", "deployments", Permission::DeploymentsRead),
-    ("Audit log", "audit", Permission::AuditRead),
-    ("API keys", "api-keys", Permission::ApiKeysManage),
+    ("Audit log", "audit", Permission::AuditView),
+    ("API keys", "api-keys", Permission::ApiKeysRead),
     ("Settings", "settings", Permission::OrgManage),
 ];
 

@@ -1,0 +1,5 @@
+ALTER TABLE memberships DROP COLUMN invited_by;
+ALTER TABLE api_keys DROP COLUMN grants;
+DROP TABLE invitation_roles;
+DROP TABLE member_roles;
+DROP TABLE roles;
