@@ -8,7 +8,7 @@ use crate::mail::Sender;
 use crate::domain::security_log::SecurityEvent;
 use crate::operations::{identity, security_log};
 use crate::storage::Db;
-use crate::domain::{AccountId, Email, Invalid, OrgId, names, password, password::check_new_password};
+use crate::domain::{AccountId, Email, Invalid, OrgId, PermissionSet, names, password, password::check_new_password};
 use crate::operations::{Ctx, OpError, all_valid, orgs::insert_owned_org};
 pub use crate::storage::accounts::Account;
 pub use crate::storage::invitations::ForAccount;
@@ -212,8 +212,46 @@ pub fn overview(db: &Db, account: &Account) -> Result<(Vec<OrgOfAccount>, Vec<Fo
     Ok((orgs, invitations))
 }
 
-/// The first organization (by name) where the account is an active member, and its role
-/// there: where a person lands after signing in.
-pub fn landing_org(db: &Db, account: AccountId) -> Result<Option<(OrgId, crate::domain::Role)>, OpError> {
-    Ok(members::first_active_org(&mut *db.conn()?, account)?)
+/// The first organization (by name) where the account is an active member, and what it may
+/// do there: where a person lands after signing in.
+pub fn landing_org(db: &Db, account: AccountId) -> Result<Option<(OrgId, PermissionSet)>, OpError> {
+    let mut conn = db.conn()?;
+    let Some((org, role)) = members::first_active_org(&mut conn, account)? else { return Ok(None) };
+    let custom = storage::roles::permissions_of_member(&mut conn, org, account)?;
+    Ok(Some((org, role.permissions().union(custom))))
+}
+
+/// What the account's membership in each of its organizations lets it do, and who invited
+/// it: "My access" on the profile.
+pub struct Access {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: crate::domain::Role,
+    pub active: bool,
+    pub custom_roles: Vec<String>,
+    pub permissions: PermissionSet,
+    /// The inviter's name and email, when the account joined through an invitation.
+    pub invited_by: Option<(String, String)>,
+}
+
+pub fn access(db: &Db, account: AccountId) -> Result<Vec<Access>, OpError> {
+    let mut conn = db.conn()?;
+    let orgs = members::orgs_of_account(&mut conn, account)?;
+    let custom = storage::roles::of_account(&mut conn, account)?;
+    let inviters = members::inviters_of_account(&mut conn, account)?;
+    Ok(orgs
+        .into_iter()
+        .map(|o| {
+            let mine: Vec<&storage::roles::CustomRole> = custom.iter().filter(|r| r.org_id == o.org_id).collect();
+            Access {
+                permissions: mine.iter().fold(o.role.permissions(), |set, r| set.union(r.permissions)),
+                custom_roles: mine.iter().map(|r| r.name.clone()).collect(),
+                invited_by: inviters.iter().find(|(org, _, _)| *org == o.org_id).map(|(_, name, email)| (name.clone(), email.clone())),
+                active: o.status == crate::domain::MembershipStatus::Active,
+                org_id: o.org_id,
+                org_name: o.name,
+                role: o.role,
+            }
+        })
+        .collect())
 }

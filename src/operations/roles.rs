@@ -251,11 +251,13 @@ pub fn list(db: &Db, org: OrgId) -> Result<Vec<ListedRole>, OpError> {
 /// How many members and invitations a role's page shows at most.
 pub const DETAILS_LIMIT: i64 = 500;
 
-/// A role's page: the role, its members, the pending invitations giving it.
+/// A role's page: the role, its members, the pending invitations giving it, and the members
+/// who could be given it.
 pub struct Details {
     pub role: CustomRole,
     pub members: Vec<RoleMember>,
     pub invitations: Vec<RoleInvitation>,
+    pub candidates: Vec<(AccountId, crate::domain::Email, String)>,
 }
 
 pub fn details(db: &Db, org: OrgId, id: RoleId) -> Result<Details, OpError> {
@@ -263,7 +265,8 @@ pub fn details(db: &Db, org: OrgId, id: RoleId) -> Result<Details, OpError> {
     let role = roles::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
     let members = roles::members_of(&mut conn, org, id, DETAILS_LIMIT)?;
     let invitations = roles::pending_invitations_of(&mut conn, id, DETAILS_LIMIT)?;
-    Ok(Details { role, members, invitations })
+    let candidates = roles::members_without(&mut conn, org, id, DETAILS_LIMIT)?;
+    Ok(Details { role, members, invitations, candidates })
 }
 
 pub fn get(db: &Db, org: OrgId, id: RoleId) -> Result<CustomRole, OpError> {

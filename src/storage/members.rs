@@ -73,6 +73,17 @@ pub fn find_with_org(conn: &mut DbConn, org: OrgId, account: AccountId) -> Query
     Ok(found.map(|(membership, org_name, require_two_factor)| MembershipInOrg { membership, org_name, require_two_factor }))
 }
 
+/// Who invited the account into each organization it joined by invitation: (organization,
+/// inviter's name, inviter's email).
+pub fn inviters_of_account(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<(OrgId, String, String)>> {
+    use crate::storage::schema::accounts;
+    memberships::table
+        .inner_join(accounts::table.on(memberships::invited_by.eq(accounts::id.nullable())))
+        .filter(memberships::account_id.eq(account))
+        .select((memberships::org_id, accounts::name, accounts::email))
+        .load(conn)
+}
+
 /// Records who invited the member, when they joined through an invitation.
 pub fn set_invited_by(conn: &mut DbConn, org: OrgId, account: AccountId, inviter: Option<AccountId>) -> QueryResult<()> {
     diesel::update(memberships::table.find((org, account)))

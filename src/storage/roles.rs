@@ -108,6 +108,16 @@ pub fn member_counts(conn: &mut DbConn, org: OrgId) -> QueryResult<Vec<(RoleId, 
         .load(conn)
 }
 
+/// The custom roles an account holds in each of its organizations, by name.
+pub fn of_account(conn: &mut DbConn, account: AccountId) -> QueryResult<Vec<CustomRole>> {
+    member_roles::table
+        .inner_join(roles::table)
+        .filter(member_roles::account_id.eq(account))
+        .select(CustomRole::as_select())
+        .order(roles::name_key.asc())
+        .load(conn)
+}
+
 /// The custom roles a member holds, by name.
 pub fn of_member(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Vec<CustomRole>> {
     member_roles::table
@@ -232,6 +242,20 @@ pub fn pending_invitations_of(conn: &mut DbConn, role: RoleId, limit: i64) -> Qu
         .filter(invitations::status.eq(InvitationStatus::Pending))
         .select((invitations::id, invitations::email, invitations::role, invitations::expires_at))
         .order(invitations::email.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Members of the organization who do not hold the role, by email; at most `limit`: whom the
+/// role's page offers to add.
+pub fn members_without(conn: &mut DbConn, org: OrgId, role: RoleId, limit: i64) -> QueryResult<Vec<(AccountId, Email, String)>> {
+    let holders = member_roles::table.filter(member_roles::role_id.eq(role)).select(member_roles::account_id);
+    memberships::table
+        .filter(memberships::org_id.eq(org))
+        .filter(memberships::role.ne(Role::Owner))
+        .filter(memberships::account_id.ne_all(holders))
+        .select((memberships::account_id, memberships::email, memberships::name))
+        .order(memberships::email.asc())
         .limit(limit)
         .load(conn)
 }

@@ -22,7 +22,9 @@ pub struct KeyView {
     pub id: String,
     pub name: String,
     pub prefix: String,
-    pub permissions: &'static str,
+    pub permissions: String,
+    /// The key holds a permission its creator no longer holds (after a demotion or removal).
+    pub exceeds_creator: bool,
     pub scope: String,
     pub created_by: String,
     pub created: String,
@@ -37,11 +39,13 @@ fn view(k: ListedKey, now: chrono::NaiveDateTime) -> KeyView {
     KeyView {
         id: k.key.id.to_string(),
         prefix: format!("{PREFIX}{}…", k.key.lookup),
-        permissions: match k.key.permissions.as_str() {
-            "read" => "Read",
-            "write" => "Write",
-            _ => "Read and write",
+        permissions: match (k.key.grants, k.key.permissions.as_str()) {
+            (Some(grants), _) => grants.essential().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+            (None, "read") => "Read".into(),
+            (None, "write") => "Write".into(),
+            (None, _) => "Read and write".into(),
         },
+        exceeds_creator: k.exceeds_creator && status == "active",
         scope: if k.key.all_deployments() { "All deployments".into() } else { k.deployments.join(", ") },
         created_by: k.created_by_email.unwrap_or_else(|| "—".into()),
         created: format::date(k.key.created_at),
@@ -67,6 +71,9 @@ struct KeysPage {
     deployments: Vec<(String, String, bool)>,
     new_secret: Option<String>,
     form: CreateInput,
+    /// The permissions a key with chosen permissions can hold, grouped by area.
+    grant_areas: Vec<crate::web::roles::AreaChoices>,
+    can_manage: bool,
     errors: FormErrors,
 }
 
@@ -97,6 +104,8 @@ async fn page(
                 })
                 .collect(),
             new_secret,
+            grant_areas: crate::web::roles::permission_choices(&form.grants, access.permissions),
+            can_manage: access.can(crate::domain::Permission::ApiKeysManage),
             form,
             errors,
         },

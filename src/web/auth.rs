@@ -103,7 +103,7 @@ pub async fn login(
 pub(crate) async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
     let first = state.run(move |db| accounts::landing_org(db, account)).await?;
     Ok(match first {
-        Some((org, role)) => shell::org_home(org, role.can(Permission::MembersRead)),
+        Some((org, held)) => shell::org_home(org, held.contains(Permission::MembersRead)),
         None => "/orgs".to_string(),
     })
 }

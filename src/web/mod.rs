@@ -13,6 +13,7 @@ pub mod health;
 pub mod identity;
 pub mod invitations;
 pub mod members;
+pub mod roles;
 pub mod orgs;
 pub mod profile;
 pub mod request_log;
@@ -70,6 +71,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/orgs").route(web::get().to(orgs::index)).route(web::post().to(orgs::create)))
         .route("/orgs/{org}", web::get().to(orgs::home))
         .route("/orgs/{org}/members", web::get().to(members::index))
+        .route("/orgs/{org}/roles", web::get().to(roles::index))
+        .route("/orgs/{org}/roles", web::post().to(roles::create))
+        .route("/orgs/{org}/roles/new", web::get().to(roles::new_form))
+        .route("/orgs/{org}/roles/{role}", web::get().to(roles::show))
+        .route("/orgs/{org}/roles/{role}", web::post().to(roles::update))
+        .route("/orgs/{org}/roles/{role}/edit", web::get().to(roles::edit_form))
+        .route("/orgs/{org}/roles/{role}/delete", web::get().to(roles::delete_form))
+        .route("/orgs/{org}/roles/{role}/delete", web::post().to(roles::delete))
+        .route("/orgs/{org}/roles/{role}/members", web::post().to(roles::add_member))
+        .route("/orgs/{org}/roles/{role}/members/{account}/remove", web::post().to(roles::remove_member))
         .route("/orgs/{org}/invitations/new", web::get().to(members::invite_form))
         .route("/orgs/{org}/invitations", web::post().to(members::invite))
         .route("/orgs/{org}/invitations/{id}/resend", web::post().to(invitations::resend))

@@ -24,13 +24,40 @@ pub(crate) struct ProfilePage {
     two_factor: bool,
     created_at: String,
     orgs: Vec<OrgOfAccount>,
+    access: Vec<AccessView>,
     invitations: Vec<ForAccount>,
     owns_org: bool,
     errors: FormErrors,
 }
 
+/// "My access" in one organization: the roles and what they allow, in plain words.
+pub struct AccessView {
+    pub org_id: String,
+    pub org_name: String,
+    pub role: &'static str,
+    pub active: bool,
+    pub custom_roles: Vec<String>,
+    pub allows: Vec<crate::web::roles::AreaLines>,
+    pub invited_by: Option<String>,
+}
+
 pub(crate) async fn page(state: &AppState, current: &CurrentAccount, name: Option<String>, errors: FormErrors) -> Result<ProfilePage, WebError> {
     let (orgs, invitations) = shell::account_overview(state, current).await?;
+    let account = current.id();
+    let access = state
+        .run(move |db| accounts::access(db, account))
+        .await?
+        .into_iter()
+        .map(|a| AccessView {
+            org_id: a.org_id.to_string(),
+            org_name: a.org_name,
+            role: a.role.label(),
+            active: a.active,
+            custom_roles: a.custom_roles,
+            allows: crate::web::roles::in_plain_words(a.permissions),
+            invited_by: a.invited_by.map(|(name, email)| if name.is_empty() { email } else { format!("{name} ({email})") }),
+        })
+        .collect();
     let shell = Shell::load(state, current, None, "profile", "Profile").await?;
     Ok(ProfilePage {
         shell,
@@ -41,6 +68,7 @@ pub(crate) async fn page(state: &AppState, current: &CurrentAccount, name: Optio
         created_at: format::date(current.account.created_at),
         owns_org: orgs.iter().any(|o| o.role == crate::domain::Role::Owner),
         orgs,
+        access,
         invitations,
         errors,
     })
