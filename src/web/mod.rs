@@ -77,7 +77,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(invitation_history::index))
                 .route(web::post().to(members::invite)),
         )
-        .route("/orgs/{org}/invitations/{id}/resend", web::post().to(invitations::resend))
+        .service(
+            web::resource("/orgs/{org}/invitations/{id}/resend")
+                .route(web::get().to(invitations::resend_form))
+                .route(web::post().to(invitations::resend)),
+        )
         .route("/orgs/{org}/invitations/{id}/cancel", web::post().to(invitations::cancel))
         .route("/orgs/{org}/members/{account}/edit", web::get().to(members::edit_form))
         .route("/orgs/{org}/members/{account}", web::post().to(members::update))
