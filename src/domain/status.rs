@@ -72,6 +72,37 @@ pub enum InvitationState {
 }
 
 impl InvitationState {
+    pub const ALL: [InvitationState; 5] = [
+        InvitationState::Pending,
+        InvitationState::Expired,
+        InvitationState::Accepted,
+        InvitationState::Declined,
+        InvitationState::Cancelled,
+    ];
+
+    /// The name used in URLs and filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationState::Pending => "pending",
+            InvitationState::Expired => "expired",
+            InvitationState::Accepted => "accepted",
+            InvitationState::Declined => "declined",
+            InvitationState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Accepts the name in any case, surrounding spaces ignored.
+    pub fn parse(raw: &str) -> Option<InvitationState> {
+        let norm = raw.trim().to_lowercase();
+        InvitationState::ALL.into_iter().find(|s| s.as_str() == norm)
+    }
+
+    /// Whether it can still be resent (and, while pending, cancelled): a pending invitation,
+    /// expired or not.
+    pub fn is_open(self) -> bool {
+        matches!(self, InvitationState::Pending | InvitationState::Expired)
+    }
+
     pub fn of(status: InvitationStatus, expires_at: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Self {
         match status {
             InvitationStatus::Pending if expires_at <= now => InvitationState::Expired,
@@ -80,5 +111,20 @@ impl InvitationState {
             InvitationStatus::Declined => InvitationState::Declined,
             InvitationStatus::Cancelled => InvitationState::Cancelled,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_states_round_trip_in_any_case() {
+        for state in InvitationState::ALL {
+            assert_eq!(InvitationState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(InvitationState::parse(" Declined "), Some(InvitationState::Declined));
+        assert_eq!(InvitationState::parse("gone"), None);
+        assert_eq!(InvitationState::parse(""), None);
     }
 }

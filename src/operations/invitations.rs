@@ -215,6 +215,14 @@ fn only_pending(inv: &Invitation) -> Result<(), OpError> {
     }
 }
 
+/// A pending or expired invitation of `org`, which could be resent: what the confirmation asks
+/// about. Any other (unknown, another organization's, already answered or cancelled) is not found.
+pub fn resendable(db: &Db, org: OrgId, id: InvitationId) -> Result<Invitation, OpError> {
+    let inv = invitations::find(&mut *db.conn()?, org, id)?.ok_or(OpError::NotFound)?;
+    only_pending(&inv).map_err(|_| OpError::NotFound)?;
+    Ok(inv)
+}
+
 /// A new token and expiry for a pending or expired invitation, and a new email; the old link
 /// stops working.
 pub fn resend(
@@ -243,7 +251,7 @@ pub fn resend(
         only_pending(&current)?;
         // a resend offers the roles again: only someone who could give them may
         may_give(held, current.role, &role_rows::of_invitation(conn, id)?)?;
-        invitations::renew(conn, id, &crypto::sha256_hex(token.as_bytes()), expires_at)?;
+        invitations::renew(conn, id, &crypto::sha256_hex(token.as_bytes()), expires_at, now)?;
         audit::append(
             conn,
             org,
@@ -501,7 +509,27 @@ pub fn page(
     before: Option<(NaiveDateTime, InvitationId)>,
     limit: i64,
 ) -> Result<Vec<Listed>, OpError> {
-    Ok(invitations::page(&mut *db.conn()?, org, state, now, before, limit)?)
+    Ok(invitations::page(&mut *db.conn()?, org, state, None, now, before, limit)?)
+}
+
+/// What the invitation history asks for: one state or all, an email search, a page after the
+/// cursor `(created_at, id)`.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    pub state: Option<InvitationState>,
+    pub search: Option<String>,
+    pub before: Option<(NaiveDateTime, InvitationId)>,
+    pub limit: i64,
+}
+
+/// A page of the organization's invitations in every state, newest first, and whether older
+/// ones follow.
+pub fn history(db: &Db, org: OrgId, query: &HistoryQuery, now: NaiveDateTime) -> Result<(Vec<Listed>, bool), OpError> {
+    let mut rows =
+        invitations::page(&mut *db.conn()?, org, query.state, query.search.as_deref(), now, query.before, query.limit + 1)?;
+    let more = rows.len() as i64 > query.limit;
+    rows.truncate(query.limit.max(0) as usize);
+    Ok((rows, more))
 }
 /// One invitation with its inviter's email, for the API.
 pub fn listed(db: &Db, org: OrgId, id: InvitationId) -> Result<Option<Listed>, OpError> {

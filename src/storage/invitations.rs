@@ -101,10 +101,14 @@ pub fn set_status(conn: &mut DbConn, id: InvitationId, status: InvitationStatus,
         .map(|_| ())
 }
 
-/// A new token and a new expiry: the old link stops working.
-pub fn renew(conn: &mut DbConn, id: InvitationId, token_hash: &str, expires_at: NaiveDateTime) -> QueryResult<()> {
+/// A new token and a new expiry, sent again `at`: the old link stops working.
+pub fn renew(conn: &mut DbConn, id: InvitationId, token_hash: &str, expires_at: NaiveDateTime, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(invitations::table.find(id))
-        .set((invitations::token_hash.eq(token_hash), invitations::expires_at.eq(expires_at)))
+        .set((
+            invitations::token_hash.eq(token_hash),
+            invitations::expires_at.eq(expires_at),
+            invitations::resent_at.eq(Some(at)),
+        ))
         .execute(conn)
         .map(|_| ())
 }
@@ -140,19 +144,23 @@ pub fn pending_for_email(conn: &mut DbConn, email: &Email, now: NaiveDateTime) -
         .collect())
 }
 
-/// An invitation with its inviter's email, for the API.
+/// An invitation with its inviter's email and when it was last sent again, for the API and the
+/// invitation history.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub invitation: Invitation,
     pub invited_by_email: Option<String>,
+    pub resent_at: Option<NaiveDateTime>,
 }
 
 /// Invitations newest first, after the cursor `(created_at, id)`, optionally only those in one
-/// state at `now` (`expired` being a pending one past its expiry).
+/// state at `now` (`expired` being a pending one past its expiry) and those whose email
+/// contains `search` (any case).
 pub fn page(
     conn: &mut DbConn,
     org: OrgId,
     state: Option<InvitationState>,
+    search: Option<&str>,
     now: NaiveDateTime,
     before: Option<(NaiveDateTime, InvitationId)>,
     limit: i64,
@@ -161,7 +169,7 @@ pub fn page(
     let mut q = invitations::table
         .left_join(accounts::table.on(invitations::invited_by.eq(accounts::id.nullable())))
         .filter(invitations::org_id.eq(org))
-        .select((Invitation::as_select(), accounts::email.nullable()))
+        .select((Invitation::as_select(), accounts::email.nullable(), invitations::resent_at))
         .order((invitations::created_at.desc(), invitations::id.desc()))
         .limit(limit)
         .into_boxed();
@@ -173,21 +181,25 @@ pub fn page(
         Some(InvitationState::Declined) => q.filter(invitations::status.eq(InvitationStatus::Declined)),
         Some(InvitationState::Cancelled) => q.filter(invitations::status.eq(InvitationStatus::Cancelled)),
     };
+    if let Some(search) = search.filter(|s| !s.trim().is_empty()) {
+        // emails are stored in lowercase, which the pattern is too
+        q = q.filter(invitations::email.like(crate::storage::member_list::like_pattern(search)).escape('\\'));
+    }
     if let Some((at, id)) = before {
         q = q.filter(invitations::created_at.lt(at).or(invitations::created_at.eq(at).and(invitations::id.lt(id))));
     }
-    let rows: Vec<(Invitation, Option<String>)> = q.load(conn)?;
-    Ok(rows.into_iter().map(|(invitation, invited_by_email)| Listed { invitation, invited_by_email }).collect())
+    let rows: Vec<(Invitation, Option<String>, Option<NaiveDateTime>)> = q.load(conn)?;
+    Ok(rows.into_iter().map(|(invitation, invited_by_email, resent_at)| Listed { invitation, invited_by_email, resent_at }).collect())
 }
 
 pub fn listed(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Option<Listed>> {
     use crate::storage::schema::accounts;
-    let row: Option<(Invitation, Option<String>)> = invitations::table
+    let row: Option<(Invitation, Option<String>, Option<NaiveDateTime>)> = invitations::table
         .left_join(accounts::table.on(invitations::invited_by.eq(accounts::id.nullable())))
         .filter(invitations::org_id.eq(org))
         .filter(invitations::id.eq(id))
-        .select((Invitation::as_select(), accounts::email.nullable()))
+        .select((Invitation::as_select(), accounts::email.nullable(), invitations::resent_at))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(invitation, invited_by_email)| Listed { invitation, invited_by_email }))
+    Ok(row.map(|(invitation, invited_by_email, resent_at)| Listed { invitation, invited_by_email, resent_at }))
 }

@@ -125,7 +125,7 @@ impl diesel::query_builder::Query for Sql {
 impl RunQueryDsl<DbConn> for Sql {}
 
 /// `%q%` for LIKE, with LIKE's own characters escaped.
-fn like_pattern(q: &str) -> String {
+pub(crate) fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.trim().to_lowercase().chars() {

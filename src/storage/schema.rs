@@ -105,6 +105,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         responded_at -> Nullable<Timestamp>,
+        resent_at -> Nullable<Timestamp>,
     }
 }
 

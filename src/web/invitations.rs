@@ -1,5 +1,5 @@
-//! Invitations: resend and cancel (organization side), and the invitation page where the
-//! invited person accepts or declines.
+//! Invitations: resend (after its confirmation) and cancel (organization side), and the
+//! invitation page where the invited person accepts or declines.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::domain::ids::InvitationId;
-use crate::domain::{InvitationState, Permission};
+use crate::domain::{InvitationState, OrgId, Permission};
 use crate::operations::invitations::{self as inv, Answerer, Ref, View};
 use crate::operations;
 use crate::web::error::WebError;
@@ -16,11 +16,66 @@ use crate::app::request_meta;
 use crate::web::extract::{Authorized, CurrentAccount, perm};
 use crate::web::forms::{FormErrors, form_errors};
 use crate::web::session::{self, FlashKind};
-use crate::web::shell::{self, SignedOutShell, org_home, see_other};
+use crate::web::shell::{self, Shell, SignedOutShell, dialog_page, org_home, render_dialog, see_other};
 use crate::app::AppState;
 
 fn invitation_id(raw: &str) -> Result<InvitationId, WebError> {
     raw.parse().map_err(|_| WebError::NotFound)
+}
+
+/// Where an action on an invitation leads back to: the page of this organization it was taken
+/// from (`next`), or else the member list.
+fn back_to(org: OrgId, next: Option<&str>) -> String {
+    let ours = format!("/orgs/{org}/");
+    next.and_then(shell::safe_next)
+        .filter(|n| n.starts_with(&ours))
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("/orgs/{org}/members"))
+}
+
+/// The page an invitation action was taken from, in a form or a query; optional.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Back {
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "invitations/resend.html", blocks = ["dialog"])]
+struct ResendPage {
+    shell: Shell,
+    org: String,
+    id: String,
+    email: String,
+    role: &'static str,
+    expired: bool,
+    back: String,
+}
+
+dialog_page!(ResendPage);
+
+/// The confirmation before a resend: the dialog under htmx, its page otherwise. It changes
+/// nothing; its form posts to `resend`.
+pub async fn resend_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::MembersInvite>,
+    path: web::Path<(String, String)>,
+    query: Option<web::Query<Back>>,
+) -> Result<HttpResponse, WebError> {
+    let (org, id) = (access.org_id, invitation_id(&path.1)?);
+    let invitation = state.run(move |db| inv::resendable(db, org, id)).await?;
+    let shell = Shell::load(&state, &access, Some(&access), "members", "Resend invitation").await?;
+    let page = ResendPage {
+        shell,
+        org: org.to_string(),
+        id: invitation.id.to_string(),
+        email: invitation.email.to_string(),
+        role: invitation.role.label(),
+        expired: invitation.state(crate::domain::now()) == InvitationState::Expired,
+        back: back_to(org, query.as_ref().map(|q| q.next.as_str())),
+    };
+    render_dialog(&req, StatusCode::OK, &page)
 }
 
 pub async fn resend(
@@ -28,6 +83,7 @@ pub async fn resend(
     state: web::Data<AppState>,
     access: Authorized<perm::MembersInvite>,
     path: web::Path<(String, String)>,
+    form: Option<web::Form<Back>>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
     // a resend sends an email too: it counts against the person's and the organization's
@@ -44,7 +100,7 @@ pub async fn resend(
         }
         Err(e) => return Err(e),
     }
-    Ok(see_other(&req, &format!("/orgs/{org}/members")))
+    Ok(see_other(&req, &back_to(org, form.as_ref().map(|f| f.next.as_str()))))
 }
 
 pub async fn cancel(
@@ -52,12 +108,13 @@ pub async fn cancel(
     state: web::Data<AppState>,
     access: Authorized<perm::MembersInvite>,
     path: web::Path<(String, String)>,
+    form: Option<web::Form<Back>>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
     let ctx = access.ctx();
     let email = state.run(move |db| inv::cancel(db, &ctx, org, id)).await?;
     session::flash(&access.session, FlashKind::Success, format!("Invitation for {email} cancelled."));
-    Ok(see_other(&req, &format!("/orgs/{org}/members")))
+    Ok(see_other(&req, &back_to(org, form.as_ref().map(|f| f.next.as_str()))))
 }
 
 // ---- the invited person's side -------------------------------------------------------------

@@ -11,6 +11,7 @@ pub mod format;
 pub mod forms;
 pub mod health;
 pub mod identity;
+pub mod invitation_history;
 pub mod invitations;
 pub mod members;
 pub mod roles;
@@ -82,8 +83,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/roles/{role}/members", web::post().to(roles::add_member))
         .route("/orgs/{org}/roles/{role}/members/{account}/remove", web::post().to(roles::remove_member))
         .route("/orgs/{org}/invitations/new", web::get().to(members::invite_form))
-        .route("/orgs/{org}/invitations", web::post().to(members::invite))
-        .route("/orgs/{org}/invitations/{id}/resend", web::post().to(invitations::resend))
+        .service(
+            web::resource("/orgs/{org}/invitations")
+                .route(web::get().to(invitation_history::index))
+                .route(web::post().to(members::invite)),
+        )
+        .service(
+            web::resource("/orgs/{org}/invitations/{id}/resend")
+                .route(web::get().to(invitations::resend_form))
+                .route(web::post().to(invitations::resend)),
+        )
         .route("/orgs/{org}/invitations/{id}/cancel", web::post().to(invitations::cancel))
         .route("/orgs/{org}/members/{account}/edit", web::get().to(members::edit_form))
         .route("/orgs/{org}/members/{account}", web::post().to(members::update))

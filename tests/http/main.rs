@@ -16,6 +16,7 @@ mod authorization;
 mod concurrency;
 mod deployments;
 mod email_verification;
+mod invitation_history;
 mod invitations;
 mod json_api;
 mod members;

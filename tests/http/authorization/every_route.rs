@@ -50,6 +50,8 @@ const CASES: &[Case] = &[
         allowed: MANAGERS,
         ok: 200,
     },
+    Case { method: Get, path: "/orgs/{org}/invitations", fields: &[], allowed: MANAGERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/invitations?status=expired&q=example", fields: &[], allowed: MANAGERS, ok: 200 },
     Case { method: Get, path: "/orgs/{org}/invitations/new", fields: &[], allowed: MANAGERS, ok: 200 },
     Case {
         method: Post,
@@ -65,6 +67,7 @@ const CASES: &[Case] = &[
         allowed: MANAGERS,
         ok: 422,
     },
+    Case { method: Get, path: "/orgs/{org}/invitations/{invitation}/resend", fields: &[], allowed: MANAGERS, ok: 200 },
     Case { method: Post, path: "/orgs/{org}/invitations/{invitation}/resend", fields: &[], allowed: MANAGERS, ok: 303 },
     Case { method: Post, path: "/orgs/{org}/invitations/{new_invitation}/cancel", fields: &[], allowed: MANAGERS, ok: 303 },
     Case { method: Get, path: "/orgs/{org}/members/{target}/edit", fields: &[], allowed: MANAGERS, ok: 200 },

@@ -108,6 +108,7 @@ async fn snapshot(app: &TestApp, org: OrgId) -> Snapshot {
 fn id_routes(org: &str, member: &str, member_email: &str, invitation: &str, deployment: &str) -> Vec<Request> {
     let m = format!("/orgs/{org}/members/{member}");
     vec![
+        (Get, format!("/orgs/{org}/invitations/{invitation}/resend"), vec![]),
         (Post, format!("/orgs/{org}/invitations/{invitation}/resend"), vec![]),
         (Post, format!("/orgs/{org}/invitations/{invitation}/cancel"), vec![]),
         (Get, format!("{m}/edit"), vec![]),
@@ -127,6 +128,7 @@ fn org_routes(org: &str, member: &str, org_name: &str) -> Vec<Request> {
     vec![
         (Get, format!("/orgs/{org}"), vec![]),
         (Get, format!("/orgs/{org}/members"), vec![]),
+        (Get, format!("/orgs/{org}/invitations"), vec![]),
         (Get, format!("/orgs/{org}/invitations/new"), vec![]),
         (Post, format!("/orgs/{org}/invitations"), owned(&[("email", "mole@example.com"), ("role", "admin")])),
         (Get, format!("/orgs/{org}/settings"), vec![]),

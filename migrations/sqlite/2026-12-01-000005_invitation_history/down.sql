@@ -1,0 +1,2 @@
+DROP INDEX invitations_org_status_created;
+ALTER TABLE invitations DROP COLUMN resent_at;
