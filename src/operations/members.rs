@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::domain::policy::{self, Target};
 use crate::domain::{AccountId, Actor, Invalid, MembershipStatus, OrgId, Permission, Role};
 use crate::operations::access::lock_and_authorize;
+use crate::operations::offboarding::{self, Chosen};
 use crate::operations::{Ctx, OpError};
 use crate::storage::audit::NewEvent;
 pub use crate::storage::member_list::{Query as ListQuery, Row as ListRow};
@@ -28,6 +29,7 @@ pub fn parse_role(raw: &str) -> Result<Role, Invalid> {
 
 /// Changes a member's role and/or status in one transaction: both or neither. The member is
 /// read once, after the authorization, and every rule is checked against that one reading.
+/// The keys and invitations `chosen` of what they leave behind go in the same transaction.
 pub fn update(
     db: &Db,
     ctx: &Ctx,
@@ -35,6 +37,7 @@ pub fn update(
     target: AccountId,
     raw_role: Option<&str>,
     active: Option<bool>,
+    chosen: &Chosen,
 ) -> Result<(), OpError> {
     let role = raw_role.map(parse_role).transpose()?;
     db.write(|conn| {
@@ -42,6 +45,7 @@ pub fn update(
         let t = target_of(conn, org, target)?;
         policy::can_act_on(ctx.actor.account(), Target { account: target, role: t.role }).map_err(refuse)?;
         let now = storage::now();
+        let leftovers = offboarding::resolve(conn, ctx, org, &t, chosen, now)?;
         if let Some(role) = role.filter(|r| *r != t.role) {
             members::set_role(conn, org, target, role)?;
             let event = NewEvent::new("member.role_changed")
@@ -63,20 +67,28 @@ pub fn update(
                 .details(json!({ "role": role.unwrap_or(t.role).as_str() }));
             audit::append(conn, org, &ctx.actor, &ctx.meta, event, now)?;
         }
+        offboarding::clear(conn, ctx, org, &leftovers, now)?;
         Ok(())
     })
 }
 
 pub fn change_role(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, raw_role: &str) -> Result<(), OpError> {
-    update(db, ctx, org, target, Some(raw_role), None)
+    update(db, ctx, org, target, Some(raw_role), None, &Chosen::default())
 }
 
 pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, active: bool) -> Result<(), OpError> {
-    update(db, ctx, org, target, None, Some(active))
+    update(db, ctx, org, target, None, Some(active), &Chosen::default())
 }
 
-/// Ends the membership after the typed confirmation; the account stays.
-pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: &str) -> Result<(), OpError> {
+/// Deactivates a member, revoking and cancelling the keys and invitations `chosen` of what
+/// they leave behind in the same transaction.
+pub fn deactivate(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, chosen: &Chosen) -> Result<(), OpError> {
+    update(db, ctx, org, target, None, Some(false), chosen)
+}
+
+/// Ends the membership after the typed confirmation; the account stays. The keys and
+/// invitations `chosen` of what they leave behind go in the same transaction.
+pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: &str, chosen: &Chosen) -> Result<(), OpError> {
     db.write(|conn| {
         lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let t = target_of(conn, org, target)?;
@@ -84,6 +96,8 @@ pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: 
         if !t.email.matches_typed(confirm_email) {
             return Err(Invalid::new("confirm_email", "Type the member's email address exactly to confirm.").into());
         }
+        let now = storage::now();
+        let leftovers = offboarding::resolve(conn, ctx, org, &t, chosen, now)?;
         members::delete(conn, org, target)?;
         audit::append(
             conn,
@@ -94,8 +108,9 @@ pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: 
                 .target(t.name.clone())
                 .target_email(t.email.to_string())
                 .details(json!({ "role": t.role.as_str(), "status": t.status.as_str() })),
-            storage::now(),
+            now,
         )?;
+        offboarding::clear(conn, ctx, org, &leftovers, now)?;
         Ok(())
     })
 }
