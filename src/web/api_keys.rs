@@ -32,16 +32,21 @@ pub struct KeyView {
     pub status_class: &'static str,
 }
 
+/// How a key's permissions read on the page.
+pub(crate) fn permissions_label(permissions: &str) -> &'static str {
+    match permissions {
+        "read" => "Read",
+        "write" => "Write",
+        _ => "Read and write",
+    }
+}
+
 fn view(k: ListedKey, now: chrono::NaiveDateTime) -> KeyView {
     let status = k.key.status(now);
     KeyView {
         id: k.key.id.to_string(),
         prefix: format!("{PREFIX}{}…", k.key.lookup),
-        permissions: match k.key.permissions.as_str() {
-            "read" => "Read",
-            "write" => "Write",
-            _ => "Read and write",
-        },
+        permissions: permissions_label(&k.key.permissions),
         scope: if k.key.all_deployments() { "All deployments".into() } else { k.deployments.join(", ") },
         created_by: k.created_by_email.unwrap_or_else(|| "—".into()),
         created: format::date(k.key.created_at),
