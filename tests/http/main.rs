@@ -19,6 +19,7 @@ mod email_verification;
 mod invitations;
 mod json_api;
 mod members;
+mod offboarding;
 mod organization_access;
 mod organization_settings;
 mod password_reset;
