@@ -7,6 +7,7 @@ use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::{AccountId, MembershipStatus, Permission, Role};
 use crate::operations;
 use crate::operations::members::Membership;
+use crate::operations::offboarding::Chosen;
 use crate::app::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -131,7 +132,7 @@ pub async fn update(
         Some(_) => return Err(ApiError::invalid_field("status", "Use active or inactive.")),
     };
     let (ctx, org) = (key.ctx.clone(), key.org);
-    state.run(move |db| operations::members::update(db, &ctx, org, target, operations::members::Change { role: body.role.as_deref(), roles: None, active })).await?;
+    state.run(move |db| operations::members::update(db, &ctx, org, target, operations::members::Change { role: body.role.as_deref(), active, ..Default::default() })).await?;
     Ok(web::Json(load(&state, &key, target).await?))
 }
 
@@ -147,7 +148,7 @@ pub async fn remove(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
         .run(move |db| {
             // the console asks a person to type the email; a script names the member by id
             let member = operations::members::get(db, org, target)?;
-            operations::members::remove(db, &ctx, org, target, member.email.as_str())
+            operations::members::remove(db, &ctx, org, target, member.email.as_str(), &Chosen::default())
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,10 +1,10 @@
 //! API keys: create (the secret shown once), revoke, and recognise a presented secret.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 
 use crate::crypto;
-use crate::storage::Db;
+use crate::storage::{Db, DbConn};
 use crate::domain::ids::{ApiKeyId, DeploymentId};
 use crate::domain::{AccountId, Invalid, MembershipStatus, OrgId, Permission, PermissionSet, names};
 use crate::operations::access::{lock_and_authorize, permissions_of};
@@ -188,20 +188,26 @@ pub fn revoke(db: &Db, ctx: &Ctx, org: OrgId, id: ApiKeyId) -> Result<String, Op
         if key.revoked_at.is_some() {
             return Err(OpError::Conflict("This key was already revoked.".into()));
         }
-        let now = storage::now();
-        api_keys::revoke(conn, id, now)?;
-        audit::append(
-            conn,
-            org,
-            &ctx.actor,
-            &ctx.meta,
-            NewEvent::new("api_key.revoked")
-                .target(key.name.clone())
-                .details(json!({ "name": key.name, "prefix": format!("{PREFIX}{}", key.lookup) })),
-            now,
-        )?;
+        revoke_within(conn, ctx, org, &key, storage::now())?;
         Ok(key.name)
     })
+}
+
+/// Revokes `key` and records `api_key.revoked`, inside the caller's transaction (which has
+/// authorized the actor and checked the key).
+pub(crate) fn revoke_within(conn: &mut DbConn, ctx: &Ctx, org: OrgId, key: &ApiKey, now: NaiveDateTime) -> Result<(), OpError> {
+    api_keys::revoke(conn, key.id, now)?;
+    audit::append(
+        conn,
+        org,
+        &ctx.actor,
+        &ctx.meta,
+        NewEvent::new("api_key.revoked")
+            .target(key.name.clone())
+            .details(json!({ "name": key.name, "prefix": format!("{PREFIX}{}", key.lookup) })),
+        now,
+    )?;
+    Ok(())
 }
 
 /// A key that presented a valid secret.

@@ -272,21 +272,27 @@ pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email,
         lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
         let inv = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
-        let now = storage::now();
-        invitations::set_status(conn, id, InvitationStatus::Cancelled, now)?;
-        audit::append(
-            conn,
-            org,
-            &ctx.actor,
-            &ctx.meta,
-            NewEvent::new("invitation.cancelled")
-                .target(inv.email.to_string())
-                .target_email(inv.email.to_string())
-                .details(json!({ "role": inv.role.as_str() })),
-            now,
-        )?;
+        cancel_within(conn, ctx, org, &inv, storage::now())?;
         Ok(inv.email)
     })
+}
+
+/// Cancels `inv` and records `invitation.cancelled`, inside the caller's transaction (which
+/// has authorized the actor and checked that the invitation is pending).
+pub(crate) fn cancel_within(conn: &mut DbConn, ctx: &Ctx, org: OrgId, inv: &Invitation, now: NaiveDateTime) -> Result<(), OpError> {
+    invitations::set_status(conn, inv.id, InvitationStatus::Cancelled, now)?;
+    audit::append(
+        conn,
+        org,
+        &ctx.actor,
+        &ctx.meta,
+        NewEvent::new("invitation.cancelled")
+            .target(inv.email.to_string())
+            .target_email(inv.email.to_string())
+            .details(json!({ "role": inv.role.as_str() })),
+        now,
+    )?;
+    Ok(())
 }
 
 /// How an invitation is named by the person answering it.

@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::domain::policy::{self, Target};
 use crate::domain::{AccountId, Actor, Invalid, MembershipStatus, OrgId, Permission, PermissionSet, Role};
 use crate::operations::access::{lock_and_authorize, permissions_of};
+use crate::operations::offboarding::{self, Chosen};
 use crate::operations::roles::{self, CustomRole, refuse};
 use crate::operations::{Ctx, OpError, all_valid};
 use crate::storage::audit::NewEvent;
@@ -36,21 +37,27 @@ pub struct Change<'a> {
     /// The complete list of custom roles the member should hold.
     pub roles: Option<&'a [String]>,
     pub active: Option<bool>,
+    /// The keys to revoke and invitations to cancel of what the member leaves behind.
+    pub leftovers: Option<&'a Chosen>,
 }
 
 /// Changes a member's base role, custom roles and/or status in one transaction: all or
 /// nothing. The member is read once, after the authorization, and every rule is checked
-/// against that one reading.
+/// against that one reading. The keys and invitations chosen of what they leave behind go in
+/// the same transaction.
 pub fn update(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, change: Change<'_>) -> Result<(), OpError> {
     let role = change.role.map(parse_role).transpose();
     let role_ids = change.roles.map(roles::parse_ids).transpose();
     all_valid([role.as_ref().map(|_| ()).map_err(Clone::clone), role_ids.as_ref().map(|_| ()).map_err(Clone::clone)])?;
     let (role, role_ids) = (role?, role_ids?);
+    let none = Chosen::default();
+    let chosen = change.leftovers.unwrap_or(&none);
     db.write(|conn| {
         let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let (t, _) = roles::changeable_member(conn, ctx, held, org, target)?;
         let wanted = role_ids.as_deref().map(|ids| roles::resolve(conn, org, ids)).transpose()?;
         let now = storage::now();
+        let leftovers = offboarding::resolve(conn, ctx, org, &t, chosen, now)?;
         if let Some(role) = role.filter(|r| *r != t.role) {
             policy::can_grant(held, role).map_err(refuse)?;
             members::set_role(conn, org, target, role)?;
@@ -76,6 +83,7 @@ pub fn update(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, change: Change<
                 .details(json!({ "role": role.unwrap_or(t.role).as_str() }));
             audit::append(conn, org, &ctx.actor, &ctx.meta, event, now)?;
         }
+        offboarding::clear(conn, ctx, org, &leftovers, now)?;
         Ok(())
     })
 }
@@ -88,9 +96,16 @@ pub fn set_active(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, active: boo
     update(db, ctx, org, target, Change { active: Some(active), ..Change::default() })
 }
 
+/// Deactivates a member, revoking and cancelling the keys and invitations `chosen` of what
+/// they leave behind in the same transaction.
+pub fn deactivate(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, chosen: &Chosen) -> Result<(), OpError> {
+    update(db, ctx, org, target, Change { active: Some(false), leftovers: Some(chosen), ..Change::default() })
+}
+
 /// Ends the membership after the typed confirmation; the account stays, and so do its custom
-/// roles' definitions (the member simply no longer holds them).
-pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: &str) -> Result<(), OpError> {
+/// roles' definitions (the member simply no longer holds them). The keys and invitations
+/// `chosen` of what they leave behind go in the same transaction.
+pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: &str, chosen: &Chosen) -> Result<(), OpError> {
     db.write(|conn| {
         let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersManage, None)?;
         let (t, _) = roles::changeable_member(conn, ctx, held, org, target)?;
@@ -98,6 +113,8 @@ pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: 
             return Err(Invalid::new("confirm_email", "Type the member's email address exactly to confirm.").into());
         }
         let held_roles = roles::names(&crate::storage::roles::of_member(conn, org, target)?);
+        let now = storage::now();
+        let leftovers = offboarding::resolve(conn, ctx, org, &t, chosen, now)?;
         members::delete(conn, org, target)?;
         audit::append(
             conn,
@@ -108,8 +125,9 @@ pub fn remove(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId, confirm_email: 
                 .target(t.name.clone())
                 .target_email(t.email.to_string())
                 .details(json!({ "role": t.role.as_str(), "roles": held_roles, "status": t.status.as_str() })),
-            storage::now(),
+            now,
         )?;
+        offboarding::clear(conn, ctx, org, &leftovers, now)?;
         Ok(())
     })
 }

@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod identity;
 pub mod invitations;
 pub mod members;
+pub mod offboarding;
 pub mod orgs;
 pub mod roles;
 pub mod security_log;

@@ -89,6 +89,19 @@ pub fn find(conn: &mut DbConn, org: OrgId, id: ApiKeyId) -> QueryResult<Option<A
         .optional()
 }
 
+/// The keys of `org` made by `account` that still work at `now` (not revoked, not expired),
+/// newest first.
+pub fn live_created_by(conn: &mut DbConn, org: OrgId, account: AccountId, now: NaiveDateTime) -> QueryResult<Vec<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::org_id.eq(org))
+        .filter(api_keys::created_by.eq(account))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .select(ApiKey::as_select())
+        .load(conn)
+}
+
 /// The deployments a key scoped to `selected` may reach.
 pub fn scoped_deployments(conn: &mut DbConn, key: ApiKeyId) -> QueryResult<Vec<DeploymentId>> {
     api_key_deployments::table

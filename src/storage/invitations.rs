@@ -94,6 +94,18 @@ pub fn pending_for(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResult<
         .optional()
 }
 
+/// The invitations to `org` that `account` sent and that are still pending (expired ones
+/// included), newest first.
+pub fn pending_sent_by(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Vec<Invitation>> {
+    invitations::table
+        .filter(invitations::org_id.eq(org))
+        .filter(invitations::invited_by.eq(account))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
+        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .select(Invitation::as_select())
+        .load(conn)
+}
+
 pub fn set_status(conn: &mut DbConn, id: InvitationId, status: InvitationStatus, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(invitations::table.find(id))
         .set((invitations::status.eq(status), invitations::responded_at.eq(Some(at))))

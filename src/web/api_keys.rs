@@ -34,17 +34,23 @@ pub struct KeyView {
     pub status_class: &'static str,
 }
 
+/// How a key's permissions read on the page.
+/// A key's permissions as the pages name them: the preset, or the chosen permissions.
+pub(crate) fn permissions_label(key: &keys::ApiKey) -> String {
+    match (key.grants, key.permissions.as_str()) {
+        (Some(grants), _) => grants.essential().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+        (None, "read") => "Read".into(),
+        (None, "write") => "Write".into(),
+        (None, _) => "Read and write".into(),
+    }
+}
+
 fn view(k: ListedKey, now: chrono::NaiveDateTime) -> KeyView {
     let status = k.key.status(now);
     KeyView {
         id: k.key.id.to_string(),
         prefix: format!("{PREFIX}{}…", k.key.lookup),
-        permissions: match (k.key.grants, k.key.permissions.as_str()) {
-            (Some(grants), _) => grants.essential().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
-            (None, "read") => "Read".into(),
-            (None, "write") => "Write".into(),
-            (None, _) => "Read and write".into(),
-        },
+        permissions: permissions_label(&k.key),
         exceeds_creator: k.exceeds_creator && status == "active",
         scope: if k.key.all_deployments() { "All deployments".into() } else { k.deployments.join(", ") },
         created_by: k.created_by_email.unwrap_or_else(|| "—".into()),

@@ -1,6 +1,7 @@
 //! The member list and its actions: invite, edit role, activate/deactivate, remove. Each
 //! dialog is one template: its `dialog` block is the htmx fragment, the whole template the
-//! page that works without JavaScript.
+//! page that works without JavaScript. The deactivate and remove dialogs list what the member
+//! leaves behind (keys, pending invitations), to revoke and cancel with the change.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -9,6 +10,7 @@ use crate::app::AppState;
 use crate::domain::member_list::{RoleFilter, Sort, StatusFilter};
 use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Permission, PermissionSet, Role};
 use crate::operations::members::{ListQuery, ListRow, Membership, RoleTag};
+use crate::operations::offboarding::{Chosen, Leftovers};
 use crate::operations::{self, OpError};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
@@ -330,9 +332,10 @@ async fn custom_role_options(state: &AppState, access: &OrgAccess, checked: &[St
     Ok(role_options(&custom, access.permissions, checked))
 }
 
-dialog_page!(InvitePage, EditPage, RemovePage);
+dialog_page!(InvitePage, EditPage, DeactivatePage, RemovePage);
 
-/// One of the member dialogs (invite, edit, remove), at 200, or at 422 with its form's errors.
+/// One of the member dialogs (invite, edit, deactivate, remove), at 200, or at 422 with its
+/// form's errors.
 async fn member_dialog<P: shell::DialogPage>(
     req: &HttpRequest,
     state: &AppState,
@@ -491,7 +494,7 @@ pub async fn update(
             let change = operations::members::Change {
                 role: Some(&role),
                 roles: submitted.then_some(roles.as_slice()),
-                active: None,
+                ..Default::default()
             };
             operations::members::update(db, &ctx, org, target, change)
         })
@@ -504,32 +507,117 @@ pub async fn update(
     .await
 }
 
+// ---- what a departing member leaves behind -------------------------------------------------
+
+/// A key the member made, or an invitation they sent, as the deactivate and remove dialogs
+/// list it, with its checkbox.
+pub struct LeftoverView {
+    pub id: String,
+    /// The key's name, or the invited email.
+    pub title: String,
+    /// What else tells it apart: prefix, permissions and scope; role and expiry.
+    pub detail: String,
+    /// An invitation past its expiry, still pending.
+    pub expired: bool,
+    pub checked: bool,
+}
+
+/// What the member leaves behind in the organization, as the dialogs list it.
+pub struct LeftBehind {
+    /// Whether the viewer may revoke keys (`api_keys.manage`), and so sees them.
+    pub show_keys: bool,
+    pub keys: Vec<LeftoverView>,
+    pub invitations: Vec<LeftoverView>,
+}
+
+/// The deactivate and remove forms: the typed email (remove only) and the chosen ids, which
+/// are repeated fields the usual form extractor cannot read.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct OffboardForm {
+    #[serde(default)]
+    confirm_email: String,
+    #[serde(default)]
+    revoke_keys: Vec<String>,
+    #[serde(default)]
+    cancel_invitations: Vec<String>,
+}
+
+impl OffboardForm {
+    fn read(body: &[u8]) -> Result<OffboardForm, WebError> {
+        serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
+    }
+
+    fn chosen(&self) -> Chosen {
+        Chosen { revoke_keys: self.revoke_keys.clone(), cancel_invitations: self.cancel_invitations.clone() }
+    }
+}
+
+fn left_behind_view(left: Leftovers, show_keys: bool, posted: Option<&Chosen>, now: chrono::NaiveDateTime) -> LeftBehind {
+    // first shown, every box is checked; shown again after a refused form, as it was sent
+    let checked = |id: &str, sent: fn(&Chosen) -> &Vec<String>| {
+        posted.is_none_or(|c| sent(c).iter().any(|s| s.trim().eq_ignore_ascii_case(id)))
+    };
+    // keys are shown only to those who may revoke them
+    let keys = if show_keys { left.keys } else { Vec::new() };
+    let keys = keys
+        .into_iter()
+        .map(|k| {
+            let id = k.id.to_string();
+            let scope = if k.all_deployments() { "all deployments" } else { "selected deployments" };
+            let last_used = k.last_used_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "never".into());
+            LeftoverView {
+                checked: checked(&id, |c| &c.revoke_keys),
+                detail: format!(
+                    "{}{}… · {} · {scope} · made {} · last used {last_used}",
+                    operations::api_keys::PREFIX,
+                    k.lookup,
+                    crate::web::api_keys::permissions_label(&k),
+                    format::date(k.created_at),
+                ),
+                title: k.name,
+                expired: false,
+                id,
+            }
+        })
+        .collect();
+    let invitations = left
+        .invitations
+        .into_iter()
+        .map(|i| {
+            let id = i.id.to_string();
+            let expired = i.expires_at <= now;
+            let when = if expired { format!("expired {}", format::date(i.expires_at)) } else { format!("expires {} UTC", format::minutes(i.expires_at)) };
+            LeftoverView {
+                checked: checked(&id, |c| &c.cancel_invitations),
+                detail: format!("{} · sent {} · {when}", i.role.label(), format::date(i.created_at)),
+                title: i.email.to_string(),
+                expired,
+                id,
+            }
+        })
+        .collect();
+    LeftBehind { show_keys, keys, invitations }
+}
+
+/// What `member` leaves behind, each box checked, or as `posted` when the form is shown again.
+async fn left_behind(state: &AppState, access: &OrgAccess, member: &Membership, posted: Option<&Chosen>) -> Result<LeftBehind, WebError> {
+    let (org, account) = (access.org_id, member.account_id);
+    let left = state.run(move |db| operations::offboarding::left_behind(db, org, account)).await?;
+    Ok(left_behind_view(left, access.can(Permission::ApiKeysManage), posted, crate::domain::now()))
+}
+
+/// What the message after a deactivation or removal adds about the keys and invitations.
+fn cleared_message(chosen: &Chosen) -> String {
+    let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+    match chosen.counts() {
+        (0, 0) => String::new(),
+        (k, 0) => format!(" {} revoked.", plural(k, "API key", "API keys")),
+        (0, i) => format!(" {} cancelled.", plural(i, "invitation", "invitations")),
+        (k, i) => format!(" {} revoked, {} cancelled.", plural(k, "API key", "API keys"), plural(i, "invitation", "invitations")),
+    }
+}
+
 // ---- activate / deactivate ----------------------------------------------------------------
-
-async fn set_active(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    access: Authorized<perm::MembersManage>,
-    path: web::Path<(String, String)>,
-    active: bool,
-) -> Result<HttpResponse, WebError> {
-    let (org, target) = (access.org_id, account_id(&path.1)?);
-    let ctx = access.ctx();
-    let outcome: Result<(), OpError> = state.run(move |db| operations::members::set_active(db, &ctx, org, target, active)).await;
-    outcome?;
-    let message = if active { "Member activated." } else { "Member deactivated. Their access ended at once." };
-    crate::web::session::flash(&access.session, crate::web::session::FlashKind::Success, message);
-    Ok(see_other(&req, &format!("/orgs/{org}/members")))
-}
-
-pub async fn deactivate(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    access: Authorized<perm::MembersManage>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, WebError> {
-    set_active(req, state, access, path, false).await
-}
 
 pub async fn activate(
     req: HttpRequest,
@@ -537,7 +625,63 @@ pub async fn activate(
     access: Authorized<perm::MembersManage>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    set_active(req, state, access, path, true).await
+    let (org, target) = (access.org_id, account_id(&path.1)?);
+    let ctx = access.ctx();
+    let outcome: Result<(), OpError> = state.run(move |db| operations::members::set_active(db, &ctx, org, target, true)).await;
+    outcome?;
+    crate::web::session::flash(&access.session, crate::web::session::FlashKind::Success, "Member activated.");
+    Ok(see_other(&req, &format!("/orgs/{org}/members")))
+}
+
+#[derive(Template)]
+#[template(path = "members/deactivate.html", blocks = ["dialog"])]
+struct DeactivatePage {
+    shell: Shell,
+    org: String,
+    member: Membership,
+    left: LeftBehind,
+    errors: FormErrors,
+}
+
+async fn deactivate_response(
+    req: &HttpRequest,
+    state: &AppState,
+    access: &OrgAccess,
+    member: Membership,
+    posted: Option<&Chosen>,
+    errors: FormErrors,
+) -> Result<HttpResponse, WebError> {
+    let left = left_behind(state, access, &member, posted).await?;
+    member_dialog(req, state, access, "Deactivate member", errors, |shell, org, errors| DeactivatePage { shell, org, member, left, errors }).await
+}
+
+pub async fn deactivate_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::MembersManage>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let member = actionable_member(&state, &access, &path.1).await?;
+    deactivate_response(&req, &state, &access, member, None, FormErrors::none()).await
+}
+
+pub async fn deactivate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: Authorized<perm::MembersManage>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (org, target) = (access.org_id, account_id(&path.1)?);
+    let chosen = OffboardForm::read(&body)?.chosen();
+    let (ctx, attempt) = (access.ctx(), chosen.clone());
+    let outcome = state.run(move |db| operations::members::deactivate(db, &ctx, org, target, &attempt)).await;
+    let done = |()| Done::to(format!("/orgs/{org}/members"), format!("Member deactivated. Their access ended at once.{}", cleared_message(&chosen)));
+    post_redirect_get(&req, &access.session, outcome, done, |errors| async {
+        let member = actionable_member(&state, &access, &path.1).await?;
+        deactivate_response(&req, &state, &access, member, Some(&chosen), errors).await
+    })
+    .await
 }
 
 // ---- remove -------------------------------------------------------------------------------
@@ -549,6 +693,7 @@ struct RemovePage {
     org: String,
     member: Membership,
     typed: String,
+    left: LeftBehind,
     errors: FormErrors,
 }
 
@@ -558,9 +703,11 @@ async fn remove_response(
     access: &OrgAccess,
     member: Membership,
     typed: String,
+    posted: Option<&Chosen>,
     errors: FormErrors,
 ) -> Result<HttpResponse, WebError> {
-    member_dialog(req, state, access, "Remove member", errors, |shell, org, errors| RemovePage { shell, org, member, typed, errors }).await
+    let left = left_behind(state, access, &member, posted).await?;
+    member_dialog(req, state, access, "Remove member", errors, |shell, org, errors| RemovePage { shell, org, member, typed, left, errors }).await
 }
 
 pub async fn remove_form(
@@ -570,13 +717,7 @@ pub async fn remove_form(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let member = actionable_member(&state, &access, &path.1).await?;
-    remove_response(&req, &state, &access, member, String::new(), FormErrors::none()).await
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub struct RemoveForm {
-    #[serde(default)]
-    confirm_email: String,
+    remove_response(&req, &state, &access, member, String::new(), None, FormErrors::none()).await
 }
 
 pub async fn remove(
@@ -584,16 +725,20 @@ pub async fn remove(
     state: web::Data<AppState>,
     access: Authorized<perm::MembersManage>,
     path: web::Path<(String, String)>,
-    form: web::Form<RemoveForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let (ctx, typed) = (access.ctx(), form.into_inner().confirm_email);
-    let attempt = typed.clone();
-    let outcome = state.run(move |db| operations::members::remove(db, &ctx, org, target, &attempt)).await;
-    let done = |()| Done::to(format!("/orgs/{org}/members"), "Member removed. They must be invited again to come back.");
+    let form = OffboardForm::read(&body)?;
+    let (ctx, typed, chosen) = (access.ctx(), form.confirm_email.clone(), form.chosen());
+    let (attempt, attempt_chosen) = (typed.clone(), chosen.clone());
+    let outcome = state.run(move |db| operations::members::remove(db, &ctx, org, target, &attempt, &attempt_chosen)).await;
+    let done = |()| {
+        let message = format!("Member removed. They must be invited again to come back.{}", cleared_message(&chosen));
+        Done::to(format!("/orgs/{org}/members"), message)
+    };
     post_redirect_get(&req, &access.session, outcome, done, |errors| async {
         let member = actionable_member(&state, &access, &path.1).await?;
-        remove_response(&req, &state, &access, member, typed, errors).await
+        remove_response(&req, &state, &access, member, typed, Some(&chosen), errors).await
     })
     .await
 }

@@ -96,7 +96,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/invitations/{id}/cancel", web::post().to(invitations::cancel))
         .route("/orgs/{org}/members/{account}/edit", web::get().to(members::edit_form))
         .route("/orgs/{org}/members/{account}", web::post().to(members::update))
-        .route("/orgs/{org}/members/{account}/deactivate", web::post().to(members::deactivate))
+        .service(
+            web::resource("/orgs/{org}/members/{account}/deactivate")
+                .route(web::get().to(members::deactivate_form))
+                .route(web::post().to(members::deactivate)),
+        )
         .route("/orgs/{org}/members/{account}/activate", web::post().to(members::activate))
         .service(
             web::resource("/orgs/{org}/members/{account}/remove")

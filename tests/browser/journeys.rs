@@ -105,7 +105,10 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.wait_for_text(".flash", "Member updated.").await;
     browser.wait_for_text("tr[data-email='grace@example.com']", "Viewer").await;
 
-    browser.click("tr[data-email='grace@example.com'] form[action$='/deactivate'] button").await;
+    browser.click("tr[data-email='grace@example.com'] a[href$='/deactivate']").await;
+    browser.wait_for_element("dialog.modal[open] form[action$='/deactivate']").await;
+    browser.click("dialog.modal button[type=submit]").await;
+    browser.wait_for_text(".flash", "Member deactivated.").await;
     browser.wait_for_text("tr[data-email='grace@example.com']", "Inactive").await;
 
     browser.click("tr[data-email='grace@example.com'] a[href$='/remove']").await;

@@ -162,6 +162,22 @@ impl TestApp {
         .await
     }
 
+    /// Makes the API key of `org` named `name` an hour past its expiry.
+    pub async fn expire_api_key(&self, org: OrgId, name: &str) {
+        let name = name.to_string();
+        self.with_db(move |db| {
+            use diesel::prelude::*;
+            use steward::storage::schema::api_keys as k;
+            let past = storage::now() - chrono::Duration::hours(1);
+            let n = diesel::update(k::table.filter(k::org_id.eq(org.to_string())).filter(k::name.eq(name)))
+                .set(k::expires_at.eq(Some(past)))
+                .execute(&mut *db.conn().expect("conn"))
+                .expect("expire the key");
+            assert_eq!(n, 1, "one key expired");
+        })
+        .await
+    }
+
     /// From now on the audit store refuses every event of `action` (a trigger raises an
     /// error), so the change that records it must fail whole.
     pub async fn refuse_audit_events(&self, action: &str) {

@@ -20,6 +20,7 @@ mod invitation_history;
 mod invitations;
 mod json_api;
 mod members;
+mod offboarding;
 mod organization_access;
 mod organization_settings;
 mod password_reset;

@@ -74,6 +74,7 @@ const CASES: &[Case] = &[
     // the same role again: a no-op that still answers like a success
     Case { method: Post, path: "/orgs/{org}/members/{target}", fields: &[("role", "viewer")], allowed: MANAGERS, ok: 303 },
     Case { method: Post, path: "/orgs/{org}/members/{new_member}", fields: &[("role", "editor")], allowed: MANAGERS, ok: 303 },
+    Case { method: Get, path: "/orgs/{org}/members/{target}/deactivate", fields: &[], allowed: MANAGERS, ok: 200 },
     Case { method: Post, path: "/orgs/{org}/members/{target}/deactivate", fields: &[], allowed: MANAGERS, ok: 303 },
     Case { method: Post, path: "/orgs/{org}/members/{target}/activate", fields: &[], allowed: MANAGERS, ok: 303 },
     Case { method: Get, path: "/orgs/{org}/members/{target}/remove", fields: &[], allowed: MANAGERS, ok: 200 },

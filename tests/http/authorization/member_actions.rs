@@ -23,6 +23,7 @@ async fn member_actions_on_the_owner_or_oneself_are_refused_with_403(app: &TestA
         let attempts: Vec<Request> = vec![
             (Get, format!("{base}/edit"), vec![]),
             (Post, base.clone(), owned(&[("role", "viewer")])),
+            (Get, format!("{base}/deactivate"), vec![]),
             (Post, format!("{base}/deactivate"), vec![]),
             (Post, format!("{base}/activate"), vec![]),
             (Get, format!("{base}/remove"), vec![]),

@@ -114,6 +114,7 @@ fn id_routes(org: &str, member: &str, member_email: &str, invitation: &str, depl
         (Get, format!("{m}/edit"), vec![]),
         (Post, m.clone(), owned(&[("role", "admin")])),
         (Post, m.clone(), owned(&[("role", "viewer")])),
+        (Get, format!("{m}/deactivate"), vec![]),
         (Post, format!("{m}/deactivate"), vec![]),
         (Post, format!("{m}/activate"), vec![]),
         (Get, format!("{m}/remove"), vec![]),
