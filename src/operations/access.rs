@@ -144,7 +144,7 @@ pub fn lock_and_authorize(
             if !key_allows(&key, &scoped, permission, deployment) {
                 return Err(OpError::Forbidden("This API key's permissions or scope do not allow this.".into()));
             }
-            Ok(key.permission_set())
+            Ok(key.authority())
         }
         Actor::Invitee { .. } | Actor::System => Err(OpError::Forbidden(String::new())),
     }

@@ -41,6 +41,19 @@ impl ApiKey {
         }
     }
 
+    /// What the key stands for when a change it makes is weighed against what the change
+    /// gives or touches (nobody gives or touches more than they hold). A key with chosen
+    /// permissions stands for exactly those; a preset that may write stands for every
+    /// permission but ownership, as it always has: its reads are withheld from its requests,
+    /// not from its standing.
+    pub fn authority(&self) -> PermissionSet {
+        match (self.grants, self.permissions.as_str()) {
+            (Some(grants), _) => grants,
+            (None, "write" | "read_write") => KEY_READ.union(KEY_WRITE),
+            _ => KEY_READ,
+        }
+    }
+
     /// `read`, `write`, `read_write`, or `custom` for a key whose permissions were chosen.
     pub fn preset(&self) -> &str {
         if self.grants.is_some() { "custom" } else { &self.permissions }

@@ -32,14 +32,24 @@ pub struct AreaLines {
     pub lines: Vec<PermissionLine>,
 }
 
-/// What `set` allows, by area, in plain words (areas it says nothing about left out).
+/// What `set` allows, by area, in plain words (areas it says nothing about left out; a finer
+/// permission its broader one includes is not said twice).
 pub fn in_plain_words(set: PermissionSet) -> Vec<AreaLines> {
+    by_area(set.essential().collect())
+}
+
+/// Every permission, by area: the permission reference.
+fn reference() -> Vec<AreaLines> {
+    by_area(Permission::ALL.to_vec())
+}
+
+fn by_area(perms: Vec<Permission>) -> Vec<AreaLines> {
     Area::ALL
         .iter()
         .map(|area| AreaLines {
             label: area.label(),
-            lines: set
-                .essential()
+            lines: perms
+                .iter()
                 .filter(|p| p.area() == *area)
                 .map(|p| PermissionLine { name: p.as_str(), explanation: p.explanation() })
                 .collect(),
@@ -133,7 +143,7 @@ pub async fn index(state: web::Data<AppState>, access: Authorized<perm::MembersR
                 updated: format::date(l.role.updated_at),
             })
             .collect(),
-        reference: in_plain_words(PermissionSet::of(&Permission::ALL)),
+        reference: reference(),
         can_manage_roles: access.can(Permission::RolesManage),
     })
 }

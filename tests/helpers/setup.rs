@@ -4,7 +4,7 @@
 //! sign up through the console; members who join are written straight to the database (the
 //! invitation flow has its own tests).
 
-use steward::domain::{AccountId, Email, OrgId, Role};
+use steward::domain::{AccountId, Email, OrgId, Role, RoleId};
 use steward::storage;
 
 use super::app::TestApp;
@@ -129,13 +129,20 @@ fn joiner(email: &str, role: Role, password_hash: Option<String>) -> Joiner {
 pub struct NewKey {
     name: String,
     permissions: String,
+    grants: Vec<String>,
     deployments: Vec<String>,
     lifetime_days: String,
 }
 
 impl NewKey {
     pub fn named(name: &str) -> NewKey {
-        NewKey { name: name.into(), permissions: "read_write".into(), deployments: Vec::new(), lifetime_days: String::new() }
+        NewKey {
+            name: name.into(),
+            permissions: "read_write".into(),
+            grants: Vec::new(),
+            deployments: Vec::new(),
+            lifetime_days: String::new(),
+        }
     }
 
     /// The permissions as the form names them: `read`, `write` or `read_write`.
@@ -150,6 +157,12 @@ impl NewKey {
 
     pub fn write_only(self) -> NewKey {
         self.permissions("write")
+    }
+
+    /// Exactly these permissions (`permissions = custom`).
+    pub fn grants(mut self, grants: &[&str]) -> NewKey {
+        self.grants = grants.iter().map(|g| g.to_string()).collect();
+        self.permissions("custom")
     }
 
     /// Scoped to these deployments (ids) instead of all of them.
@@ -194,6 +207,7 @@ impl Client {
             ("scope", scope),
         ];
         fields.extend(key.deployments.iter().map(|d| ("deployments", d.as_str())));
+        fields.extend(key.grants.iter().map(|g| ("grants", g.as_str())));
         let name = &key.name;
         let created = self.post(&format!("/orgs/{org}/api-keys"), &fields).await;
         assert_eq!(created.status, 303, "creating the API key {name:?} failed:\n{}", created.body);
@@ -205,5 +219,27 @@ impl Client {
         let again = self.get(&format!("/orgs/{org}/api-keys")).await;
         assert!(again.texts("code#secret").is_empty() && !again.contains(&secret), "the secret is shown only once");
         secret
+    }
+}
+
+impl Client {
+    /// Creates the custom role `name` holding `permissions` in `org` on the roles page, expecting
+    /// success; returns its id, read from where the form leads (the role's page).
+    pub async fn create_role(&self, org: OrgId, name: &str, permissions: &[&str]) -> RoleId {
+        let mut fields = vec![("name", name), ("description", "")];
+        fields.extend(permissions.iter().map(|p| ("permissions", *p)));
+        let page = self.post(&format!("/orgs/{org}/roles"), &fields).await;
+        assert_eq!(page.status, 303, "creating the role {name:?} failed: {}", page.body);
+        let location = page.location.clone().expect("redirect");
+        location
+            .strip_prefix(&format!("/orgs/{org}/roles/"))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected place after creating a role: {location}"))
+    }
+
+    /// Gives `role` to the member `account` from the role's page, expecting success.
+    pub async fn give_role(&self, org: OrgId, role: RoleId, account: AccountId) {
+        let page = self.post(&format!("/orgs/{org}/roles/{role}/members"), &[("account", &account.to_string())]).await;
+        assert_eq!(page.status, 303, "giving the role failed: {}", page.body);
     }
 }

@@ -25,6 +25,7 @@ mod organization_access;
 mod organization_settings;
 mod password_reset;
 mod rate_limits;
+mod roles;
 mod security;
 mod security_log;
 mod sessions;
