@@ -1,9 +1,10 @@
 //! Every role, and everyone who is not a member, on every route of an organization.
 //!
-//! The table of who may do what, tried one request at a time: a role gets what its permissions
-//! allow, a member without the permission 403, anyone else 404 (signed out: to sign-in).
+//! The table of who may do what, tried one request at a time: a member gets what the union of
+//! their base role and custom roles allows, a member without the permission 403, anyone else
+//! 404 (signed out: to sign-in). Each route names the permission it needs, never a role.
 
-use steward::domain::{Email, InvitationStatus, MembershipStatus, Role};
+use steward::domain::{Email, InvitationStatus, MembershipStatus, Permission, PermissionSet, Role};
 use steward::storage;
 
 use crate::helpers::{Client, TestApp};
@@ -20,56 +21,112 @@ struct Case {
     method: Method,
     path: &'static str,
     fields: &'static [(&'static str, &'static str)],
-    /// The roles whose permissions allow the route.
-    allowed: &'static [Role],
-    /// What a role in `allowed` gets for this request: 200, 303, or 422 for a form that is
+    /// What the route needs.
+    allowed: Need,
+    /// What a member holding it gets for this request: 200, 303, or 422 for a form that is
     /// deliberately refused (so that success does not destroy a fixture).
     ok: u16,
 }
 
-const ALL: &[Role] = &[Role::Owner, Role::Admin, Role::Editor, Role::Viewer];
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    Holds(Permission),
+    /// Leaving: any member but the owner.
+    NotOwner,
+}
 
-/// `members.read`, `members.manage`, `org.manage`.
-const MANAGERS: &[Role] = &[Role::Owner, Role::Admin];
+use Permission::*;
 
-/// `deployments.write`.
-const WRITERS: &[Role] = &[Role::Owner, Role::Admin, Role::Editor];
+const fn needs(p: Permission) -> Need {
+    Need::Holds(p)
+}
 
-/// `org.owner`.
-const OWNER: &[Role] = &[Role::Owner];
+const ALL: Need = needs(DeploymentsRead);
+const READERS: Need = needs(MembersRead);
+const MANAGERS: Need = needs(MembersManage);
+const INVITERS: Need = needs(MembersInvite);
+const SETTINGS: Need = needs(OrgManage);
+const WRITERS: Need = needs(DeploymentsWrite);
+const OWNER: Need = needs(OrgOwner);
+const ROLE_ADMINS: Need = needs(RolesManage);
+const NOT_OWNER: Need = Need::NotOwner;
 
-/// Leaving: any member but the owner.
-const NOT_OWNER: &[Role] = &[Role::Admin, Role::Editor, Role::Viewer];
+/// Members holding custom roles beside the built-in ones: (email, base role, custom role
+/// permissions).
+const CUSTOM: [(&str, Role, &[&str]); 4] = [
+    ("recruiter@example.com", Role::Viewer, &["members.read", "members.invite"]),
+    ("auditor@example.com", Role::Viewer, &["audit.view"]),
+    ("keyreader@example.com", Role::Editor, &["api_keys.read"]),
+    ("roleadmin@example.com", Role::Viewer, &["roles.manage", "members.read"]),
+];
 
 const CASES: &[Case] = &[
-    Case { method: Get, path: "/orgs/{org}/members", fields: &[], allowed: MANAGERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/members", fields: &[], allowed: READERS, ok: 200 },
     Case {
         method: Get,
         path: "/orgs/{org}/members?q=example&status=active&role=viewer&sort=created",
         fields: &[],
-        allowed: MANAGERS,
+        allowed: READERS,
         ok: 200,
     },
-    Case { method: Get, path: "/orgs/{org}/invitations", fields: &[], allowed: MANAGERS, ok: 200 },
-    Case { method: Get, path: "/orgs/{org}/invitations?status=expired&q=example", fields: &[], allowed: MANAGERS, ok: 200 },
-    Case { method: Get, path: "/orgs/{org}/invitations/new", fields: &[], allowed: MANAGERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/invitations", fields: &[], allowed: READERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/invitations?status=expired&q=example", fields: &[], allowed: READERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/invitations/new", fields: &[], allowed: INVITERS, ok: 200 },
     Case {
         method: Post,
         path: "/orgs/{org}/invitations",
-        fields: &[("email", "guest-{n}@example.com"), ("role", "editor")],
-        allowed: MANAGERS,
+        fields: &[("email", "guest-{n}@example.com"), ("role", "viewer")],
+        allowed: INVITERS,
         ok: 303,
     },
     Case {
         method: Post,
         path: "/orgs/{org}/invitations",
         fields: &[("email", "not-an-email"), ("role", "viewer")],
-        allowed: MANAGERS,
+        allowed: INVITERS,
         ok: 422,
     },
-    Case { method: Get, path: "/orgs/{org}/invitations/{invitation}/resend", fields: &[], allowed: MANAGERS, ok: 200 },
-    Case { method: Post, path: "/orgs/{org}/invitations/{invitation}/resend", fields: &[], allowed: MANAGERS, ok: 303 },
-    Case { method: Post, path: "/orgs/{org}/invitations/{new_invitation}/cancel", fields: &[], allowed: MANAGERS, ok: 303 },
+    Case { method: Get, path: "/orgs/{org}/invitations/{invitation}/resend", fields: &[], allowed: INVITERS, ok: 200 },
+    Case { method: Post, path: "/orgs/{org}/invitations/{invitation}/resend", fields: &[], allowed: INVITERS, ok: 303 },
+    Case { method: Post, path: "/orgs/{org}/invitations/{new_invitation}/cancel", fields: &[], allowed: INVITERS, ok: 303 },
+    Case { method: Get, path: "/orgs/{org}/roles", fields: &[], allowed: READERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/roles/{role}", fields: &[], allowed: READERS, ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/roles/new", fields: &[], allowed: ROLE_ADMINS, ok: 200 },
+    Case {
+        method: Post,
+        path: "/orgs/{org}/roles",
+        fields: &[("name", "Role {n}"), ("permissions", "deployments.read")],
+        allowed: ROLE_ADMINS,
+        ok: 303,
+    },
+    Case { method: Get, path: "/orgs/{org}/roles/{role}/edit", fields: &[], allowed: ROLE_ADMINS, ok: 200 },
+    // the same definition again: a change that still answers like a success
+    Case {
+        method: Post,
+        path: "/orgs/{org}/roles/{role}",
+        fields: &[("name", "Readers"), ("permissions", "deployments.read")],
+        allowed: ROLE_ADMINS,
+        ok: 303,
+    },
+    Case { method: Get, path: "/orgs/{org}/roles/{role}/delete", fields: &[], allowed: ROLE_ADMINS, ok: 200 },
+    Case { method: Post, path: "/orgs/{org}/roles/{role}/delete", fields: &[("confirm_name", "Not it")], allowed: ROLE_ADMINS, ok: 422 },
+    Case {
+        method: Post,
+        path: "/orgs/{org}/roles/{role}/members",
+        fields: &[("account", "{new_member}")],
+        allowed: MANAGERS,
+        ok: 303,
+    },
+    Case { method: Get, path: "/orgs/{org}/audit", fields: &[], allowed: needs(AuditView), ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/audit.csv", fields: &[], allowed: needs(AuditRead), ok: 200 },
+    Case { method: Get, path: "/orgs/{org}/api-keys", fields: &[], allowed: needs(ApiKeysRead), ok: 200 },
+    Case {
+        method: Post,
+        path: "/orgs/{org}/api-keys",
+        fields: &[("name", "k-{n}"), ("permissions", "read"), ("scope", "nowhere")],
+        allowed: needs(ApiKeysManage),
+        ok: 422,
+    },
     Case { method: Get, path: "/orgs/{org}/members/{target}/edit", fields: &[], allowed: MANAGERS, ok: 200 },
     // the same role again: a no-op that still answers like a success
     Case { method: Post, path: "/orgs/{org}/members/{target}", fields: &[("role", "viewer")], allowed: MANAGERS, ok: 303 },
@@ -92,10 +149,10 @@ const CASES: &[Case] = &[
         allowed: MANAGERS,
         ok: 303,
     },
-    Case { method: Get, path: "/orgs/{org}/settings", fields: &[], allowed: MANAGERS, ok: 200 },
-    Case { method: Post, path: "/orgs/{org}/settings", fields: &[("name", "Acme {n}")], allowed: MANAGERS, ok: 303 },
+    Case { method: Get, path: "/orgs/{org}/settings", fields: &[], allowed: SETTINGS, ok: 200 },
+    Case { method: Post, path: "/orgs/{org}/settings", fields: &[("name", "Acme {n}")], allowed: SETTINGS, ok: 303 },
     // not required, as it already is: a no-op that still answers like a success
-    Case { method: Post, path: "/orgs/{org}/settings/two-factor", fields: &[], allowed: MANAGERS, ok: 303 },
+    Case { method: Post, path: "/orgs/{org}/settings/two-factor", fields: &[], allowed: SETTINGS, ok: 303 },
     // ownership only goes to an active member: someone from outside is refused in the form
     Case { method: Post, path: "/orgs/{org}/transfer", fields: &[("account", "{stranger}")], allowed: OWNER, ok: 422 },
     Case { method: Post, path: "/orgs/{org}/delete", fields: &[("confirm_name", "Not the name")], allowed: OWNER, ok: 422 },
@@ -126,6 +183,8 @@ const CASES: &[Case] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Member(Role),
+    /// A member holding custom roles: `CUSTOM[i]`.
+    Custom(usize),
     /// Signed in, active member of another organization only.
     NonMember,
     /// An admin of the organization who was deactivated: a deactivated member has no access at
@@ -137,12 +196,20 @@ enum Who {
 
 impl Case {
     fn expected(&self, who: Who) -> u16 {
-        match who {
-            Who::NonMember | Who::Deactivated => 404,
-            Who::SignedOut => 303,
-            Who::Member(role) if self.allowed.contains(&role) => self.ok,
-            Who::Member(_) => 403,
-        }
+        let (base, held) = match who {
+            Who::NonMember | Who::Deactivated => return 404,
+            Who::SignedOut => return 303,
+            Who::Member(role) => (role, role.permissions()),
+            Who::Custom(i) => {
+                let (_, base, custom) = CUSTOM[i];
+                (base, base.permissions().union(PermissionSet::parse_names(custom.iter().copied()).unwrap()))
+            }
+        };
+        let allowed = match self.allowed {
+            Need::Holds(p) => held.contains(p),
+            Need::NotOwner => base != Role::Owner,
+        };
+        if allowed { self.ok } else { 403 }
     }
 
     fn mentions(&self, placeholder: &str) -> bool {
@@ -174,8 +241,16 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
     let invitation = app.invitation_id(org, "invitee@example.com").await;
     owner.create_deployment(org, "web-1", "eu-west-1").await;
     let deployment = app.deployment_id(org, "web-1").await;
+    let role = owner.create_role(org, "Readers", &["deployments.read"]).await;
+    let mut custom = Vec::new();
+    for (i, (email, base, permissions)) in CUSTOM.iter().enumerate() {
+        let (id, client) = app.add_member(org, email, *base).await;
+        let held = owner.create_role(org, &format!("Custom {i}"), permissions).await;
+        owner.give_role(org, held, id).await;
+        custom.push((Who::Custom(i), client));
+    }
 
-    let actors: [(Who, &Client); 7] = [
+    let mut actors: Vec<(Who, &Client)> = vec![
         (Who::Member(Role::Owner), &owner),
         (Who::Member(Role::Admin), &admin),
         (Who::Member(Role::Editor), &editor),
@@ -184,11 +259,12 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
         (Who::Deactivated, &deactivated),
         (Who::SignedOut, &signed_out),
     ];
+    actors.extend(custom.iter().map(|(who, client)| (*who, client)));
 
     let mut n = 0;
     let mut mismatches = Vec::new();
     for case in CASES {
-        for (who, client) in actors {
+        for &(who, client) in &actors {
             n += 1;
             let mut vars = vec![
                 ("{org}", org.to_string()),
@@ -196,6 +272,7 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
                 ("{target}", target.to_string()),
                 ("{invitation}", invitation.to_string()),
                 ("{deployment}", deployment.to_string()),
+                ("{role}", role.to_string()),
                 ("{stranger}", stranger.to_string()),
                 ("{n}", n.to_string()),
             ];
@@ -241,7 +318,7 @@ async fn every_role_gets_what_its_permissions_allow_on_every_route(app: &TestApp
             if who == Who::SignedOut && !to_login {
                 mismatches.push(format!("{who:?} {:?} {}: expected a redirect to sign in, got {location:?}", case.method, case.path));
             }
-            if matches!(who, Who::Member(_)) && page.status == 303 && location.starts_with("/login") {
+            if matches!(who, Who::Member(_) | Who::Custom(_)) && page.status == 303 && location.starts_with("/login") {
                 mismatches.push(format!("{who:?} {:?} {}: the session was lost ({location})", case.method, case.path));
             }
             if expected == 403 || expected == 404 || who == Who::SignedOut {
