@@ -62,7 +62,7 @@ fn parse_permissions(raw: &str, grants: &[String]) -> Result<(&'static str, Opti
             };
             Ok((kind, Some(set)))
         }
-        _ => Err(Invalid::new("permissions", "Choose read, write, or read and write, or custom with the permissions chosen one by one.")),
+        _ => Err(Invalid::new("permissions", "Choose read, write, or read and write. Or choose custom, and the permissions one by one.")),
     }
 }
 

@@ -25,7 +25,7 @@ use crate::storage::accounts::{self, Account};
 use crate::domain::{Actor, RequestMeta};
 use crate::storage::audit::NewEvent;
 use crate::storage::invitations::{self, Invitation, NewInvitation};
-use crate::storage::members::{self, Membership, NewMember};
+use crate::storage::members::{self, NewMember};
 use crate::storage::{self, audit, orgs};
 
 /// What the invitation operations need from the configuration.
@@ -496,11 +496,12 @@ pub fn decline(db: &Db, meta: &RequestMeta, by: &Ref, signed_in: Option<&Account
 }
 
 /// The account that has just joined and its new membership, for the welcome that follows.
-pub fn joined(db: &Db, org: OrgId, account: AccountId) -> Result<(Account, Membership), OpError> {
+/// The account that just joined and what it may do in the organization (where it lands).
+pub fn joined(db: &Db, org: OrgId, account: AccountId) -> Result<(Account, PermissionSet), OpError> {
     let mut conn = db.conn()?;
     let acc = accounts::find(&mut conn, account)?.ok_or(OpError::NotFound)?;
     let membership = members::find(&mut conn, org, account)?.ok_or(OpError::NotFound)?;
-    Ok((acc, membership))
+    Ok((acc, permissions_of(&mut conn, &membership)?))
 }
 
 pub use crate::storage::invitations::Listed;

@@ -132,7 +132,7 @@ impl ResponseError for WebError {
                 ("Page not found", "The page you asked for does not exist, or you do not have access to it.".into())
             }
             WebError::Forbidden(m) if m.is_empty() => {
-                ("Not allowed", "Your role in this organization does not allow this action.".into())
+                ("Not allowed", "Your roles in this organization do not allow this action.".into())
             }
             WebError::Forbidden(m) => ("Not allowed", m.clone()),
             WebError::Csrf => (

@@ -309,12 +309,12 @@ async fn finish_accept(
     org: crate::domain::OrgId,
     org_name: &str,
 ) -> Result<HttpResponse, WebError> {
-    let (acc, membership) = state.run(move |db| inv::joined(db, org, account)).await?;
+    let (acc, held) = state.run(move |db| inv::joined(db, org, account)).await?;
     if new_session {
         crate::web::auth::start_session(state, req, session, &acc).await?;
     }
     session::flash(session, FlashKind::Success, format!("Welcome to {org_name}."));
-    Ok(see_other(req, &org_home(org, membership.role.can(Permission::MembersRead))))
+    Ok(see_other(req, &org_home(org, held.contains(Permission::MembersRead))))
 }
 
 pub async fn decline(

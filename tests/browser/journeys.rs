@@ -292,3 +292,73 @@ async fn look_after_the_account_sessions_and_security_log() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_a_role_invite_someone_into_it_and_they_can_do_exactly_what_it_allows() {
+    let Some((app, browser)) = app_and_browser().await else { return };
+    let base = app.base.clone();
+    let (_, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
+
+    browser.goto(&format!("{base}/login?next=/orgs/{org}/roles")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the roles", |p| p.ends_with("/roles")).await;
+    browser.wait_for_text("#builtin-roles", "Transfer ownership and delete the organization").await;
+
+    // a role from the permission reference, in the modal
+    browser.click(".page-actions a.btn-primary").await;
+    browser.wait_for_element("dialog.modal[open] #role-name").await;
+    browser.fill("#role-name", "Auditors").await;
+    browser.fill("#role-description", "Read the audit log and the member list").await;
+    browser.click("dialog.modal input[name=permissions][value='audit.view']").await;
+    browser.click("dialog.modal input[name=permissions][value='members.read']").await;
+    browser.screenshot("role-form").await;
+    browser.click("dialog.modal button[type=submit]").await;
+    let role_page = browser.wait_for_path("the role's page", |p| p.contains("/roles/") && !p.ends_with("/new")).await;
+    browser.wait_for_text(".flash", "Role “Auditors” created.").await;
+    browser.wait_for_text("main", "View the audit log in the console, without exporting it.").await;
+
+    // invited straight into the role from its page
+    browser.click(".page-actions a[href*='/invitations/new?roles=']").await;
+    browser.wait_for_element("dialog.modal[open] #invite-email").await;
+    browser
+        .wait_for_script("the role to be chosen", "return document.querySelector('dialog.modal input[name=roles]').checked", |v| {
+            v.as_bool() == Some(true)
+        })
+        .await;
+    browser.fill("#invite-email", "grace@example.com").await;
+    browser.choose("#invite-role", "viewer").await;
+    browser.click("dialog.modal button[type=submit]").await;
+    browser.wait_for_text(".flash", "Invitation sent to grace@example.com.").await;
+    browser.goto(&format!("{base}{role_page}")).await;
+    browser.wait_for_text("#role-invitations", "grace@example.com").await;
+    browser.screenshot("role-page").await;
+
+    // Grace accepts and lands where her roles let her: the member list
+    let token = app.outbox_token_for("grace@example.com");
+    browser.client.delete_all_cookies().await.expect("cookies");
+    browser.goto(&format!("{base}/invitations/{token}")).await;
+    browser.wait_for_text(".auth-card", "Analytical Engines").await;
+    browser.fill("#name", "Grace Hopper").await;
+    browser.fill("#password", "grace-password-123").await;
+    browser.click("form[action$='/accept'] button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+    browser.wait_for_text("tr[data-email='grace@example.com']", "Auditors").await;
+
+    // exactly what the role allows: the audit log without its export, no settings, no keys
+    browser.goto(&format!("{base}/orgs/{org}/audit")).await;
+    browser.wait_for_text("h1", "Audit log").await;
+    browser.wait_for_text("table", "invitation.accepted").await;
+    browser.wait_for_script("no export", "return document.querySelector('a[href*=\"audit.csv\"]') === null", |v| v.as_bool() == Some(true)).await;
+    browser.wait_for_text_without("nav[aria-label=Organization]", "Settings").await;
+    browser.goto(&format!("{base}/orgs/{org}/settings")).await;
+    browser.wait_for_text("main", "do not allow this action").await;
+    browser.goto(&format!("{base}/profile")).await;
+    browser.wait_for_text("#my-access", "Auditors").await;
+    browser.wait_for_text("#my-access", "Invited by ada (ada@example.com)").await;
+    browser.screenshot("my-access").await;
+
+    browser.close().await;
+    app.stop().await;
+}
