@@ -19,7 +19,7 @@ use crate::storage::schema::{accounts, audit_events, deployments, invitations, m
 use crate::storage::{self, Backend, Db, DbConn, DbError, write_tx};
 use crate::domain::ids::{ApiKeyId, DeploymentId, InvitationId};
 use crate::domain::password::check_new_password;
-use crate::domain::{AccountId, Email, InvitationStatus, MembershipStatus, OrgId, Role, names};
+use crate::domain::{AccountId, Email, InvitationStatus, MembershipStatus, OrgId, Permission, PermissionSet, Role, RoleId, names};
 use crate::operations::api_keys::PREFIX;
 use crate::operations::deployments::REGIONS;
 use crate::storage::accounts::Account;
@@ -493,6 +493,7 @@ pub fn run(db: &Db, options: &Options) -> Result<Report, SeedError> {
 fn seed(conn: &mut DbConn, plan: &mut Plan) -> Result<(String, usize), SeedError> {
     let owner_email = insert_org_and_owner(conn, plan)?;
     insert_members(conn, plan)?;
+    insert_custom_roles(conn, plan)?;
     let (deployments, keys) = write_tx(conn, |c| {
         let deployments = insert_deployments(c, plan)?;
         let keys = insert_api_keys(c, plan)?;
@@ -652,6 +653,62 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
 
 /// On PostgreSQL, the batch's commit does not wait for the WAL flush (SQLite's equivalent is
 /// `synchronous = OFF`, set for the whole run).
+/// The organization's custom roles, as a real one has a few, each given to some of its members
+/// (about one member in four holds one, a few hold two), so that lists show and filter them.
+const CUSTOM_ROLES: [(&str, &str, &[Permission]); 3] = [
+    ("Support", "Answers customers: sees members and deployments", &[Permission::MembersRead, Permission::DeploymentsRead]),
+    ("Recruiter", "Invites people", &[Permission::MembersRead, Permission::MembersInvite]),
+    ("Auditor", "Reads the audit log", &[Permission::AuditView]),
+];
+
+fn insert_custom_roles(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
+    use crate::storage::schema::member_roles;
+    let now = plan.at(plan.span);
+    let mut ids = Vec::new();
+    write_tx(conn, |c| {
+        for (name, description, permissions) in CUSTOM_ROLES {
+            let role = crate::storage::roles::CustomRole {
+                id: RoleId::new(),
+                org_id: plan.org,
+                name: name.to_string(),
+                name_key: crate::domain::custom_roles::name_key(name),
+                description: description.to_string(),
+                permissions: PermissionSet::of(permissions),
+                created_at: plan.at(0),
+                updated_at: now,
+            };
+            crate::storage::roles::insert(c, &role)?;
+            ids.push(role.id);
+        }
+        Ok::<_, SeedError>(())
+    })?;
+    let mut rows: Vec<(AccountId, RoleId)> = Vec::new();
+    for m in plan.members.get(1..).unwrap_or_default() {
+        if plan.rng.chance(25) {
+            let first = plan.rng.index(ids.len());
+            rows.push((m.id, ids[first]));
+            if plan.rng.chance(20) {
+                rows.push((m.id, ids[(first + 1) % ids.len()]));
+            }
+        }
+    }
+    let org = plan.org;
+    for batch in rows.chunks(MEMBERS_PER_TX) {
+        write_tx(conn, |c| {
+            let values: Vec<_> = batch
+                .iter()
+                .map(|(a, r)| (member_roles::org_id.eq(org), member_roles::account_id.eq(*a), member_roles::role_id.eq(*r)))
+                .collect();
+            match c {
+                DbConn::Sqlite(c) => values.iter().try_for_each(|v| diesel::insert_into(member_roles::table).values(v.clone()).execute(c).map(drop)),
+                DbConn::Postgres(c) => values.chunks(10_000).try_for_each(|v| diesel::insert_into(member_roles::table).values(v).execute(c).map(drop)),
+            }?;
+            Ok::<_, SeedError>(())
+        })?;
+    }
+    Ok(())
+}
+
 fn faster_commits(conn: &mut DbConn) -> QueryResult<()> {
     if conn.backend() == Backend::Postgres {
         conn.batch_execute("SET LOCAL synchronous_commit = off")?;

@@ -46,8 +46,10 @@ fn free_port() -> u16 {
 /// How chromedriver words a command that ran into a navigation still under way (a form post,
 /// an htmx redirect). It has no error code of its own, and may even arrive as a successful
 /// reply whose value is this text, so only the wording tells it apart.
-const NAVIGATING: [&str; 5] = [
+const NAVIGATING: [&str; 6] = [
     "aborted by navigation",
+    // the node was looked up in the page being replaced
+    "does not belong to the document",
     "cannot determine loading status",
     "target frame detached",
     "execution context was destroyed",
