@@ -367,7 +367,7 @@ pub fn chain_after(conn: &mut DbConn, org: OrgId, after_seq: i64, limit: i64) ->
 }
 
 /// The actions the audit log records.
-pub const ACTIONS: [&str; 22] = [
+pub const ACTIONS: [&str; 26] = [
     "org.created",
     "org.renamed",
     "org.deleted",
@@ -385,6 +385,10 @@ pub const ACTIONS: [&str; 22] = [
     "member.removed",
     "member.left",
     "member.signed_out",
+    "member.roles_changed",
+    "role.created",
+    "role.updated",
+    "role.deleted",
     "api_key.created",
     "api_key.revoked",
     "deployment.created",
