@@ -345,6 +345,7 @@ async fn create_a_role_invite_someone_into_it_and_they_can_do_exactly_what_it_al
     browser.click("form[action$='/accept'] button[type=submit]").await;
     browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
     browser.wait_for_text("tr[data-email='grace@example.com']", "Auditors").await;
+    browser.screenshot("members-with-roles").await;
 
     // exactly what the role allows: the audit log without its export, no settings, no keys
     browser.goto(&format!("{base}/orgs/{org}/audit")).await;
