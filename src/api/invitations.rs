@@ -132,6 +132,7 @@ pub struct NewInvitation {
     responses((status = 201, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvitation>) -> Result<HttpResponse, ApiError> {
+    key.require(Permission::MembersInvite)?;
     key.require_org_scope()?;
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let body = body.0;
@@ -145,6 +146,7 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvit
     responses((status = 200, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Invitation>, ApiError> {
+    key.require(Permission::MembersInvite)?;
     key.require_org_scope()?;
     let id = invitation_id(&path)?;
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
@@ -158,6 +160,7 @@ pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
     responses((status = 204, description = "Cancelled"), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn cancel(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    key.require(Permission::MembersInvite)?;
     key.require_org_scope()?;
     let id = invitation_id(&path)?;
     let (ctx, org) = (key.ctx.clone(), key.org);

@@ -135,6 +135,31 @@ fn may_give(held: PermissionSet, role: Role, custom: &[CustomRole]) -> Result<()
     roles::may_handle_all(held, custom)
 }
 
+/// Whether the actor may invite, read before an email goes out, so that nobody is mailed an
+/// invitation the transaction would then refuse for want of `members.invite` or of the roles
+/// it gives (an API key with chosen permissions included). Answers what the actor stands for,
+/// against which those roles are weighed.
+fn may_invite(conn: &mut DbConn, org: OrgId, actor: &Actor) -> Result<PermissionSet, OpError> {
+    let (allowed, authority) = match actor {
+        Actor::Account { id, .. } => match members::find(conn, org, *id)?.filter(|m| m.status == MembershipStatus::Active) {
+            Some(me) => {
+                let held = permissions_of(conn, &me)?;
+                (held, held)
+            }
+            None => return Err(OpError::NotFound),
+        },
+        Actor::ApiKey { id, .. } => {
+            let key = crate::storage::api_keys::find(conn, org, *id)?.ok_or(OpError::NotFound)?;
+            (key.permission_set(), key.authority())
+        }
+        Actor::Invitee { .. } | Actor::System => (PermissionSet::EMPTY, PermissionSet::EMPTY),
+    };
+    if !allowed.contains(Permission::MembersInvite) {
+        return Err(OpError::Forbidden(String::new()));
+    }
+    Ok(authority)
+}
+
 /// Invites `email` with the base `role` and the custom roles `role_ids`: checks, sends the
 /// email, then saves the invitation and its `member.invited` event. Nobody invites into a role
 /// holding more than they do.
@@ -161,13 +186,7 @@ pub fn invite<S: AsRef<str>>(
     let (mc, custom) = {
         let mut conn = db.conn()?;
         // the checks the transaction repeats, made before an email goes out
-        let held = match &ctx.actor {
-            Actor::Account { id, .. } => match members::find(&mut conn, org, *id)? {
-                Some(me) => permissions_of(&mut conn, &me)?,
-                None => return Err(OpError::NotFound),
-            },
-            _ => PermissionSet::of(&crate::domain::Permission::ALL),
-        };
+        let held = may_invite(&mut conn, org, &ctx.actor)?;
         let custom = roles::resolve(&mut conn, org, &role_ids)?;
         may_give(held, role, &custom)?;
         check_invitable(&mut conn, org, &email)?;
@@ -238,6 +257,7 @@ pub fn resend(
         let inv = invitations::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
         only_pending(&inv)?;
         let custom = role_rows::of_invitation(&mut conn, id)?;
+        may_give(may_invite(&mut conn, org, &ctx.actor)?, inv.role, &custom)?;
         (inv, mail_context(&mut conn, org, &ctx.actor)?, custom)
     };
     let token = crypto::random_token();

@@ -154,9 +154,30 @@ async fn a_key_reaches_only_its_own_organization(app: &TestApp) {
     assert_eq!(sorted(api_a.get("/members").await.expect(200).data_field("email")), ["ada@example.com", "bob@example.com"]);
 }
 
+async fn a_key_with_chosen_permissions_mails_no_invitation_it_may_not_send(app: &TestApp) {
+    let (owner, org, rw) = acme_with_key(app, "read_write").await;
+    let inv = rw.invite("carl@example.com", "viewer").await;
+    let deployer = script_with_key(app, &owner, org, NewKey::named("deployer").grants(&["deployments.read", "deployments.write"])).await;
+    let inviter = script_with_key(app, &owner, org, NewKey::named("inviter").grants(&["members.invite", "deployments.read"])).await;
+    let before = (app.actions(org).await, app.invitation_mails().len());
+
+    deployer.post("/invitations", &json!({ "email": "dan@example.com", "role": "viewer" })).await.expect_error(403, "forbidden");
+    deployer.post_empty(&format!("/invitations/{inv}/resend")).await.expect_error(403, "forbidden");
+    deployer.delete(&format!("/invitations/{inv}")).await.expect_error(403, "forbidden");
+    // nor into a role holding more than the key
+    inviter.post("/invitations", &json!({ "email": "dan@example.com", "role": "editor" })).await.expect_error(403, "forbidden");
+    assert_eq!((app.actions(org).await, app.invitation_mails().len()), before, "nothing changed and no email went out");
+
+    inviter.invite("dan@example.com", "viewer").await;
+    inviter.post_empty(&format!("/invitations/{inv}/resend")).await.expect(200);
+    assert_eq!(app.invitation_mails().len(), before.1 + 2);
+    assert_made_by_key(app, org, "inviter", &["member.invited", "invitation.resent"]).await;
+}
+
 crate::on_both_backends!(
     a_read_key_reads_everything_and_changes_nothing,
     a_write_key_changes_but_cannot_read,
     a_key_scoped_to_selected_deployments_reaches_only_those,
     a_key_reaches_only_its_own_organization,
+    a_key_with_chosen_permissions_mails_no_invitation_it_may_not_send,
 );
