@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use crate::api::roles::{RoleTag, tags_of};
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
 use crate::domain::ids::InvitationId;
 use crate::domain::{InvitationState, OrgId, Permission};
@@ -17,6 +18,8 @@ pub struct Invitation {
     pub email: String,
     /// admin, editor or viewer
     pub role: String,
+    /// The custom roles accepting gives, by name (a role deleted since is no longer among them).
+    pub roles: Vec<RoleTag>,
     /// pending, expired, accepted, declined or cancelled
     pub status: String,
     pub created_at: String,
@@ -36,12 +39,13 @@ fn state_name(s: InvitationState) -> &'static str {
 }
 
 impl Invitation {
-    fn of(l: Listed, now: NaiveDateTime) -> Invitation {
+    fn of(l: Listed, roles: Vec<RoleTag>, now: NaiveDateTime) -> Invitation {
         let i = l.invitation;
         Invitation {
             id: i.id.to_string(),
             email: i.email.to_string(),
             role: i.role.as_str().into(),
+            roles,
             status: state_name(i.state(now)).into(),
             created_at: time(i.created_at),
             expires_at: time(i.expires_at),
@@ -99,8 +103,15 @@ pub async fn list(
         Some(_) => return Err(ApiError::invalid_field("status", "Use pending, expired, accepted, declined or cancelled.")),
     };
     let (org, now) = (key.org, crate::domain::now());
-    let mut rows =
-        state.run(move |db| operations::invitations::page(db, org, wanted, now, before, limit + 1)).await?;
+    let (mut rows, tags) = state
+        .run(move |db| {
+            let rows = operations::invitations::page(db, org, wanted, now, before, limit + 1)?;
+            // the custom roles of the page, in one query
+            let ids: Vec<InvitationId> = rows.iter().take(limit as usize).map(|l| l.invitation.id).collect();
+            let tags = operations::invitations::roles_of_invitations(db, &ids)?;
+            Ok::<_, operations::OpError>((rows, tags))
+        })
+        .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -108,13 +119,24 @@ pub async fn list(
     } else {
         None
     };
-    let data: Vec<Invitation> = rows.into_iter().map(|l| Invitation::of(l, now)).collect();
+    let data: Vec<Invitation> = rows
+        .into_iter()
+        .map(|l| {
+            let roles = tags_of(&l.invitation.id, &tags);
+            Invitation::of(l, roles, now)
+        })
+        .collect();
     Ok(web::Json(Page { data, next_cursor }))
 }
 
 async fn load(state: &AppState, org: OrgId, id: InvitationId) -> Result<Invitation, ApiError> {
-    let listed = state.run(move |db| operations::invitations::listed(db, org, id)).await?;
-    listed.map(|l| Invitation::of(l, crate::domain::now())).ok_or_else(ApiError::not_found)
+    let (listed, tags) = state
+        .run(move |db| {
+            let listed = operations::invitations::listed(db, org, id)?;
+            Ok::<_, operations::OpError>((listed, operations::invitations::roles_of_invitations(db, &[id])?))
+        })
+        .await?;
+    listed.map(|l| Invitation::of(l, tags_of(&id, &tags), crate::domain::now())).ok_or_else(ApiError::not_found)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -125,9 +147,12 @@ pub struct NewInvitation {
     /// admin, editor or viewer
     #[schema(required = true)]
     pub role: String,
+    /// Ids of custom roles that accepting also gives (none when left out).
+    pub roles: Vec<String>,
 }
 
-/// Invite someone: the email goes out, then the invitation is saved.
+/// Invite someone: the email goes out, then the invitation is saved. Nobody invites into a
+/// role, built-in or custom, holding a permission they (or the key) do not hold.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = NewInvitation,
     responses((status = 201, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -137,7 +162,7 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvit
     state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let body = body.0;
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
-    let id = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role, &[] as &[String])).await?;
+    let id = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role, &body.roles)).await?;
     Ok(HttpResponse::Created().json(load(&state, org, id).await?))
 }
 

@@ -3,8 +3,10 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use crate::api::roles::{RoleTag, tags_of};
 use crate::api::{ApiError, ApiKey, Body, Page, Paging, time};
-use crate::domain::{AccountId, MembershipStatus, Permission, Role};
+use crate::domain::member_list::RoleFilter;
+use crate::domain::{AccountId, MembershipStatus, OrgId, Permission};
 use crate::operations;
 use crate::operations::members::Membership;
 use crate::operations::offboarding::Chosen;
@@ -17,19 +19,22 @@ pub struct Member {
     pub name: String,
     /// owner, admin, editor or viewer
     pub role: String,
+    /// The custom roles the member holds, by name.
+    pub roles: Vec<RoleTag>,
     /// active or inactive
     pub status: String,
     pub created_at: String,
     pub last_active_at: Option<String>,
 }
 
-impl From<Membership> for Member {
-    fn from(m: Membership) -> Member {
+impl Member {
+    fn of(m: Membership, roles: Vec<RoleTag>) -> Member {
         Member {
             account_id: m.account_id.to_string(),
             email: m.email.to_string(),
             name: m.name,
             role: m.role.as_str().into(),
+            roles,
             status: m.status.as_str().into(),
             created_at: time(m.created_at),
             last_active_at: m.last_active_at.map(time),
@@ -48,7 +53,7 @@ pub struct MemberList {
 pub struct MemberFilter {
     /// active or inactive
     pub status: Option<String>,
-    /// owner, admin, editor or viewer
+    /// owner, admin, editor or viewer, or a custom role's id
     pub role: Option<String>,
 }
 
@@ -75,21 +80,42 @@ pub async fn list(
     };
     let role = match filter.role.as_deref() {
         None | Some("") => None,
-        Some(r) => Some(Role::parse(r).ok_or_else(|| ApiError::invalid_field("role", "Use owner, admin, editor or viewer."))?),
+        Some(r) => Some(
+            RoleFilter::parse(r)
+                .ok_or_else(|| ApiError::invalid_field("role", "Use owner, admin, editor, viewer or a custom role's id."))?,
+        ),
     };
     let (org, after) = (key.org, paging.cursor.clone());
-    let mut rows = state
-        .run(move |db| operations::members::page_by_email(db, org, status, role, after.as_deref(), limit + 1))
+    let (mut rows, tags) = state
+        .run(move |db| {
+            let rows = operations::members::page_by_email(db, org, status, role, after.as_deref(), limit + 1)?;
+            // the custom roles of the page, in one query
+            let accounts: Vec<AccountId> = rows.iter().take(limit as usize).map(|m| m.account_id).collect();
+            let tags = operations::members::roles_of_members(db, org, &accounts)?;
+            Ok::<_, operations::OpError>((rows, tags))
+        })
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|m| m.email.to_string()) } else { None };
-    Ok(web::Json(Page { data: rows.into_iter().map(Member::from).collect(), next_cursor }))
+    let data = rows
+        .into_iter()
+        .map(|m| {
+            let roles = tags_of(&m.account_id, &tags);
+            Member::of(m, roles)
+        })
+        .collect();
+    Ok(web::Json(Page { data, next_cursor }))
 }
 
-async fn load(state: &AppState, key: &ApiKey, account: AccountId) -> Result<Member, ApiError> {
-    let org = key.org;
-    Ok(state.run(move |db| operations::members::get(db, org, account)).await?.into())
+async fn load(state: &AppState, org: OrgId, account: AccountId) -> Result<Member, ApiError> {
+    let (member, tags) = state
+        .run(move |db| {
+            let member = operations::members::get(db, org, account)?;
+            Ok::<_, operations::OpError>((member, operations::members::roles_of_members(db, org, &[account])?))
+        })
+        .await?;
+    Ok(Member::of(member, tags_of(&account, &tags)))
 }
 
 /// One member.
@@ -99,7 +125,7 @@ async fn load(state: &AppState, key: &ApiKey, account: AccountId) -> Result<Memb
 pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Member>, ApiError> {
     key.require(Permission::MembersRead)?;
     key.require_org_scope()?;
-    Ok(web::Json(load(&state, &key, account(&path)?).await?))
+    Ok(web::Json(load(&state, key.org, account(&path)?).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -107,11 +133,16 @@ pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String
 pub struct MemberUpdate {
     /// admin, editor or viewer (owner only comes by transfer)
     pub role: Option<String>,
+    /// The complete list of custom role ids the member should hold ([] takes them all away);
+    /// left out, the member keeps theirs
+    pub roles: Option<Vec<String>>,
     /// active or inactive
     pub status: Option<String>,
 }
 
-/// Change a member's role or status. The owner cannot be changed.
+/// Change a member's role, custom roles or status, all in one change. The owner cannot be
+/// changed, and nobody gives or takes a custom role holding a permission they (or the key) do
+/// not hold.
 #[utoipa::path(patch, path = "/api/v1/members/{account}", tag = "members", params(("account" = String, Path, description = "Account id")),
     request_body = MemberUpdate,
     responses((status = 200, body = Member), (status = "4XX", body = crate::api::error::ErrorBody)),
@@ -132,8 +163,14 @@ pub async fn update(
         Some(_) => return Err(ApiError::invalid_field("status", "Use active or inactive.")),
     };
     let (ctx, org) = (key.ctx.clone(), key.org);
-    state.run(move |db| operations::members::update(db, &ctx, org, target, operations::members::Change { role: body.role.as_deref(), active, ..Default::default() })).await?;
-    Ok(web::Json(load(&state, &key, target).await?))
+    state
+        .run(move |db| {
+            let change =
+                operations::members::Change { role: body.role.as_deref(), roles: body.roles.as_deref(), active, ..Default::default() };
+            operations::members::update(db, &ctx, org, target, change)
+        })
+        .await?;
+    Ok(web::Json(load(&state, org, target).await?))
 }
 
 /// Remove a member: the membership ends, the account stays.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod invitations;
 pub mod members;
 pub mod openapi;
+pub mod roles;
 
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -161,6 +162,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/invitations").route(web::get().to(invitations::list)).route(web::post().to(invitations::create)))
             .route("/invitations/{id}/resend", web::post().to(invitations::resend))
             .route("/invitations/{id}", web::delete().to(invitations::cancel))
+            .service(web::resource("/roles").route(web::get().to(roles::list)).route(web::post().to(roles::create)))
+            .service(
+                web::resource("/roles/{role}")
+                    .route(web::get().to(roles::get))
+                    .route(web::patch().to(roles::update))
+                    .route(web::delete().to(roles::delete)),
+            )
             .route("/audit-events", web::get().to(audit::list))
             .route("/audit-events.csv", web::get().to(audit::export))
             .service(web::resource("/deployments").route(web::get().to(deployments::list)).route(web::post().to(deployments::create)))

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, deployments, error, invitations, members};
+use crate::api::{audit, deployments, error, invitations, members, roles};
 
 struct BearerKey;
 
@@ -46,19 +46,21 @@ impl Modify for BearerKey {
 #[openapi(
     info(
         title = "Steward API",
-        description = "Members, invitations, deployments and the audit log of the organization the API key belongs to. \
+        description = "Members, invitations, custom roles, deployments and the audit log of the organization the API key belongs to. \
                        Errors are {\"error\": {\"code\", \"message\"}}.",
         version = "1"
     ),
     paths(
         members::list, members::get, members::update, members::remove,
         invitations::list, invitations::create, invitations::resend, invitations::cancel,
+        roles::list, roles::create, roles::get, roles::update, roles::delete,
         audit::list, audit::export,
         deployments::list, deployments::create, deployments::get, deployments::update, deployments::delete,
     ),
     components(schemas(
         members::Member, members::MemberList, members::MemberUpdate,
         invitations::Invitation, invitations::InvitationList, invitations::NewInvitation,
+        roles::Role, roles::RoleList, roles::RoleDetail, roles::RoleHolder, roles::RoleTag, roles::NewRole, roles::RoleUpdate,
         audit::AuditEvent, audit::AuditEventList,
         deployments::Deployment, deployments::DeploymentList, deployments::NewDeployment, deployments::DeploymentUpdate,
         error::ErrorBody, error::ErrorDetail, error::FieldError,
@@ -67,6 +69,9 @@ impl Modify for BearerKey {
     tags(
         (name = "members", description = "The organization's members"),
         (name = "invitations", description = "Invitations to join the organization"),
+        (name = "roles", description = "The organization's custom roles: named sets of permissions given to members on top of \
+                                        their built-in role (owner, admin, editor or viewer). The built-in roles are not listed: \
+                                        they are fixed, and a member's or an invitation's `role` names theirs."),
         (name = "deployments", description = "The organization's deployments"),
         (name = "audit", description = "The audit log"),
     )

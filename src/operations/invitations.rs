@@ -525,6 +525,7 @@ pub fn joined(db: &Db, org: OrgId, account: AccountId) -> Result<(Account, Permi
 }
 
 pub use crate::storage::invitations::Listed;
+pub use crate::storage::roles::RoleTag;
 
 /// Invitations newest first, after the cursor `(created_at, id)`, optionally only those in one
 /// state at `now`, for the API.
@@ -558,6 +559,12 @@ pub fn history(db: &Db, org: OrgId, query: &HistoryQuery, now: NaiveDateTime) ->
     rows.truncate(query.limit.max(0) as usize);
     Ok((rows, more))
 }
+
+/// The custom roles these invitations give (a page of the API's list), by name, in one query.
+pub fn roles_of_invitations(db: &Db, ids: &[InvitationId]) -> Result<Vec<(InvitationId, RoleTag)>, OpError> {
+    Ok(role_rows::tags_of_invitations(&mut *db.conn()?, ids)?)
+}
+
 /// One invitation with its inviter's email, for the API.
 pub fn listed(db: &Db, org: OrgId, id: InvitationId) -> Result<Option<Listed>, OpError> {
     Ok(invitations::listed(&mut *db.conn()?, org, id)?)

@@ -12,6 +12,7 @@ use crate::storage::audit::NewEvent;
 pub use crate::storage::member_list::{Query as ListQuery, Row as ListRow};
 pub use crate::storage::members::Membership;
 use crate::domain::ids::InvitationId;
+use crate::domain::member_list::RoleFilter;
 pub use crate::storage::roles::RoleTag;
 use crate::storage::roles as role_rows;
 use crate::storage::{member_list, members};
@@ -181,16 +182,22 @@ pub fn custom_roles(db: &Db, org: OrgId) -> Result<Vec<RoleTag>, OpError> {
     Ok(role_rows::tags(&mut *db.conn()?, org)?)
 }
 
-/// Members by email after `after` (a keyset cursor), for the API.
+/// Members by email after `after` (a keyset cursor), for the API; `role` is a base role or a
+/// custom role's id.
 pub fn page_by_email(
     db: &Db,
     org: OrgId,
     status: Option<MembershipStatus>,
-    role: Option<Role>,
+    role: Option<RoleFilter>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Membership>, OpError> {
     Ok(members::page_by_email(&mut *db.conn()?, org, status, role, after, limit)?)
+}
+
+/// The custom roles of these members (a page of the API's list), by name, in one query.
+pub fn roles_of_members(db: &Db, org: OrgId, accounts: &[AccountId]) -> Result<Vec<(AccountId, RoleTag)>, OpError> {
+    Ok(role_rows::tags_of_members(&mut *db.conn()?, org, accounts)?)
 }
 
 /// A member of the organization, for the API.

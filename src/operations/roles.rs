@@ -8,7 +8,7 @@ use crate::domain::custom_roles::{self, Definition};
 use crate::domain::policy::{self, Target};
 use crate::domain::{AccountId, Invalid, OrgId, Permission, PermissionSet, RoleId};
 use crate::operations::access::{lock_and_authorize, permissions_of};
-use crate::operations::{Ctx, OpError};
+use crate::operations::{Ctx, OpError, all_valid};
 use crate::storage::audit::NewEvent;
 pub use crate::storage::roles::{CustomRole, RoleInvitation, RoleMember, RoleTag};
 use crate::storage::{self, Db, DbConn, audit, members, roles};
@@ -97,32 +97,80 @@ pub fn update<S: AsRef<str>>(
 ) -> Result<CustomRole, OpError> {
     let def = parse(name, description, permissions)?;
     db.write(|conn| {
-        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::RolesManage, None)?;
-        let old = roles::find(conn, org, id)?.ok_or(OpError::NotFound)?;
-        policy::can_handle_role(held, old.permissions).map_err(refuse)?;
-        policy::can_handle_role(held, def.permissions).map_err(refuse)?;
-        let now = storage::now();
-        let role = CustomRole {
-            name_key: custom_roles::name_key(&def.name),
-            name: def.name,
-            description: def.description,
-            permissions: def.permissions,
-            updated_at: now,
-            ..old.clone()
-        };
-        roles::update(conn, &role).map_err(|e| if roles::is_name_taken(&e) { name_taken() } else { e.into() })?;
-        let added = essential(old.permissions.lacking(role.permissions));
-        let removed = essential(role.permissions.lacking(old.permissions));
-        let event = NewEvent::new("role.updated").target(role.name.clone()).details(json!({
-            "role_id": role.id,
-            "old_name": old.name,
-            "permissions": essential(role.permissions),
-            "added": added,
-            "removed": removed,
-        }));
-        audit::append(conn, org, &ctx.actor, &ctx.meta, event, now)?;
-        Ok(role)
+        let (held, old) = changeable_role(conn, ctx, org, id)?;
+        replace(conn, ctx, held, old, def)
     })
+}
+
+/// What a partial change of a role asks for (the API's PATCH); None keeps that part as the
+/// transaction finds it.
+#[derive(Debug, Clone, Default)]
+pub struct Amendment<'a> {
+    pub name: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub permissions: Option<&'a [String]>,
+}
+
+/// Changes the parts of a role that `change` names, under the same rules as `update`; when
+/// nothing differs, nothing is written or recorded.
+pub fn amend(db: &Db, ctx: &Ctx, org: OrgId, id: RoleId, change: Amendment<'_>) -> Result<CustomRole, OpError> {
+    let name = change.name.map(custom_roles::parse_role_name).transpose();
+    let description = change.description.map(custom_roles::parse_description).transpose();
+    let permissions = change.permissions.map(custom_roles::parse_permissions).transpose();
+    all_valid([
+        name.as_ref().map(|_| ()).map_err(Clone::clone),
+        description.as_ref().map(|_| ()).map_err(Clone::clone),
+        permissions.as_ref().map(|_| ()).map_err(Clone::clone),
+    ])?;
+    let (name, description, permissions) = (name?, description?, permissions?);
+    db.write(|conn| {
+        let (held, old) = changeable_role(conn, ctx, org, id)?;
+        let def = Definition {
+            name: name.unwrap_or_else(|| old.name.clone()),
+            description: description.unwrap_or_else(|| old.description.clone()),
+            permissions: permissions.unwrap_or(old.permissions),
+        };
+        // like a member change, a change that changes nothing records nothing
+        if (def.name.as_str(), def.description.as_str(), def.permissions) == (old.name.as_str(), old.description.as_str(), old.permissions) {
+            return Ok(old);
+        }
+        replace(conn, ctx, held, old, def)
+    })
+}
+
+/// The role, read under the lock, after checking the actor may manage roles and holds every
+/// permission of this one.
+fn changeable_role(conn: &mut DbConn, ctx: &Ctx, org: OrgId, id: RoleId) -> Result<(PermissionSet, CustomRole), OpError> {
+    let held = lock_and_authorize(conn, org, &ctx.actor, Permission::RolesManage, None)?;
+    let old = roles::find(conn, org, id)?.ok_or(OpError::NotFound)?;
+    policy::can_handle_role(held, old.permissions).map_err(refuse)?;
+    Ok((held, old))
+}
+
+/// Writes the role's new definition and its `role.updated` event.
+fn replace(conn: &mut DbConn, ctx: &Ctx, held: PermissionSet, old: CustomRole, def: Definition) -> Result<CustomRole, OpError> {
+    policy::can_handle_role(held, def.permissions).map_err(refuse)?;
+    let now = storage::now();
+    let role = CustomRole {
+        name_key: custom_roles::name_key(&def.name),
+        name: def.name,
+        description: def.description,
+        permissions: def.permissions,
+        updated_at: now,
+        ..old.clone()
+    };
+    roles::update(conn, &role).map_err(|e| if roles::is_name_taken(&e) { name_taken() } else { e.into() })?;
+    let added = essential(old.permissions.lacking(role.permissions));
+    let removed = essential(role.permissions.lacking(old.permissions));
+    let event = NewEvent::new("role.updated").target(role.name.clone()).details(json!({
+        "role_id": role.id,
+        "old_name": old.name,
+        "permissions": essential(role.permissions),
+        "added": added,
+        "removed": removed,
+    }));
+    audit::append(conn, role.org_id, &ctx.actor, &ctx.meta, event, now)?;
+    Ok(role)
 }
 
 /// Deletes a role after its name is typed; its members keep their base role and lose this
@@ -276,4 +324,22 @@ pub fn get(db: &Db, org: OrgId, id: RoleId) -> Result<CustomRole, OpError> {
 /// The custom roles a member holds.
 pub fn of_member(db: &Db, org: OrgId, account: AccountId) -> Result<Vec<CustomRole>, OpError> {
     Ok(roles::of_member(&mut *db.conn()?, org, account)?)
+}
+
+/// A role with how many members hold it and the first `DETAILS_LIMIT` of them by email, for
+/// the API.
+pub fn with_members(db: &Db, org: OrgId, id: RoleId) -> Result<(ListedRole, Vec<RoleMember>), OpError> {
+    let mut conn = db.conn()?;
+    let role = roles::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
+    let holders = roles::members_of(&mut conn, org, id, DETAILS_LIMIT)?;
+    let members = roles::member_count(&mut conn, id)?;
+    Ok((ListedRole { role, members }, holders))
+}
+
+/// A role with how many members hold it, for the API's answer to a change.
+pub fn listed(db: &Db, org: OrgId, id: RoleId) -> Result<ListedRole, OpError> {
+    let mut conn = db.conn()?;
+    let role = roles::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
+    let members = roles::member_count(&mut conn, id)?;
+    Ok(ListedRole { role, members })
 }

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::storage::DbConn;
-use crate::storage::schema::{memberships, organizations};
+use crate::storage::schema::{member_roles, memberships, organizations};
+use crate::domain::member_list::RoleFilter;
 use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Role};
 
 /// An account in an organization, with its role and status there.
@@ -214,12 +215,13 @@ pub fn active_others(conn: &mut DbConn, org: OrgId, except: AccountId, limit: i6
         .load(conn)
 }
 
-/// Members by email after `after` (a keyset cursor), for the API.
+/// Members by email after `after` (a keyset cursor), for the API; `role` is a base role or a
+/// custom role the members hold.
 pub fn page_by_email(
     conn: &mut DbConn,
     org: OrgId,
     status: Option<MembershipStatus>,
-    role: Option<Role>,
+    role: Option<RoleFilter>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<Membership>> {
@@ -232,8 +234,16 @@ pub fn page_by_email(
     if let Some(s) = status {
         q = q.filter(memberships::status.eq(s));
     }
-    if let Some(r) = role {
-        q = q.filter(memberships::role.eq(r));
+    match role {
+        None => {}
+        Some(RoleFilter::Base(r)) => q = q.filter(memberships::role.eq(r)),
+        Some(RoleFilter::Custom(id)) => {
+            let holders = member_roles::table
+                .filter(member_roles::org_id.eq(org))
+                .filter(member_roles::role_id.eq(id))
+                .select(member_roles::account_id);
+            q = q.filter(memberships::account_id.eq_any(holders));
+        }
     }
     if let Some(after) = after {
         q = q.filter(memberships::email.gt(after.to_string()));

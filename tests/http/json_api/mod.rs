@@ -16,6 +16,7 @@ mod keys;
 mod lists;
 mod members;
 mod permissions;
+mod roles;
 
 use serde_json::Value;
 use steward::domain::OrgId;

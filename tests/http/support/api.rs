@@ -159,6 +159,13 @@ impl Api {
         created.str("id")
     }
 
+    /// Creates a custom role holding `permissions`, expecting success; returns its id.
+    pub async fn create_role(&self, name: &str, permissions: &[&str]) -> String {
+        let created = self.post("/roles", &serde_json::json!({ "name": name, "permissions": permissions })).await;
+        created.expect(201);
+        created.str("id")
+    }
+
     /// `path` is relative to `/api/v1`.
     async fn send(&self, method: Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> Reply {
         let full = format!("/api/v1{path}");
