@@ -86,7 +86,8 @@ pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switche
         return Ok(door);
     }
     if let Some(m) = door.active() {
-        let permissions = m.role.permissions().union(roles::permissions_of_member(&mut conn, org, account_id)?);
+        let custom = door.membership.as_ref().map_or(PermissionSet::EMPTY, |m| m.custom_permissions);
+        let permissions = m.role.permissions().union(custom);
         let now = storage::now();
         if m.last_active_at.is_none_or(|t| now - t >= LAST_ACTIVE_RESOLUTION) {
             members::touch(&mut conn, org, account_id, now)?;

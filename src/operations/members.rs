@@ -11,7 +11,6 @@ use crate::operations::{Ctx, OpError, all_valid};
 use crate::storage::audit::NewEvent;
 pub use crate::storage::member_list::{Query as ListQuery, Row as ListRow};
 pub use crate::storage::members::Membership;
-use crate::domain::ids::InvitationId;
 use crate::domain::member_list::RoleFilter;
 pub use crate::storage::roles::RoleTag;
 use crate::storage::roles as role_rows;
@@ -166,14 +165,18 @@ pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<ListPage, OpError>
     let rows = member_list::page(&mut conn, org, query, now)?;
     let total = member_list::count(&mut conn, org, query, now)?;
     let custom_roles = role_rows::tags(&mut conn, org)?;
-    let mut row_roles = Vec::new();
-    if !custom_roles.is_empty() {
-        let accounts: Vec<AccountId> = rows.iter().filter(|r| r.kind == "member").filter_map(|r| r.id.parse().ok()).collect();
-        let invitations: Vec<InvitationId> =
-            rows.iter().filter(|r| r.kind == "invitation").filter_map(|r| r.id.parse().ok()).collect();
-        row_roles.extend(role_rows::tags_of_members(&mut conn, org, &accounts)?.into_iter().map(|(a, t)| (a.to_string(), t)));
-        row_roles.extend(role_rows::tags_of_invitations(&mut conn, &invitations)?.into_iter().map(|(i, t)| (i.to_string(), t)));
-    }
+    let row_roles = rows
+        .iter()
+        .flat_map(|r| {
+            // in the order of the organization's roles: by name
+            let ids: Vec<&str> = r.custom_role_ids().collect();
+            custom_roles
+                .iter()
+                .filter(|t| ids.contains(&t.id.to_string().as_str()))
+                .map(|t| (r.id.clone(), t.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     Ok(ListPage { rows, total, row_roles, custom_roles })
 }
 

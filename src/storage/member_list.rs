@@ -59,6 +59,16 @@ pub struct Row {
     /// Whether the member's account has two-factor on (false for invitations).
     #[diesel(sql_type = Bool)]
     pub two_factor: bool,
+    /// The ids of the custom roles the member holds (or the invitation gives), comma-separated.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub custom_roles: Option<String>,
+}
+
+impl Row {
+    /// The custom roles' ids, in no particular order.
+    pub fn custom_role_ids(&self) -> impl Iterator<Item = &str> {
+        self.custom_roles.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty())
+    }
 }
 
 #[derive(QueryableByName)]
@@ -213,10 +223,38 @@ fn pattern(query: &Query) -> Option<String> {
 /// Whether the account has two-factor on is read from its row by primary key, once for each row
 /// the page reads: the halves are still scanned and merged in their indexes' order. A scalar
 /// subquery, not EXISTS: PostgreSQL may run an EXISTS as one hashed scan of every account.
-const MEMBER_COLUMNS: &str = "'member' AS kind, account_id AS id, email, name, role, status, created_at, \
-    last_active_at, CAST(NULL AS TIMESTAMP) AS expires_at, \
-    COALESCE((SELECT accounts.totp_enabled_at IS NOT NULL FROM accounts \
-    WHERE accounts.id = memberships.account_id), FALSE) AS two_factor";
+///
+/// The custom roles come the same way, each row's ids aggregated from its primary-key range of
+/// `member_roles` (or `invitation_roles`), so a page costs no extra trip to the database.
+fn member_columns(backend: Backend) -> String {
+    format!(
+        "'member' AS kind, account_id AS id, email, name, role, status, created_at, \
+         last_active_at, CAST(NULL AS TIMESTAMP) AS expires_at, \
+         COALESCE((SELECT accounts.totp_enabled_at IS NOT NULL FROM accounts \
+         WHERE accounts.id = memberships.account_id), FALSE) AS two_factor, \
+         (SELECT {} FROM member_roles WHERE member_roles.org_id = memberships.org_id \
+         AND member_roles.account_id = memberships.account_id) AS custom_roles",
+        aggregate_ids(backend, "member_roles.role_id")
+    )
+}
+
+fn invitation_columns(backend: Backend) -> String {
+    format!(
+        "'invitation' AS kind, id, email, '' AS name, role, \
+         CASE WHEN expires_at > ? THEN 'pending' ELSE 'expired' END AS status, created_at, \
+         CAST(NULL AS TIMESTAMP) AS last_active_at, expires_at, FALSE AS two_factor, \
+         (SELECT {} FROM invitation_roles WHERE invitation_roles.invitation_id = invitations.id) AS custom_roles",
+        aggregate_ids(backend, "invitation_roles.role_id")
+    )
+}
+
+/// `column`'s values of a subquery joined by commas, in each backend's words.
+fn aggregate_ids(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("group_concat({column}, ',')"),
+        Backend::Postgres => format!("string_agg({column}, ',')"),
+    }
+}
 
 /// One page of the member list. The halves are a compound SELECT ordered by output columns
 /// (no wrapping subquery), so SQLite merges two index-ordered scans instead of sorting the
@@ -241,7 +279,7 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
     let mut sql = Sql { text: String::new(), binds: Vec::new() };
     if members {
         sql.push(open);
-        member_part(&mut sql, backend, MEMBER_COLUMNS, org, query, pattern.as_deref());
+        member_part(&mut sql, backend, &member_columns(backend), org, query, pattern.as_deref());
         half_limit(&mut sql);
         sql.push(close);
     }
@@ -249,11 +287,8 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
         sql.push(" UNION ALL ");
     }
     if invitations {
-        let columns = "'invitation' AS kind, id, email, '' AS name, role, \
-             CASE WHEN expires_at > ? THEN 'pending' ELSE 'expired' END AS status, created_at, \
-             CAST(NULL AS TIMESTAMP) AS last_active_at, expires_at, FALSE AS two_factor";
         sql.push(open);
-        invitation_part(&mut sql, columns, vec![Bind::Time(now)], org, query, pattern.as_deref(), now);
+        invitation_part(&mut sql, &invitation_columns(backend), vec![Bind::Time(now)], org, query, pattern.as_deref(), now);
         half_limit(&mut sql);
         sql.push(close);
     }

@@ -4,9 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::storage::DbConn;
-use crate::storage::schema::{member_roles, memberships, organizations};
+use crate::storage::schema::{member_roles, memberships, organizations, roles};
 use crate::domain::member_list::RoleFilter;
-use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Role};
+use crate::domain::{AccountId, Email, MembershipStatus, OrgId, PermissionSet, Role};
 
 /// An account in an organization, with its role and status there.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -59,19 +59,32 @@ pub struct MembershipInOrg {
     pub org_name: String,
     /// Whether the organization requires two-factor of its members.
     pub require_two_factor: bool,
+    /// What the member's custom roles allow together.
+    pub custom_permissions: PermissionSet,
 }
 
-/// The organization and the caller's membership in it, in one query: what every organization
-/// page needs to decide who may do what.
+/// The organization, the caller's membership in it and what their custom roles allow, in one
+/// query (a row per custom role, or one row without): what every organization page needs to
+/// decide who may do what.
 pub fn find_with_org(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Option<MembershipInOrg>> {
-    let found = memberships::table
+    let rows = memberships::table
         .inner_join(organizations::table)
+        .left_join(
+            member_roles::table
+                .on(member_roles::org_id.eq(memberships::org_id).and(member_roles::account_id.eq(memberships::account_id))),
+        )
+        .left_join(roles::table.on(roles::id.eq(member_roles::role_id)))
         .filter(memberships::org_id.eq(org))
         .filter(memberships::account_id.eq(account))
-        .select((Membership::as_select(), organizations::name, organizations::require_two_factor))
-        .first::<(Membership, String, bool)>(conn)
-        .optional()?;
-    Ok(found.map(|(membership, org_name, require_two_factor)| MembershipInOrg { membership, org_name, require_two_factor }))
+        .select((Membership::as_select(), organizations::name, organizations::require_two_factor, roles::permissions.nullable()))
+        .load::<(Membership, String, bool, Option<PermissionSet>)>(conn)?;
+    let custom_permissions = rows.iter().filter_map(|r| r.3).fold(PermissionSet::EMPTY, PermissionSet::union);
+    Ok(rows.into_iter().next().map(|(membership, org_name, require_two_factor, _)| MembershipInOrg {
+        membership,
+        org_name,
+        require_two_factor,
+        custom_permissions,
+    }))
 }
 
 /// Who invited the account into each organization it joined by invitation: (organization,
