@@ -87,8 +87,9 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
                     .error_handler(|e, _| WebError::BadRequest(format!("The query could not be read: {e}")).into()),
             )
             .app_data(aweb::PathConfig::default().error_handler(|_, _| WebError::NotFound.into()))
-            .configure(web::routes)
+            // the API first: its one scope answers for /api/v1 at a glance
             .configure(api::routes)
+            .configure(web::routes)
             .default_service(aweb::to(|| async { WebError::NotFound.error_response() }))
             // the last wrap runs first: logging, headers, no-store, session, then CSRF
             .wrap(from_fn(web::security::csrf))

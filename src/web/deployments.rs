@@ -14,10 +14,11 @@ use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
 
+/// The deployments pages, under an organization's scope (`/orgs/{org}`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/orgs/{org}/deployments").route(web::get().to(index)).route(web::post().to(create)))
-        .route("/orgs/{org}/deployments/{id}", web::post().to(rename))
-        .route("/orgs/{org}/deployments/{id}/delete", web::post().to(delete));
+    cfg.service(web::resource("/deployments").route(web::get().to(index)).route(web::post().to(create)))
+        .route("/deployments/{id}", web::post().to(rename))
+        .route("/deployments/{id}/delete", web::post().to(delete));
 }
 
 struct Row {
