@@ -682,27 +682,35 @@ fn insert_custom_roles(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedErr
         }
         Ok::<_, SeedError>(())
     })?;
-    let mut rows: Vec<(AccountId, RoleId)> = Vec::new();
+    let mut holders: Vec<(AccountId, Vec<RoleId>)> = Vec::new();
     for m in plan.members.get(1..).unwrap_or_default() {
-        if plan.rng.chance(25) {
+        if plan.rng.chance(250) {
             let first = plan.rng.index(ids.len());
-            rows.push((m.id, ids[first]));
-            if plan.rng.chance(20) {
-                rows.push((m.id, ids[(first + 1) % ids.len()]));
+            let mut held = vec![ids[first]];
+            if plan.rng.chance(200) {
+                held.push(ids[(first + 1) % ids.len()]);
             }
+            holders.push((m.id, held));
         }
     }
     let org = plan.org;
-    for batch in rows.chunks(MEMBERS_PER_TX) {
+    for batch in holders.chunks(MEMBERS_PER_TX) {
         write_tx(conn, |c| {
             let values: Vec<_> = batch
                 .iter()
-                .map(|(a, r)| (member_roles::org_id.eq(org), member_roles::account_id.eq(*a), member_roles::role_id.eq(*r)))
+                .flat_map(|(a, held)| held.iter().map(move |r| (*a, *r)))
+                .map(|(a, r)| (member_roles::org_id.eq(org), member_roles::account_id.eq(a), member_roles::role_id.eq(r)))
                 .collect();
             match c {
                 DbConn::Sqlite(c) => values.iter().try_for_each(|v| diesel::insert_into(member_roles::table).values(v.clone()).execute(c).map(drop)),
                 DbConn::Postgres(c) => values.chunks(10_000).try_for_each(|v| diesel::insert_into(member_roles::table).values(v).execute(c).map(drop)),
             }?;
+            // each membership's copy of its role ids
+            for (account, held) in batch {
+                diesel::update(memberships::table.find((org, *account)))
+                    .set(memberships::custom_role_ids.eq(crate::storage::roles::copy_of(held)))
+                    .execute(c)?;
+            }
             Ok::<_, SeedError>(())
         })?;
     }

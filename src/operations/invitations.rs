@@ -464,9 +464,7 @@ pub fn accept(db: &Db, meta: &RequestMeta, by: &Ref, who: Answerer<'_>) -> Resul
         members::set_invited_by(conn, inv.org_id, account.id, inv.invited_by)?;
         // the custom roles still defined pass to the new member (a deleted one left the invitation)
         let custom = role_rows::of_invitation(conn, inv.id)?;
-        for r in &custom {
-            role_rows::give(conn, inv.org_id, account.id, r.id)?;
-        }
+        role_rows::set_of_member(conn, inv.org_id, account.id, &custom.iter().map(|r| r.id).collect::<Vec<_>>())?;
         invitations::set_status(conn, inv.id, InvitationStatus::Accepted, now)?;
         audit::append(
             conn,

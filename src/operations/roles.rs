@@ -212,12 +212,7 @@ pub(crate) fn set_member_roles(
     }
     may_handle_all(held, &added)?;
     may_handle_all(held, &removed)?;
-    for r in &added {
-        roles::give(conn, org, target.account_id, r.id)?;
-    }
-    for r in &removed {
-        roles::take(conn, org, target.account_id, r.id)?;
-    }
+    roles::set_of_member(conn, org, target.account_id, &wanted.iter().map(|r| r.id).collect::<Vec<_>>())?;
     let now_held: Vec<String> = names(wanted);
     let event = NewEvent::new("member.roles_changed")
         .target(target.name.clone())

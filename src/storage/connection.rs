@@ -67,7 +67,7 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                 PRAGMA cache_size = -1024;",
+                 PRAGMA cache_size = -4096;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }

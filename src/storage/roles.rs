@@ -1,5 +1,10 @@
 //! Custom roles: an organization's named sets of permissions, and which members and pending
 //! invitations hold them.
+//!
+//! Which roles a member holds is kept in `member_roles`, and copied, as the ids joined by
+//! commas, into the membership's `custom_role_ids`, so that the member list reads it from the
+//! row it reads anyway instead of looking up each row's roles. Only this module writes either,
+//! always both together.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -52,8 +57,29 @@ pub fn update(conn: &mut DbConn, role: &CustomRole) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Deletes the role; its members and invitations lose it with it (the foreign keys cascade).
+/// Deletes the role; its members and invitations lose it with it (the foreign keys cascade),
+/// and its members' copies of their role ids are written again first, while they can still be
+/// found.
 pub fn delete(conn: &mut DbConn, org: OrgId, id: RoleId) -> QueryResult<usize> {
+    let holders = member_roles::table.filter(member_roles::role_id.eq(id)).select(member_roles::account_id);
+    let holding: std::collections::HashSet<AccountId> = holders.load::<AccountId>(conn)?.into_iter().collect();
+    // the other roles of its holders: most hold only this one, and their copy simply empties
+    let mut others: Vec<(AccountId, RoleId)> = member_roles::table
+        .filter(member_roles::org_id.eq(org))
+        .filter(member_roles::role_id.ne(id))
+        .select((member_roles::account_id, member_roles::role_id))
+        .load::<(AccountId, RoleId)>(conn)?
+        .into_iter()
+        .filter(|(a, _)| holding.contains(a))
+        .collect();
+    others.sort();
+    diesel::update(memberships::table.filter(memberships::org_id.eq(org)).filter(memberships::account_id.eq_any(holders)))
+        .set(memberships::custom_role_ids.eq(None::<String>))
+        .execute(conn)?;
+    for chunk in others.chunk_by(|a, b| a.0 == b.0) {
+        let ids: Vec<RoleId> = chunk.iter().map(|(_, r)| *r).collect();
+        write_copy(conn, org, chunk[0].0, &ids)?;
+    }
     diesel::delete(roles::table.filter(roles::id.eq(id)).filter(roles::org_id.eq(org))).execute(conn)
 }
 
@@ -185,15 +211,32 @@ pub fn of_invitation(conn: &mut DbConn, invitation: InvitationId) -> QueryResult
         .load(conn)
 }
 
-pub fn give(conn: &mut DbConn, org: OrgId, account: AccountId, role: RoleId) -> QueryResult<()> {
-    diesel::insert_into(member_roles::table)
-        .values((member_roles::org_id.eq(org), member_roles::account_id.eq(account), member_roles::role_id.eq(role)))
+/// Sets the member's custom roles to exactly `held`: the rows and the membership's copy.
+pub fn set_of_member(conn: &mut DbConn, org: OrgId, account: AccountId, held: &[RoleId]) -> QueryResult<()> {
+    diesel::delete(member_roles::table.filter(member_roles::org_id.eq(org)).filter(member_roles::account_id.eq(account)))
+        .execute(conn)?;
+    for role in held {
+        diesel::insert_into(member_roles::table)
+            .values((member_roles::org_id.eq(org), member_roles::account_id.eq(account), member_roles::role_id.eq(role)))
+            .execute(conn)?;
+    }
+    write_copy(conn, org, account, held)
+}
+
+/// The membership's copy of its role ids: sorted, joined by commas, NULL for none.
+fn write_copy(conn: &mut DbConn, org: OrgId, account: AccountId, held: &[RoleId]) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org, account)))
+        .set(memberships::custom_role_ids.eq(copy_of(held)))
         .execute(conn)
         .map(|_| ())
 }
 
-pub fn take(conn: &mut DbConn, org: OrgId, account: AccountId, role: RoleId) -> QueryResult<usize> {
-    diesel::delete(member_roles::table.find((org, account, role))).execute(conn)
+/// The ids as the membership keeps them.
+pub fn copy_of(held: &[RoleId]) -> Option<String> {
+    let mut ids: Vec<String> = held.iter().map(ToString::to_string).collect();
+    ids.sort();
+    ids.dedup();
+    (!ids.is_empty()).then(|| ids.join(","))
 }
 
 pub fn give_to_invitation(conn: &mut DbConn, invitation: InvitationId, roles: &[RoleId]) -> QueryResult<()> {

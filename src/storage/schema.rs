@@ -80,6 +80,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_active_at -> Nullable<Timestamp>,
         invited_by -> Nullable<Text>,
+        custom_role_ids -> Nullable<Text>,
     }
 }
 

@@ -418,7 +418,72 @@ async fn the_role_page_lists_and_changes_its_members(app: &TestApp) {
     assert_eq!(list.texts("#custom-roles tbody td:nth-child(3)"), vec!["0"]);
 }
 
+/// Every member's copy of their role ids (which the member list reads) against their rows.
+async fn assert_copies_match(app: &TestApp) {
+    let mismatches = app
+        .with_db(|db| {
+            use diesel::prelude::*;
+            use steward::storage::schema::{member_roles, memberships};
+            let mut conn = db.conn().unwrap();
+            let copies: Vec<(String, String, Option<String>)> = memberships::table
+                .select((memberships::org_id, memberships::account_id, memberships::custom_role_ids))
+                .load(&mut *conn)
+                .unwrap();
+            let rows: Vec<(String, String, String)> = member_roles::table
+                .select((member_roles::org_id, member_roles::account_id, member_roles::role_id))
+                .load(&mut *conn)
+                .unwrap();
+            copies
+                .into_iter()
+                .filter_map(|(org, account, copy)| {
+                    let mut held: Vec<String> =
+                        rows.iter().filter(|(o, a, _)| *o == org && *a == account).map(|(_, _, r)| r.clone()).collect();
+                    held.sort();
+                    let expected = (!held.is_empty()).then(|| held.join(","));
+                    (copy != expected).then(|| format!("{account}: copy {copy:?}, rows {expected:?}"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+}
+
+async fn the_membership_copy_of_role_ids_follows_every_change(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let a = owner.create_role(org, "A", &["members.read"]).await;
+    let b = owner.create_role(org, "B", &["audit.view"]).await;
+    let (vic_id, _) = app.add_member(org, "vic@example.com", Role::Viewer).await;
+    let (eve_id, _) = app.add_member(org, "eve@example.com", Role::Editor).await;
+    owner.give_role(org, a, vic_id).await;
+    owner.give_role(org, b, vic_id).await;
+    owner.give_role(org, a, eve_id).await;
+    assert_copies_match(app).await;
+    owner
+        .post(&format!("/orgs/{org}/members/{eve_id}"), &[("role", "editor"), ("roles", &b.to_string()), ("roles_submitted", "1")])
+        .await
+        .assert_status(303);
+    assert_copies_match(app).await;
+    owner
+        .post(&format!("/orgs/{org}/invitations"), &[("email", "grace@example.com"), ("role", "viewer"), ("roles", &a.to_string())])
+        .await
+        .assert_status(303);
+    let token = app.wait_for_link("grace@example.com", "/invitations/").await;
+    app.client()
+        .post(&format!("/invitations/{token}/accept"), &[("name", "Grace"), ("password", PASSWORD)])
+        .await
+        .assert_status(303);
+    assert_copies_match(app).await;
+    // deleting a role rewrites the copies of everyone who held it, keeping their other roles
+    owner.post(&format!("/orgs/{org}/roles/{a}/delete"), &[("confirm_name", "A")]).await.assert_status(303);
+    assert_copies_match(app).await;
+    let list = owner.get(&format!("/orgs/{org}/members")).await;
+    assert_eq!(list.texts("tbody td:nth-child(3)"), vec!["Owner", "Editor B", "Viewer", "Viewer B"]);
+    owner.post(&format!("/orgs/{org}/roles/{b}/members/{vic_id}/remove"), &[]).await.assert_status(303);
+    assert_copies_match(app).await;
+}
+
 crate::on_both_backends!(
+    the_membership_copy_of_role_ids_follows_every_change,
     owner_creates_edits_and_deletes_a_custom_role,
     a_custom_role_gives_exactly_its_permissions_and_they_add_up,
     nobody_invites_into_or_gives_a_role_holding_more_than_they_do,

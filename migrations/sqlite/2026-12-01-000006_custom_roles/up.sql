@@ -23,6 +23,9 @@ CREATE TABLE member_roles (
     FOREIGN KEY (org_id, account_id) REFERENCES memberships (org_id, account_id) ON DELETE CASCADE
 );
 CREATE INDEX member_roles_role ON member_roles (role_id, account_id);
+-- the member's role ids, joined by commas: a copy of their member_roles rows, kept with them,
+-- which the member list reads from the row it reads anyway
+ALTER TABLE memberships ADD COLUMN custom_role_ids TEXT;
 
 CREATE TABLE invitation_roles (
     invitation_id  TEXT NOT NULL REFERENCES invitations (id) ON DELETE CASCADE,
