@@ -155,6 +155,11 @@
   // Pages re-rendered by the server with a modal open (e.g. after an error).
   function openFlaggedModals(root) {
     eachIn(root, "dialog.modal[data-open]", function (dialog) {
+      // a dialog served as its own page (a bookmark, a middle click) stays a page
+      if (closestEl(dialog, ".dialog-page")) {
+        focusFirstField(dialog);
+        return;
+      }
       // rendered with `open` so that it shows without JavaScript; reopen it as a real modal
       if (dialog.open && dialog.hasAttribute("open")) dialog.removeAttribute("open");
       openModal(dialog);

@@ -335,6 +335,16 @@ async fn create_a_role_invite_someone_into_it_and_they_can_do_exactly_what_it_al
     browser.wait_for_text("#role-invitations", "grace@example.com").await;
     browser.screenshot("role-page").await;
 
+    // a dialog opened as its own page (a bookmark, no JavaScript) is a page of the console
+    browser.goto(&format!("{base}{role_page}/delete")).await;
+    browser.wait_for_element(".dialog-page dialog.modal #confirm_name").await;
+    browser.wait_for_text("nav[aria-label=Organization]", "Roles").await;
+    let script = "var d = document.querySelector('.dialog-page dialog.modal'), r = d.getBoundingClientRect(), \
+        m = document.querySelector('main').getBoundingClientRect(); \
+        return !d.matches(':modal') && r.left > m.left + 40 && Math.abs((r.left - m.left) - (m.right - r.right)) < 40;";
+    browser.wait_for_script("the dialog page to be a centred card in the page, not a modal", script, |v| v.as_bool() == Some(true)).await;
+    browser.screenshot("role-delete-page").await;
+
     // Grace accepts and lands where her roles let her: the member list
     let token = app.outbox_token_for("grace@example.com");
     browser.client.delete_all_cookies().await.expect("cookies");
