@@ -238,19 +238,7 @@ pub enum Role {
 use Permission::*;
 
 /// Every permission a custom role may hold: all but `org.owner`, which is the owner's alone.
-pub const CUSTOM_ROLE_PERMISSIONS: PermissionSet = PermissionSet::of(&[
-    DeploymentsRead,
-    DeploymentsWrite,
-    AuditView,
-    AuditRead,
-    MembersRead,
-    MembersInvite,
-    MembersManage,
-    RolesManage,
-    ApiKeysRead,
-    ApiKeysManage,
-    OrgManage,
-]);
+pub const CUSTOM_ROLE_PERMISSIONS: PermissionSet = PermissionSet(PermissionSet::of(&Permission::ALL).0 & !OrgOwner.bit());
 
 /// What an API key made with the `read` preset may do: every permission that only reads.
 pub const KEY_READ: PermissionSet = PermissionSet::of(&[DeploymentsRead, AuditView, AuditRead, MembersRead, ApiKeysRead]);

@@ -146,12 +146,10 @@ pub fn actionable(db: &Db, actor: &Actor, held: PermissionSet, org: OrgId, accou
 
 /// One page of the member list with the custom roles of its rows.
 pub struct ListPage {
-    pub rows: Vec<ListRow>,
+    /// Each row with its custom roles, by name.
+    pub rows: Vec<(ListRow, Vec<RoleTag>)>,
     /// Rows matching the query, paging ignored.
     pub total: i64,
-    /// The custom roles of the members on the page (by account id) and of the invitations (by
-    /// invitation id), each by name.
-    pub row_roles: Vec<(String, RoleTag)>,
     /// Every custom role of the organization, for the role filter.
     pub custom_roles: Vec<RoleTag>,
 }
@@ -165,19 +163,21 @@ pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<ListPage, OpError>
     let rows = member_list::page(&mut conn, org, query, now)?;
     let total = member_list::count(&mut conn, org, query, now)?;
     let custom_roles = role_rows::tags(&mut conn, org)?;
-    let row_roles = rows
-        .iter()
-        .flat_map(|r| {
+    let ids: Vec<String> = custom_roles.iter().map(|t| t.id.to_string()).collect();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
             // in the order of the organization's roles: by name
-            let ids: Vec<&str> = r.custom_role_ids().collect();
-            custom_roles
+            let held: Vec<RoleTag> = custom_roles
                 .iter()
-                .filter(|t| ids.contains(&t.id.to_string().as_str()))
-                .map(|t| (r.id.clone(), t.clone()))
-                .collect::<Vec<_>>()
+                .zip(&ids)
+                .filter(|(_, id)| r.custom_role_ids().any(|h| h == id.as_str()))
+                .map(|(t, _)| t.clone())
+                .collect();
+            (r, held)
         })
         .collect();
-    Ok(ListPage { rows, total, row_roles, custom_roles })
+    Ok(ListPage { rows, total, custom_roles })
 }
 
 /// The organization's custom roles, by name, for menus and forms.

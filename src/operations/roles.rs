@@ -183,7 +183,7 @@ pub fn delete(db: &Db, ctx: &Ctx, org: OrgId, id: RoleId, confirm_name: &str) ->
         if custom_roles::name_key(confirm_name) != role.name_key {
             return Err(Invalid::new("confirm_name", "Type the role's name exactly to confirm.").into());
         }
-        let holders = roles::member_counts(conn, org)?.into_iter().find(|(r, _)| *r == id).map_or(0, |(_, n)| n);
+        let holders = roles::holder_count(conn, id)?;
         roles::delete(conn, org, id)?;
         let event = NewEvent::new("role.deleted")
             .target(role.name.clone())

@@ -149,6 +149,11 @@ pub fn member_count(conn: &mut DbConn, role: RoleId) -> QueryResult<i64> {
     member_roles::table.filter(member_roles::role_id.eq(role)).count().get_result(conn)
 }
 
+/// How many members hold the role.
+pub fn holder_count(conn: &mut DbConn, role: RoleId) -> QueryResult<i64> {
+    member_roles::table.filter(member_roles::role_id.eq(role)).count().get_result(conn)
+}
+
 /// The custom roles a member holds, by name.
 pub fn of_member(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Vec<CustomRole>> {
     member_roles::table

@@ -10,7 +10,7 @@ use crate::operations::deployments::DeploymentListRow;
 use crate::web::format;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::FormErrors;
+use crate::web::forms::{FormErrors, read_form};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
@@ -123,18 +123,13 @@ pub async fn index(state: web::Data<AppState>, access: Authorized<perm::ApiKeysR
     page(&state, &access, form, FormErrors::none()).await
 }
 
-/// The form has a repeated field (`deployments`), which the usual form extractor cannot read.
-fn read_form(body: &[u8]) -> Result<CreateInput, WebError> {
-    serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
-}
-
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: Authorized<perm::ApiKeysManage>,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let input = read_form(&body)?;
+    let input: CreateInput = read_form(&body)?;
     let (ctx, org, attempt) = (access.ctx(), access.org_id, input.clone());
     let outcome = state.run(move |db| keys::create(db, &ctx, org, &attempt)).await;
     let done = |(key, secret): (keys::ApiKey, String)| {

@@ -46,6 +46,19 @@ pub struct NameForm {
     pub name: String,
 }
 
+/// A form asking for a name typed to confirm (deleting an organization, a role).
+#[derive(Debug, serde::Deserialize)]
+pub struct ConfirmNameForm {
+    #[serde(default)]
+    pub confirm_name: String,
+}
+
+/// Reads a form with a repeated field (`roles`, `grants`, `deployments`…), which the usual
+/// form extractor cannot read.
+pub fn read_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
+    serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
+}
+
 /// Splits an error into the ones a form shows (422) and the rest.
 pub fn form_errors(e: impl Into<WebError>) -> Result<FormErrors, WebError> {
     match e.into() {

@@ -14,7 +14,7 @@ use crate::operations::offboarding::{Chosen, Leftovers};
 use crate::operations::{self, OpError};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::FormErrors;
+use crate::web::forms::{FormErrors, read_form};
 use crate::web::format;
 use crate::web::shell::{self, Done, Shell, dialog_page, post_redirect_get, render_dialog, see_other};
 
@@ -71,7 +71,7 @@ struct Viewer {
     can_invite: bool,
 }
 
-fn row_view(row: ListRow, tags: Vec<&RoleTag>, viewer: &Viewer, now: chrono::NaiveDateTime) -> RowView {
+fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveDateTime) -> RowView {
     let role = row.role;
     let custom_roles = tags.iter().map(|t| t.name.clone()).collect();
     // what the row's person may do (or will, once they accept): nobody acts on more than they hold
@@ -249,15 +249,7 @@ pub async fn index(
         can_invite: access.can(Permission::MembersInvite),
     };
     let now = crate::domain::now();
-    let row_roles = &listed.row_roles;
-    let rows: Vec<RowView> = listed
-        .rows
-        .into_iter()
-        .map(|r| {
-            let tags = row_roles.iter().filter(|(id, _)| *id == r.id).map(|(_, t)| t).collect();
-            row_view(r, tags, &viewer, now)
-        })
-        .collect();
+    let rows: Vec<RowView> = listed.rows.into_iter().map(|(r, tags)| row_view(r, &tags, &viewer, now)).collect();
     let role_value = role.map(RoleFilter::value).unwrap_or_default();
     let (status_s, role_s, sort_s) =
         (status.map(|s| s.as_str()).unwrap_or(""), role_value.as_str(), if sort == Sort::Email { "" } else { sort.as_str() });
@@ -299,11 +291,6 @@ pub struct InviteForm {
     /// Custom role ids, repeated.
     #[serde(default)]
     pub roles: Vec<String>,
-}
-
-/// A form with a repeated field (`roles`), which the usual form extractor cannot read.
-pub fn read_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
-    serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
 }
 
 #[derive(Template)]
@@ -543,10 +530,6 @@ pub struct OffboardForm {
 }
 
 impl OffboardForm {
-    fn read(body: &[u8]) -> Result<OffboardForm, WebError> {
-        serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
-    }
-
     fn chosen(&self) -> Chosen {
         Chosen { revoke_keys: self.revoke_keys.clone(), cancel_invitations: self.cancel_invitations.clone() }
     }
@@ -673,7 +656,7 @@ pub async fn deactivate(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let chosen = OffboardForm::read(&body)?.chosen();
+    let chosen = read_form::<OffboardForm>(&body)?.chosen();
     let (ctx, attempt) = (access.ctx(), chosen.clone());
     let outcome = state.run(move |db| operations::members::deactivate(db, &ctx, org, target, &attempt)).await;
     let done = |()| Done::to(format!("/orgs/{org}/members"), format!("Member deactivated. Their access ended at once.{}", cleared_message(&chosen)));
@@ -728,7 +711,7 @@ pub async fn remove(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let (org, target) = (access.org_id, account_id(&path.1)?);
-    let form = OffboardForm::read(&body)?;
+    let form = read_form::<OffboardForm>(&body)?;
     let (ctx, typed, chosen) = (access.ctx(), form.confirm_email.clone(), form.chosen());
     let (attempt, attempt_chosen) = (typed.clone(), chosen.clone());
     let outcome = state.run(move |db| operations::members::remove(db, &ctx, org, target, &attempt, &attempt_chosen)).await;

@@ -12,8 +12,7 @@ use crate::operations::roles::{self as ops, CustomRole};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
 use crate::web::format;
-use crate::web::forms::FormErrors;
-use crate::web::members::read_form;
+use crate::web::forms::{ConfirmNameForm, FormErrors, read_form};
 use crate::web::shell::{self, Done, Shell, dialog_page, post_redirect_get, render_dialog, see_other};
 
 fn role_id(raw: &str) -> Result<RoleId, WebError> {
@@ -295,18 +294,12 @@ pub async fn delete_form(
     delete_response(&req, &state, &access, role_id(&path.1)?, String::new(), FormErrors::none()).await
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    confirm_name: String,
-}
-
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: Authorized<perm::RolesManage>,
     path: web::Path<(String, String)>,
-    form: web::Form<DeleteForm>,
+    form: web::Form<ConfirmNameForm>,
 ) -> Result<HttpResponse, WebError> {
     let (org, id) = (access.org_id, role_id(&path.1)?);
     let (ctx, typed) = (access.ctx(), form.into_inner().confirm_name);

@@ -8,7 +8,7 @@ use crate::operations;
 use crate::operations::members::Membership;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, OrgAccess, perm};
-use crate::web::forms::{FormErrors, NameForm};
+use crate::web::forms::{ConfirmNameForm, FormErrors, NameForm};
 use crate::web::session::{self, FlashKind};
 use crate::web::shell::{self, Done, Shell, post_redirect_get, see_other};
 use crate::app::AppState;
@@ -148,17 +148,11 @@ pub async fn leave(req: HttpRequest, state: web::Data<AppState>, access: OrgAcce
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    confirm_name: String,
-}
-
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
     access: Authorized<perm::OrgOwner>,
-    form: web::Form<DeleteForm>,
+    form: web::Form<ConfirmNameForm>,
 ) -> Result<HttpResponse, WebError> {
     let typed = form.into_inner().confirm_name;
     let (ctx, org) = (access.ctx(), access.org_id);
