@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod background;
 pub mod config;
 pub mod crypto;
 pub mod csv_export;
@@ -43,11 +44,13 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
 }
 
-/// A server ready to be awaited, and the address it listens on.
+/// A server ready to be awaited, the address it listens on, and the workers beside it (stop
+/// them with `background.shutdown()` once the server has stopped).
 pub struct Running {
     pub server: Server,
     pub addr: SocketAddr,
     pub db: Db,
+    pub background: background::Background,
 }
 
 /// Opens the database (applying migrations), loads the session key and binds the listener.
@@ -59,6 +62,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let workers = config.workers;
     let mail = mail::Sender::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
+    let background = background::Background::new();
     let state =
         AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
 
@@ -102,7 +106,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let server = if workers > 0 { server.workers(workers) } else { server };
     let server = server.bind(config.bind).map_err(|source| StartupError::Bind { addr: config.bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
-    Ok(Running { server: server.run(), addr, db })
+    Ok(Running { server: server.run(), addr, db, background })
 }
 
 /// The cookie key: given, or read from its file, or generated into it on first start.

@@ -83,7 +83,13 @@ fn serve(config: Config) -> Result<(), String> {
         let base = config.base_url.clone();
         let running = steward::build(config).map_err(|e| e.to_string())?;
         tracing::info!(addr = %running.addr, base_url = %base, "Steward is listening");
-        running.server.await.map_err(|e| e.to_string())
+        // on SIGTERM or SIGINT the server stops taking connections and finishes the requests it
+        // has; then the workers finish their round
+        let served = running.server.await.map_err(|e| e.to_string());
+        let background = running.background;
+        let _ = actix_web::rt::task::spawn_blocking(move || background.shutdown()).await;
+        tracing::info!("Steward has stopped");
+        served
     })
 }
 

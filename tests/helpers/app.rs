@@ -105,6 +105,7 @@ pub struct TestApp {
     pub db: Db,
     pub backend: Backend,
     handle: actix_web::dev::ServerHandle,
+    background: Option<steward::background::Background>,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
     /// Where invitation emails go when no SMTP server is configured.
@@ -323,12 +324,14 @@ impl TestAppBuilder {
             .expect("build task")
             .expect("the server starts");
         let handle = running.server.handle();
+        let background = Some(running.background);
         tokio::spawn(running.server);
         Some(TestApp {
             base: format!("http://{}", running.addr),
             db: running.db,
             backend,
             handle,
+            background,
             _dir: dir,
             pg,
             outbox,
@@ -360,8 +363,11 @@ impl TestApp {
     }
 
     /// Stops the server and drops its PostgreSQL database.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.handle.stop(false).await;
+        if let Some(background) = self.background.take() {
+            tokio::task::spawn_blocking(move || background.shutdown()).await.expect("background shutdown");
+        }
         if let Some((admin, name)) = self.pg.clone() {
             drop(self.db);
             let _ = tokio::task::spawn_blocking(move || {
