@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_web::{HttpRequest, web};
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub mail: Arc<Sender>,
     pub limits: Arc<RateLimits>,
+    /// Set once the server has been told to stop (`web::draining`).
+    pub draining: Arc<AtomicBool>,
 }
 
 /// The blocking thread pool could not run a task (it is shutting down).

@@ -17,6 +17,7 @@ pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -51,6 +52,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
     pub background: background::Background,
+    /// Set it before stopping the server: answers then close their connections.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// Opens the database (applying migrations), loads the session key and binds the listener.
@@ -63,8 +66,14 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let mail = mail::Sender::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
     let background = background::Background::new();
-    let state =
-        AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
+    let draining = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config.clone()),
+        mail: Arc::new(mail),
+        limits: Arc::new(limits),
+        draining: draining.clone(),
+    };
 
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -100,13 +109,16 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             .wrap(session)
             .wrap(from_fn(web::security::no_store_html))
             .wrap(web::security::headers(https))
+            .wrap(from_fn(web::draining::close_when_draining))
             .wrap(TracingLogger::<web::request_log::RedactedRootSpan>::new())
     })
+    // the caller stops the server on a signal, marking it as draining first (see main.rs)
+    .disable_signals()
     .shutdown_timeout(20);
     let server = if workers > 0 { server.workers(workers) } else { server };
     let server = server.bind(config.bind).map_err(|source| StartupError::Bind { addr: config.bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
-    Ok(Running { server: server.run(), addr, db, background })
+    Ok(Running { server: server.run(), addr, db, background, draining })
 }
 
 /// The cookie key: given, or read from its file, or generated into it on first start.

@@ -83,14 +83,38 @@ fn serve(config: Config) -> Result<(), String> {
         let base = config.base_url.clone();
         let running = steward::build(config).map_err(|e| e.to_string())?;
         tracing::info!(addr = %running.addr, base_url = %base, "Steward is listening");
-        // on SIGTERM or SIGINT the server stops taking connections and finishes the requests it
-        // has; then the workers finish their round
+        // on SIGTERM or SIGINT the server stops taking connections, finishes the requests it has
+        // (closing each connection as it answers), then the workers finish their round
+        let handle = running.server.handle();
+        let draining = running.draining.clone();
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing the requests under way");
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            handle.stop(true).await;
+        });
         let served = running.server.await.map_err(|e| e.to_string());
         let background = running.background;
         let _ = actix_web::rt::task::spawn_blocking(move || background.shutdown()).await;
         tracing::info!("Steward has stopped");
         served
     })
+}
+
+/// Resolves on SIGTERM (what a service manager or an orchestrator sends) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use actix_web::rt::signal;
+    #[cfg(unix)]
+    {
+        let terminate = signal::unix::signal(signal::unix::SignalKind::terminate());
+        if let Ok(mut terminate) = terminate {
+            let interrupt = std::pin::pin!(signal::ctrl_c());
+            let terminated = std::pin::pin!(terminate.recv());
+            futures_util::future::select(interrupt, terminated).await;
+            return;
+        }
+    }
+    let _ = signal::ctrl_c().await;
 }
 
 fn migrate(config: &Config) -> Result<(), String> {

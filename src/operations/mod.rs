@@ -56,7 +56,7 @@ impl OpError {
     /// Whether the database could not be reached (no connection to be had): the request may
     /// succeed in a moment, so the faces answer 503 rather than 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, OpError::Db(DbError::Pool(_)))
+        matches!(self, OpError::Db(e) if e.is_unavailable())
     }
 }
 
