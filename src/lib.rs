@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod csv_export;
+pub mod csv_verify;
 pub mod domain;
 pub mod mail;
 pub mod operations;
