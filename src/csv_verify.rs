@@ -480,7 +480,7 @@ mod tests {
 
     #[test]
     fn a_row_changed_and_hashed_again_breaks_the_link_of_the_next() {
-        let (csv, events) = export(3);
+        let (_, events) = export(3);
         let mut forged = events[1].clone();
         forged.body.details = "{\"n\":99}".into();
         forged.hash = forged.compute_hash();
