@@ -151,6 +151,9 @@ fn audit_verify(config: &Config, args: &[String]) -> Result<(), String> {
     if let Some(other) = args.iter().step_by(2).find(|a| !known.contains(&a.as_str())) {
         return Err(format!("audit verify does not know {other:?}\n\n{USAGE}"));
     }
+    if let Some(last) = args.last().filter(|_| args.len() % 2 == 1) {
+        return Err(format!("{last} needs a FILE"));
+    }
     let checkpoint = match flag(args, "--checkpoint") {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the checkpoint {path}: {e}"))?;
@@ -195,7 +198,7 @@ fn audit_checkpoint(config: &Config, args: &[String]) -> Result<(), String> {
         return Err(format!("audit checkpoint does not know {other:?}\n\n{USAGE}"));
     }
     let out = flag(args, "--out");
-    if args.first().is_some() && out.is_none() {
+    if !args.is_empty() && out.is_none() {
         return Err("--out needs a FILE".into());
     }
     let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
@@ -224,9 +227,10 @@ fn audit_checkpoint(config: &Config, args: &[String]) -> Result<(), String> {
 fn backup(config: &Config, args: &[String]) -> Result<(), String> {
     let [path] = args else { return Err(format!("backup needs one PATH\n\n{USAGE}")) };
     if storage::Backend::of_url(&config.database_url) == Some(storage::Backend::Postgres) {
-        return Err("steward backup copies a SQLite database. For PostgreSQL use its own tools:\n  \
-                    pg_dump -Fc -f steward.dump \"$STEWARD_DATABASE_URL\"\n\
-                    and to restore (server stopped): pg_restore --clean --if-exists -d \"$STEWARD_DATABASE_URL\" steward.dump"
+        return Err("steward backup copies a SQLite database; back up PostgreSQL with its own tools:\n  \
+                    back up:  pg_dump -Fc -f steward.dump \"$STEWARD_DATABASE_URL\"\n  \
+                    restore:  pg_restore --clean --if-exists -d \"$STEWARD_DATABASE_URL\" steward.dump  \
+                    (server stopped; it applies its migrations when it starts)"
             .into());
     }
     if std::path::Path::new(path).exists() {

@@ -76,6 +76,8 @@ fn a_checkpoint_catches_the_newest_events_cut_off_which_a_plain_verify_cannot_se
 
     let unreadable = steward(dir).args(["audit", "verify", "--checkpoint", "missing.jsonl"]).output().unwrap();
     assert!(!unreadable.status.success() && text(&unreadable).1.contains("missing.jsonl"));
+    let no_file = steward(dir).args(["audit", "verify", "--csv"]).output().unwrap();
+    assert!(!no_file.status.success() && text(&no_file).1.contains("--csv needs a FILE"), "{:?}", text(&no_file));
 }
 
 /// The CSV rows of `body` with the cell `col` of data row `row` replaced.
