@@ -7,6 +7,7 @@ pub mod background;
 pub mod config;
 pub mod crypto;
 pub mod csv_export;
+pub mod csv_verify;
 pub mod domain;
 pub mod mail;
 pub mod operations;

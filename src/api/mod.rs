@@ -171,6 +171,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/audit-events", web::get().to(audit::list))
             .route("/audit-events.csv", web::get().to(audit::export))
+            .route("/audit-events/head", web::get().to(audit::head))
             .service(web::resource("/deployments").route(web::get().to(deployments::list)).route(web::post().to(deployments::create)))
             .service(
                 web::resource("/deployments/{id}")

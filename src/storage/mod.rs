@@ -5,6 +5,7 @@ pub mod account_links;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 mod columns;
 mod connection;
 pub mod deployments;

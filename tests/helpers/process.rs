@@ -25,7 +25,7 @@ pub fn steward_command(dir: &std::path::Path, database_url: &str) -> Command {
 
 impl ServerProcess {
     /// Starts `steward serve` in `dir` on `database_url` with the extra variables `env`, and waits
-    /// until it answers.
+    /// until its health check answers 200.
     pub fn start(dir: &std::path::Path, database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
         let mut cmd = steward_command(dir, database_url);
@@ -39,8 +39,8 @@ impl ServerProcess {
         let child = cmd.spawn().expect("steward starts");
         let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}"), port };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "steward serve did not start listening");
+        while !healthy(port) {
+            assert!(Instant::now() < deadline, "steward serve did not start answering /healthz");
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -71,6 +71,18 @@ impl ServerProcess {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// Whether `/healthz` on `port` answers 200.
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    if stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
 }
 
 impl Drop for ServerProcess {

@@ -12,6 +12,7 @@ mod support;
 mod accounts;
 mod api_keys;
 mod audit;
+mod audit_chain;
 mod authorization;
 mod concurrency;
 mod deployments;
