@@ -212,18 +212,18 @@ mod tests {
     const SECOND: i64 = 1_000_000;
 
     /// A fresh SQLite database in a directory of its own, dropped with it.
-    pub(crate) struct TestDb {
-        pub db: Db,
+    struct TestDb {
+        db: Db,
         dir: tempfile::TempDir,
     }
 
     impl TestDb {
-        pub fn db_url(&self) -> String {
+        fn db_url(&self) -> String {
             format!("sqlite://{}", self.dir.path().join("steward.db").display())
         }
     }
 
-    pub(crate) fn database() -> TestDb {
+    fn database() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("steward.db").display());
         TestDb { db: Db::new(crate::storage::connect(&url, 2).expect("database")), dir }
