@@ -42,6 +42,8 @@ pub enum StartupError {
     Mail(#[from] mail::MailError),
     #[error("session key: {0}")]
     SessionKey(String),
+    #[error("cannot start a background worker: {0}")]
+    Worker(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -66,7 +68,9 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let workers = config.workers;
     let mail = mail::Sender::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
-    let background = background::Background::new();
+    let mut background = background::Background::new();
+    operations::housekeeping::start(&mut background, db.clone(), operations::housekeeping::Settings::of(&config))
+        .map_err(StartupError::Worker)?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         db: db.clone(),

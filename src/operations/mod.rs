@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod accounts;
 pub mod audit;
 pub mod deployments;
+pub mod housekeeping;
 pub mod identity;
 pub mod invitations;
 pub mod members;
@@ -47,6 +48,9 @@ pub enum OpError {
     /// The email could not be sent; nothing was saved.
     #[error("The email could not be sent, so nothing was saved. {0}")]
     Mail(#[from] crate::mail::MailError),
+    /// Over a rate limit: nothing was done; the request may be made again after the wait.
+    #[error(transparent)]
+    TooManyRequests(#[from] crate::rate_limit::RetryAfter),
     /// Something outside the rules failed (the server could not run the work).
     #[error("{0}")]
     Internal(String),
