@@ -176,7 +176,48 @@ async fn both_instances_run_the_housekeeping_and_one_of_them_sweeps(backend: Bac
     stop(a, b).await;
 }
 
+/// Both instances write to one organization at once, through the console and the API: every
+/// change is there once, with its event, in one unforked chain that `audit verify` accepts.
+async fn concurrent_changes_through_both_instances_keep_one_audit_chain(backend: Backend) {
+    let (a, b) = two_instances(TestApp::builder(), backend).await;
+    let (owner, org) = a.sign_up("ada@example.com", "Acme").await;
+    let key = owner.create_api_key(org, NewKey::named("deployer")).await;
+    let owner_on_b = same_browser_on(&owner, &b);
+    let mut writers = Vec::new();
+    for (instance, app) in [("a", &a), ("b", &b)] {
+        let api = std::sync::Arc::new(Api::with_key(app, &key).await);
+        for round in 0..10 {
+            let (api, name) = (api.clone(), format!("{instance}-api-{round}"));
+            writers.push(tokio::spawn(async move {
+                api.post("/deployments", &json!({ "name": name, "region": "us-east-1" })).await.status
+            }));
+        }
+    }
+    let path = format!("/orgs/{org}/invitations");
+    let emails: Vec<String> = (0..10).map(|round| format!("person{round}@example.com")).collect();
+    let console = emails.iter().enumerate().map(|(round, email)| {
+        let (browser, path) = (if round % 2 == 0 { &owner } else { &owner_on_b }, &path);
+        async move { browser.post(path, &[("email", email.as_str()), ("role", "viewer")]).await }
+    });
+    for page in futures_util::future::join_all(console).await {
+        page.assert_status(303);
+    }
+    for writer in writers {
+        assert_eq!(writer.await.expect("writer"), 201);
+    }
+    assert_eq!(a.count("deployments").await, 20);
+    assert_eq!(a.count("invitations").await, 10);
+    let report = a.with_db(|db| steward::operations::audit::verify(db).expect("verify")).await;
+    assert!(report.is_intact(), "{report}");
+    let events = a.events(org).await;
+    assert_eq!(events.iter().filter(|e| e.body.action == "deployment.created").count(), 20);
+    assert_eq!(events.iter().filter(|e| e.body.action == "member.invited").count(), 10);
+    assert!(events.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1), "one chain, no gap, no fork");
+    stop(a, b).await;
+}
+
 crate::on_both_backends!(
+    concurrent_changes_through_both_instances_keep_one_audit_chain(backend),
     sign_in_attempts_through_either_instance_count_against_one_limit(backend),
     invitations_through_either_instance_count_against_the_organizations_limit(backend),
     an_api_keys_requests_through_either_instance_count_against_its_limit(backend),
