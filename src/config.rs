@@ -17,6 +17,15 @@ fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { var, message: message.into() }
 }
 
+/// How the log is written (`STEWARD_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signup {
     Open,
@@ -68,6 +77,8 @@ pub struct Config {
     /// The pause between two rounds of the background housekeeping
     /// (`STEWARD_HOUSEKEEPING_INTERVAL`).
     pub housekeeping_interval: Duration,
+    /// How the log is written (`STEWARD_LOG_FORMAT`).
+    pub log_format: LogFormat,
 }
 
 /// A rate limit: `count` requests every `per`, and at most `burst` of them at once.
@@ -248,6 +259,12 @@ impl Config {
             Some(other) => return Err(invalid("STEWARD_SIGNUP", format!("{other:?} is neither open nor closed"))),
         };
 
+        let log_format = match get("STEWARD_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(invalid("STEWARD_LOG_FORMAT", format!("{other:?} is neither text nor json"))),
+        };
+
         let db_pool_size = match get("STEWARD_DB_POOL") {
             Some(raw) => raw
                 .trim()
@@ -308,6 +325,7 @@ impl Config {
             reset_ttl,
             security_log_retention,
             housekeeping_interval,
+            log_format,
             signup,
             db_pool_size,
             workers,
@@ -403,6 +421,7 @@ mod tests {
         assert_eq!(c.security_log_retention, Duration::from_secs(365 * 86_400));
         assert_eq!(c.housekeeping_interval, Duration::from_secs(600));
         assert_eq!(c.signup, Signup::Open);
+        assert_eq!(c.log_format, LogFormat::Text);
         assert!(c.smtp_url.is_none());
         assert!(!c.is_https());
     }
@@ -416,6 +435,7 @@ mod tests {
             ("STEWARD_INVITE_TTL", "tomorrow"),
             ("STEWARD_HOUSEKEEPING_INTERVAL", "often"),
             ("STEWARD_SIGNUP", "maybe"),
+            ("STEWARD_LOG_FORMAT", "yaml"),
             ("STEWARD_SESSION_KEY", "short"),
             ("STEWARD_SMTP_URL", "mail.example.com"),
             ("STEWARD_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
@@ -424,6 +444,14 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn the_log_is_text_or_json() {
+        assert_eq!(config(&[("STEWARD_LOG_FORMAT", "text")]).expect("text").log_format, LogFormat::Text);
+        assert_eq!(config(&[("STEWARD_LOG_FORMAT", "json")]).expect("json").log_format, LogFormat::Json);
+        let err = config(&[("STEWARD_LOG_FORMAT", "JSON ")]).expect_err("the values are lower case");
+        assert!(err.to_string().contains("neither text nor json"), "{err}");
     }
 
     #[test]

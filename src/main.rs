@@ -12,7 +12,7 @@ macro_rules! say {
     }};
 }
 
-use steward::config::Config;
+use steward::config::{Config, LogFormat};
 use steward::{crypto, operations, storage};
 
 const USAGE: &str = "\
@@ -47,7 +47,6 @@ commands:
 configuration comes from the STEWARD_* environment variables (see README).";
 
 fn main() -> ExitCode {
-    init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
     if matches!(command, "help" | "--help" | "-h") {
@@ -61,6 +60,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // after the configuration, which says how to write the log; a bad configuration is told
+    // on stderr above, in plain words, whatever the format asked for
+    init_tracing(config.log_format);
     let result = match command {
         "serve" => serve(config),
         "migrate" => migrate(&config),
@@ -81,10 +83,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let log = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Text => log.try_init(),
+        // one object per line, the event's fields at its top level and the request's (its
+        // span's) under "span"; the list of every enclosing span would only repeat them
+        LogFormat::Json => log.json().flatten_event(true).with_span_list(false).try_init(),
+    };
 }
 
 fn serve(config: Config) -> Result<(), String> {

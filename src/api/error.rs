@@ -15,8 +15,8 @@ pub struct FieldError {
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// bad_request, unauthorized, forbidden, not_found, conflict, payload_too_large, invalid,
-    /// rate_limited, unavailable or internal.
+    /// bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
+    /// payload_too_large, invalid, rate_limited, unavailable or internal.
     pub code: String,
     pub message: String,
     /// For `invalid`: what is wrong with which field.
@@ -37,11 +37,13 @@ pub struct ApiError {
     pub message: String,
     pub fields: Option<Vec<FieldError>>,
     pub retry_after: Option<u64>,
+    /// For `method_not_allowed`: the methods the path takes, as the `Allow` header lists them.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), fields: None, retry_after: None }
+        ApiError { status, code, message: message.into(), fields: None, retry_after: None, allow: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -58,6 +60,14 @@ impl ApiError {
 
     pub fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+    }
+
+    /// A path of the API asked with a method it does not take; `allow` lists those it does
+    /// (`GET, POST`).
+    pub fn method_not_allowed(allow: String) -> ApiError {
+        let mut e = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("This path takes {allow} only."));
+        e.allow = Some(allow);
+        e
     }
 
     pub fn payload_too_large() -> ApiError {
@@ -135,6 +145,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(allow) = &self.allow {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         if let Some(s) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, s.to_string()));

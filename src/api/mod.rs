@@ -161,36 +161,74 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .app_data(query)
             .app_data(path)
-            .route("/openapi.json", web::get().to(openapi::document))
-            .route("/members", web::get().to(members::list))
-            .service(
-                web::resource("/members/{account}")
-                    .route(web::get().to(members::get))
-                    .route(web::patch().to(members::update))
-                    .route(web::delete().to(members::remove)),
-            )
-            .service(web::resource("/invitations").route(web::get().to(invitations::list)).route(web::post().to(invitations::create)))
-            .route("/invitations/{id}/resend", web::post().to(invitations::resend))
-            .route("/invitations/{id}", web::delete().to(invitations::cancel))
-            .service(web::resource("/roles").route(web::get().to(roles::list)).route(web::post().to(roles::create)))
-            .service(
-                web::resource("/roles/{role}")
-                    .route(web::get().to(roles::get))
-                    .route(web::patch().to(roles::update))
-                    .route(web::delete().to(roles::delete)),
-            )
-            .route("/audit-events", web::get().to(audit::list))
-            .route("/audit-events.csv", web::get().to(audit::export))
-            .route("/audit-events/head", web::get().to(audit::head))
-            .service(web::resource("/deployments").route(web::get().to(deployments::list)).route(web::post().to(deployments::create)))
-            .service(
-                web::resource("/deployments/{id}")
-                    .route(web::get().to(deployments::get))
-                    .route(web::patch().to(deployments::update))
-                    .route(web::delete().to(deployments::delete)),
-            )
+            .service(endpoint("/openapi.json", vec![(Method::GET, web::to(openapi::document))]))
+            .service(endpoint("/members", vec![(Method::GET, web::to(members::list))]))
+            .service(endpoint(
+                "/members/{account}",
+                vec![
+                    (Method::GET, web::to(members::get)),
+                    (Method::PATCH, web::to(members::update)),
+                    (Method::DELETE, web::to(members::remove)),
+                ],
+            ))
+            .service(endpoint(
+                "/invitations",
+                vec![
+                    (Method::GET, web::to(invitations::list)),
+                    (Method::POST, web::to(invitations::create)),
+                ],
+            ))
+            .service(endpoint("/invitations/{id}/resend", vec![(Method::POST, web::to(invitations::resend))]))
+            .service(endpoint("/invitations/{id}", vec![(Method::DELETE, web::to(invitations::cancel))]))
+            .service(endpoint(
+                "/roles",
+                vec![
+                    (Method::GET, web::to(roles::list)),
+                    (Method::POST, web::to(roles::create)),
+                ],
+            ))
+            .service(endpoint(
+                "/roles/{role}",
+                vec![
+                    (Method::GET, web::to(roles::get)),
+                    (Method::PATCH, web::to(roles::update)),
+                    (Method::DELETE, web::to(roles::delete)),
+                ],
+            ))
+            .service(endpoint("/audit-events", vec![(Method::GET, web::to(audit::list))]))
+            .service(endpoint("/audit-events.csv", vec![(Method::GET, web::to(audit::export))]))
+            .service(endpoint("/audit-events/head", vec![(Method::GET, web::to(audit::head))]))
+            .service(endpoint(
+                "/deployments",
+                vec![
+                    (Method::GET, web::to(deployments::list)),
+                    (Method::POST, web::to(deployments::create)),
+                ],
+            ))
+            .service(endpoint(
+                "/deployments/{id}",
+                vec![
+                    (Method::GET, web::to(deployments::get)),
+                    (Method::PATCH, web::to(deployments::update)),
+                    (Method::DELETE, web::to(deployments::delete)),
+                ],
+            ))
             .default_service(web::to(|| async { ApiError::not_found() })),
     );
+}
+
+/// One path of the API with the methods it takes, each with its handler. The methods are
+/// written once, here: any other method on the path answers 405 with an `Allow` header listing
+/// them (a path the API does not have stays a 404, from the scope).
+fn endpoint(path: &str, methods: Vec<(Method, actix_web::Route)>) -> actix_web::Resource {
+    let allow = methods.iter().map(|(method, _)| method.as_str()).collect::<Vec<_>>().join(", ");
+    methods
+        .into_iter()
+        .fold(web::resource(path), |resource, (method, route)| resource.route(route.method(method)))
+        .default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { ApiError::method_not_allowed(allow) }
+        }))
 }
 
 /// A JSON body, read in two steps so that each failure gets its own answer: text that is not

@@ -47,7 +47,8 @@ impl Modify for BearerKey {
     info(
         title = "Steward API",
         description = "Members, invitations, custom roles, deployments and the audit log of the organization the API key belongs to. \
-                       Errors are {\"error\": {\"code\", \"message\"}}.",
+                       Errors are {\"error\": {\"code\", \"message\"}}; a method a path does not take answers 405 \
+                       (code method_not_allowed) with an Allow header listing those it does.",
         version = "1"
     ),
     paths(

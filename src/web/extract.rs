@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::domain::{AccountId, MembershipStatus, OrgId, Permission, PermissionSet, Role};
@@ -84,12 +84,21 @@ fn claimed(req: &HttpRequest) -> Result<Claimed, WebError> {
 fn checked_account(req: &HttpRequest, claimed: Claimed, found: Option<(sessions::Session, Account)>) -> Result<CurrentAccount, WebError> {
     match found {
         Some((row, account)) if account.id == claimed.account && account.session_epoch == claimed.epoch => {
+            record_account(req, account.id);
             Ok(CurrentAccount { account, session: claimed.session, session_id: row.id, meta: request_meta(req) })
         }
         _ => {
             session::sign_out(&claimed.session);
             Err(WebError::SignInRequired { next: here(req) })
         }
+    }
+}
+
+/// Names the signed-in account in the request's log line (only once the session has been
+/// checked: a cookie's claim alone is not who is asking).
+fn record_account(req: &HttpRequest, account: AccountId) {
+    if let Some(span) = req.extensions().get::<tracing_actix_web::RootSpan>() {
+        span.record("account_id", tracing::field::display(account));
     }
 }
 

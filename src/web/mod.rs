@@ -1,5 +1,6 @@
 //! The HTML side: routes, extractors, CSRF, pages.
 
+pub mod api_docs;
 pub mod api_keys;
 pub mod assets;
 pub mod audit;
@@ -37,6 +38,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(auth::home))
         .route("/healthz", web::get().to(health::healthz))
+        .route("/api/docs", web::get().to(api_docs::show))
         .service(web::resource("/signup").route(web::get().to(auth::signup_form)).route(web::post().to(auth::signup)))
         .service(web::resource("/login").route(web::get().to(auth::login_form)).route(web::post().to(auth::login)))
         .service(

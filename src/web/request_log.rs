@@ -1,8 +1,10 @@
-//! The request log's span (tracing-actix-web's fields), with the tokens of links left out.
+//! The request log: each request's span (tracing-actix-web's fields, with the tokens of links
+//! left out, and the signed-in account once known) and the line written when it is answered.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
+use std::time::Instant;
 use tracing::Span;
 use tracing::field::Empty;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
@@ -13,6 +15,9 @@ const TOKEN_PATHS: [&str; 3] = ["/invitations/", "/verify-email/", "/password/re
 
 /// What a secret is replaced with in the log.
 pub const REDACTED: &str = "[redacted]";
+
+/// When the request arrived, kept with it for the latency of its log line.
+struct Arrived(Instant);
 
 /// The root span of every request, as tracing-actix-web's default one but for `http.target`:
 /// the path with the token of a link replaced, and the query with every value replaced (a
@@ -28,6 +33,7 @@ impl RootSpanBuilder for RedactedRootSpan {
         let user_agent = request.headers().get("User-Agent").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
         let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
         let connection = request.connection_info().clone();
+        request.extensions_mut().insert(Arrived(Instant::now()));
         tracing::info_span!(
             "HTTP request",
             http.method = %method,
@@ -43,15 +49,23 @@ impl RootSpanBuilder for RedactedRootSpan {
             otel.kind = "server",
             otel.status_code = Empty,
             request_id = %request_id,
+            // recorded by the extractor that reads the session (web::extract): an id, never
+            // the cookie or anything that would let a reader of the log act as the account
+            account_id = Empty,
             exception.message = Empty,
             exception.details = Empty,
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let (status, error) = match outcome {
-            Ok(response) => (response.status(), response.response().error().map(Error::as_response_error)),
-            Err(error) => (error.as_response_error().status_code(), Some(error.as_response_error())),
+        let (status, error, arrived) = match outcome {
+            Ok(response) => (
+                response.status(),
+                response.response().error().map(Error::as_response_error),
+                response.request().extensions().get::<Arrived>().map(|a| a.0),
+            ),
+            // a middleware's own failure: the request is gone with its arrival time
+            Err(error) => (error.as_response_error().status_code(), Some(error.as_response_error()), None),
         };
         span.record("http.status_code", status.as_u16());
         let failed = error.is_some() && !status.is_client_error();
@@ -61,6 +75,10 @@ impl RootSpanBuilder for RedactedRootSpan {
             span.record("exception.message", redact_text(&error.to_string()));
             span.record("exception.details", redact_text(&format!("{error:?}")));
         }
+        // one line per request, in its span: the span's fields (id, route, status, account)
+        // go with it, in the text log as in the JSON one
+        let latency_ms = arrived.map(|at| at.elapsed().as_micros() as f64 / 1000.0);
+        span.in_scope(|| tracing::info!(latency_ms, "answered"));
     }
 }
 

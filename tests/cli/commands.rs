@@ -238,3 +238,101 @@ fn without_colours(text: &str) -> String {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_log_has_one_object_a_line_and_a_line_per_request_without_secrets() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    use crate::helpers::Client;
+    const TOKEN: &str = "Xq3v_9-kLmN0pQrStUvWxYz0123456789abcdefGHIJ";
+    const PASSWORD: &str = "a-long-enough-password";
+    let dir = tempfile::tempdir().unwrap();
+    let owner = steward(dir.path())
+        .args(["create-owner", "--email", "ada@example.com", "--org", "Acme"])
+        .env("STEWARD_OWNER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(owner.status.success(), "{}", String::from_utf8_lossy(&owner.stderr));
+    // "created account ACCOUNT owning organization ORG"
+    let stdout = String::from_utf8_lossy(&owner.stdout);
+    let account = stdout.split_whitespace().nth(2).expect("the account's id").to_string();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = steward(dir.path())
+        .env("STEWARD_BIND", format!("127.0.0.1:{port}"))
+        .env("STEWARD_BASE_URL", &base)
+        .env("STEWARD_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = Client::new(&base);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let mut secrets = vec![TOKEN.to_string(), PASSWORD.to_string()];
+    let signed_out = client.get("/login?next=%2Forgs").await;
+    signed_out.assert_status(200);
+    secrets.push(client.csrf().await);
+    let signed_in = client.sign_in("ada@example.com", PASSWORD).await;
+    signed_in.assert_status(303);
+    for page in [&signed_out, &signed_in] {
+        for cookie in page.headers.get_all("set-cookie") {
+            let cookie = cookie.to_str().unwrap();
+            let value = cookie.split(';').next().and_then(|pair| pair.split_once('=')).map(|(_, v)| v).unwrap_or("");
+            if !value.is_empty() {
+                secrets.push(value.to_string());
+            }
+        }
+    }
+    assert!(secrets.len() > 3, "the session cookie was set");
+    client.get("/orgs").await.assert_status(200);
+    client.get(&format!("/invitations/{TOKEN}")).await;
+    client.get(&format!("/password/reset/{TOKEN}?token={TOKEN}")).await;
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut log = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    child.wait().unwrap();
+
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}")))
+        .collect();
+    assert!(lines.iter().all(serde_json::Value::is_object), "{log}");
+    let requests: Vec<&serde_json::Value> = lines.iter().filter(|l| l["message"] == "answered").collect();
+    let request = |route: &str| {
+        requests
+            .iter()
+            .find(|l| l["span"]["http.route"] == route)
+            .unwrap_or_else(|| panic!("no request line for {route} in:\n{log}"))
+    };
+    for line in &requests {
+        let span = &line["span"];
+        assert!(span["request_id"].as_str().is_some_and(|id| id.len() == 36), "{line}");
+        assert!(span["http.status_code"].is_u64(), "{line}");
+        assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+    }
+    let login = requests.iter().find(|l| l["span"]["http.method"] == "GET" && l["span"]["http.route"] == "/login").expect("GET /login");
+    assert_eq!(login["span"]["http.status_code"], 200);
+    assert_eq!(login["span"]["http.target"], "/login?next=[redacted]");
+    assert!(login["span"].get("account_id").is_none(), "nobody is signed in yet: {login}");
+    let orgs = request("/orgs");
+    assert_eq!(orgs["span"]["account_id"], account.as_str(), "{orgs}");
+    assert_eq!(orgs["span"]["http.status_code"], 200);
+    let link = request("/invitations/{token}");
+    assert_eq!(link["span"]["http.target"], "/invitations/[redacted]");
+    let reset = request("/password/reset/{token}");
+    assert_eq!(reset["span"]["http.target"], "/password/reset/[redacted]?token=[redacted]");
+
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "{secret:?} appears in the log:\n{log}");
+    }
+}

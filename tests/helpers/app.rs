@@ -352,6 +352,7 @@ impl TestAppBuilder {
             trusted_proxies: self.trusted_proxies,
             rate_limits: self.rate_limits,
             housekeeping_interval: self.housekeeping_interval,
+            log_format: steward::config::LogFormat::Text,
         };
         let running = tokio::task::spawn_blocking(move || steward::build(config))
             .await

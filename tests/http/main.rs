@@ -10,6 +10,7 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod api_docs;
 mod api_keys;
 mod audit;
 mod audit_chain;

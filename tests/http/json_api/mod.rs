@@ -15,6 +15,7 @@ mod invitations;
 mod keys;
 mod lists;
 mod members;
+mod methods;
 mod permissions;
 mod roles;
 
