@@ -38,6 +38,8 @@ pub enum StartupError {
     Db(#[from] storage::DbError),
     #[error(transparent)]
     Mail(#[from] mail::MailError),
+    #[error("cannot start a background worker: {0}")]
+    Background(std::io::Error),
     #[error("session key: {0}")]
     SessionKey(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -60,11 +62,15 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let key = load_session_key(&config.session_key)?;
     let https = config.is_https();
     let workers = config.workers;
-    let mail = mail::Sender::from_config(&config)?;
+    let transport = mail::Transport::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
-    let background = background::Background::new();
-    let state =
-        AppState { db: db.clone(), config: Arc::new(config.clone()), mail: Arc::new(mail), limits: Arc::new(limits) };
+    let mut background = background::Background::new();
+    let delivery_db = db.clone();
+    let mail_waker = background
+        .spawn("mail", move |ticker| mail::delivery::run(delivery_db, transport, ticker))
+        .map_err(StartupError::Background)?;
+    let mail = mail::Postbox::from_config(&config, mail_waker)?;
+    let state = AppState { db: db.clone(), config: Arc::new(config.clone()), mail, limits: Arc::new(limits) };
 
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())

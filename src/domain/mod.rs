@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod custom_roles;
+pub mod delivery;
 pub mod email;
 pub mod ids;
 pub mod links;

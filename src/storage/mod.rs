@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod member_list;
 pub mod members;
 pub mod orgs;
+pub mod outbox;
 pub mod recovery_codes;
 pub mod roles;
 pub mod schema;

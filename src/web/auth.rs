@@ -132,8 +132,8 @@ pub async fn signup(
     state.limits.signup(&req)?;
     let input = form.into_inner();
     let meta = request_meta(&req);
-    let attempt = input.clone();
-    let outcome = state.run(move |db| accounts::sign_up(db, &meta, &attempt)).await;
+    let (attempt, st, settings) = (input.clone(), state.get_ref().clone(), state.identity_settings());
+    let outcome = state.run(move |db| accounts::sign_up(db, &st.mail, &settings, &meta, &attempt)).await;
     let outcome = match outcome {
         Ok((account_id, org)) => state.run(move |db| accounts::get(db, account_id)).await.map(|account| (account, org)),
         Err(e) => Err(e),
@@ -143,7 +143,6 @@ pub async fn signup(
         Err(e) => Err(WebError::from(e)),
     };
     let done = |(account, org): (accounts::Account, _)| {
-        send_verification(&state, account.id);
         let message = format!("Welcome to Steward. Your organization is ready. We sent a link to {} to confirm the address.", account.email);
         Done::to(shell::org_home(org, true), message)
     };
@@ -168,17 +167,6 @@ pub async fn start_session(state: &AppState, req: &HttpRequest, session: &Sessio
         .await?;
     session::sign_in(session, account, &secret);
     Ok(())
-}
-
-/// Mails the verification link after the answer: a slow or absent mail server never holds up
-/// a sign-up, and the profile can send the link again.
-fn send_verification(state: &AppState, account: crate::domain::AccountId) {
-    let (st, settings) = (state.clone(), state.identity_settings());
-    actix_web::rt::task::spawn_blocking(move || {
-        if let Err(e) = crate::operations::identity::send_verification(&st.db, &st.mail, &settings, account) {
-            tracing::error!(error = %e, "verification email not sent");
-        }
-    });
 }
 
 /// Ends the session's row, so that a copy of the cookie is worthless, then the cookie.

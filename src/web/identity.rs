@@ -98,18 +98,9 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, current: Curre
     }
     state.limits.verification_resend(current.id())?;
     let (settings, st, account) = (state.identity_settings(), state.get_ref().clone(), current.id());
-    let sent: Result<(), OpError> = state.run(move |db| identity::send_verification(db, &st.mail, &settings, account)).await;
-    match sent {
-        Ok(()) => {
-            let message = format!("We sent a new link to {}. It works for three days.", current.account.email);
-            session::flash(&current.session, FlashKind::Success, message);
-        }
-        Err(OpError::Mail(e)) => {
-            tracing::error!(error = %e, "verification email not sent");
-            session::flash(&current.session, FlashKind::Error, "The email could not be sent. Try again in a few minutes.");
-        }
-        Err(e) => return Err(e.into()),
-    }
+    state.run(move |db| identity::send_verification(db, &st.mail, &settings, account)).await?;
+    let message = format!("We sent a new link to {}. It works for three days.", current.account.email);
+    session::flash(&current.session, FlashKind::Success, message);
     Ok(see_other(&req, "/profile"))
 }
 
