@@ -509,7 +509,20 @@ pub fn page(
     before: Option<(NaiveDateTime, InvitationId)>,
     limit: i64,
 ) -> Result<Vec<Listed>, OpError> {
-    Ok(invitations::page(&mut *db.conn()?, org, state, None, now, before, limit)?)
+    let mut conn = db.conn()?;
+    let mut rows = invitations::page(&mut conn, org, state, None, now, before, limit)?;
+    with_delivery(&mut conn, &mut rows)?;
+    Ok(rows)
+}
+
+/// Fills in where each invitation's newest email stands, in one query for the page.
+fn with_delivery(conn: &mut DbConn, rows: &mut [Listed]) -> Result<(), OpError> {
+    let ids: Vec<InvitationId> = rows.iter().map(|l| l.invitation.id).collect();
+    let found = outbox::delivery_of_invitations(conn, &ids)?;
+    for row in rows.iter_mut() {
+        row.delivery = found.iter().find(|(id, _)| *id == row.invitation.id).map(|(_, d)| d.clone());
+    }
+    Ok(())
 }
 
 /// What the invitation history asks for: one state or all, an email search, a page after the
@@ -525,10 +538,11 @@ pub struct HistoryQuery {
 /// A page of the organization's invitations in every state, newest first, and whether older
 /// ones follow.
 pub fn history(db: &Db, org: OrgId, query: &HistoryQuery, now: NaiveDateTime) -> Result<(Vec<Listed>, bool), OpError> {
-    let mut rows =
-        invitations::page(&mut *db.conn()?, org, query.state, query.search.as_deref(), now, query.before, query.limit + 1)?;
+    let mut conn = db.conn()?;
+    let mut rows = invitations::page(&mut conn, org, query.state, query.search.as_deref(), now, query.before, query.limit + 1)?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit.max(0) as usize);
+    with_delivery(&mut conn, &mut rows)?;
     Ok((rows, more))
 }
 
@@ -539,6 +553,9 @@ pub fn roles_of_invitations(db: &Db, ids: &[InvitationId]) -> Result<Vec<(Invita
 
 /// One invitation with its inviter's email, for the API.
 pub fn listed(db: &Db, org: OrgId, id: InvitationId) -> Result<Option<Listed>, OpError> {
-    Ok(invitations::listed(&mut *db.conn()?, org, id)?)
+    let mut conn = db.conn()?;
+    let mut found: Vec<Listed> = invitations::listed(&mut conn, org, id)?.into_iter().collect();
+    with_delivery(&mut conn, &mut found)?;
+    Ok(found.pop())
 }
 
