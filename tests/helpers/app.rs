@@ -110,6 +110,7 @@ pub struct TestApp {
     pg: Option<(String, String)>,
     /// Where invitation emails go when no SMTP server is configured.
     pub outbox: std::path::PathBuf,
+    database_url: String,
 }
 
 /// The options of a [`TestApp`], read as words:
@@ -301,10 +302,21 @@ impl TestAppBuilder {
                 (with_database(&admin, &name), Some((admin, name)))
             }
         };
+        Some(self.start(KeptDatabase { backend, database_url, dir, pg }).await)
+    }
+
+    /// Starts the app on the database (and outbox directory) an earlier app left behind: a
+    /// restart of the server (see `TestApp::stop_keeping_database`).
+    pub async fn spawn_on(self, kept: KeptDatabase) -> TestApp {
+        self.start(kept).await
+    }
+
+    async fn start(self, kept: KeptDatabase) -> TestApp {
+        let KeptDatabase { backend, database_url, dir, pg } = kept;
         let outbox = dir.path().join("outbox");
         let config = Config {
             bind: "127.0.0.1:0".parse().expect("addr"),
-            database_url,
+            database_url: database_url.clone(),
             base_url: self.base_url.unwrap_or_else(|| "http://127.0.0.1:8080".into()),
             smtp_url: self.smtp_url,
             outbox: outbox.clone(),
@@ -326,7 +338,7 @@ impl TestAppBuilder {
         let handle = running.server.handle();
         let background = Some(running.background);
         tokio::spawn(running.server);
-        Some(TestApp {
+        TestApp {
             base: format!("http://{}", running.addr),
             db: running.db,
             backend,
@@ -335,8 +347,17 @@ impl TestAppBuilder {
             _dir: dir,
             pg,
             outbox,
-        })
+            database_url,
+        }
     }
+}
+
+/// The database of a stopped app, for another to start on.
+pub struct KeptDatabase {
+    backend: Backend,
+    database_url: String,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
 }
 
 /// `url` with its database name replaced.
@@ -362,12 +383,23 @@ impl TestApp {
         TestAppBuilder::default()
     }
 
-    /// Stops the server and drops its PostgreSQL database.
-    pub async fn stop(mut self) {
+    /// Stops the server and its workers, leaving the database for another app
+    /// (`TestAppBuilder::spawn_on`), which drops it at its own `stop`.
+    pub async fn stop_keeping_database(mut self) -> KeptDatabase {
+        self.stop_server().await;
+        KeptDatabase { backend: self.backend, database_url: self.database_url, dir: self._dir, pg: self.pg }
+    }
+
+    async fn stop_server(&mut self) {
         self.handle.stop(false).await;
         if let Some(background) = self.background.take() {
             tokio::task::spawn_blocking(move || background.shutdown()).await.expect("background shutdown");
         }
+    }
+
+    /// Stops the server and drops its PostgreSQL database.
+    pub async fn stop(mut self) {
+        self.stop_server().await;
         if let Some((admin, name)) = self.pg.clone() {
             drop(self.db);
             let _ = tokio::task::spawn_blocking(move || {

@@ -16,7 +16,7 @@ mod client;
 mod records;
 mod setup;
 
-pub use app::{Backend, TestApp, TestAppBuilder, require_all};
+pub use app::{Backend, KeptDatabase, TestApp, TestAppBuilder, require_all};
 pub use client::{Client, Page};
 pub use records::token_in;
 pub use setup::{NewKey, PASSWORD};

@@ -286,7 +286,7 @@ async fn a_key_gives_no_role_holding_more_than_it_does(app: &TestApp) {
     invited.expect_error(403, "forbidden");
     manager.post("/invitations", &json!({ "email": "carl@example.com", "role": "admin" })).await.expect_error(403, "forbidden");
     assert_eq!(app.actions(org).await, before, "nothing changed");
-    assert!(app.invitation_mails().is_empty(), "no email went out");
+    assert!(app.invitation_mails().await.is_empty(), "no email went out");
 
     manager.patch(&format!("/members/{bob}"), &json!({ "roles": [support] })).await.expect(200);
     manager.post("/invitations", &json!({ "email": "carl@example.com", "role": "viewer", "roles": [support] })).await.expect(201);
@@ -316,7 +316,7 @@ async fn an_invitation_with_custom_roles_gives_them_on_acceptance(app: &TestApp)
         assert_eq!(refused.invalid_fields(), ["roles"], "{roles}");
     }
 
-    let token = app.outbox_token_for("carl@example.com");
+    let token = app.outbox_token_for("carl@example.com").await;
     let carl = app.client();
     carl.post(&format!("/invitations/{token}/accept"), &[("name", "Carl"), ("password", PASSWORD)]).await.assert_status(303);
     let carl_id = app.account_id("carl@example.com").await;
