@@ -12,6 +12,8 @@ async fn the_member_list_shows_every_column_and_invitations_as_rows(app: &TestAp
     let (bob_id, _) = app.add_member(org, "bob@example.com", Role::Editor).await;
     owner.invite(org, "carl@example.com", "viewer").await;
     owner.deactivate(org, bob_id).await;
+    // the invitation's email has gone out: its row has nothing to say of it
+    app.mail_settled().await;
 
     let page = owner.get(&format!("/orgs/{org}/members")).await;
     page.assert_status(200);
