@@ -27,7 +27,7 @@ pub const POLL: Duration = Duration::from_secs(3);
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(15);
 
 /// Messages claimed at once.
-const BATCH: i64 = 5;
+const BATCH: i64 = 3;
 
 /// The longest error kept with a failed message: enough for the mail server's answer.
 const MAX_ERROR_CHARS: usize = 300;
