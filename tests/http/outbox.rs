@@ -228,7 +228,52 @@ async fn a_message_waiting_for_its_first_attempt_reads_email_queued(app: &TestAp
     assert_eq!(cell, "Pending Invitation", "a sent one says nothing");
 }
 
+async fn two_workers_never_claim_the_same_message(app: &TestApp) {
+    use steward::storage::outbox::{self, Kind, NewMessage};
+    // queued an hour ahead, so that the app's own worker leaves them alone
+    let later = steward::storage::now() + chrono::Duration::hours(1);
+    app.with_db(move |db| {
+        let mut conn = db.conn().expect("conn");
+        for i in 0..20 {
+            let m = NewMessage {
+                kind: Kind::SecurityNotice,
+                recipient: format!("user{i}@example.com"),
+                envelope_from: Some("steward@localhost".into()),
+                body: b"Subject: hello\r\n\r\nhello\r\n".to_vec(),
+                invitation: None,
+                expires_at: None,
+            };
+            outbox::queue(&mut conn, &m, later).expect("queue");
+        }
+    })
+    .await;
+    let claimer = || {
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = steward::storage::now() + chrono::Duration::hours(2);
+            let mut mine = Vec::new();
+            loop {
+                let claimed = db
+                    .write(|conn| outbox::claim_due(conn, now, now + chrono::Duration::minutes(15), 3).map_err(steward::storage::DbError::from))
+                    .expect("claim");
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|m| m.id));
+            }
+        })
+    };
+    let (a, b) = (claimer(), claimer());
+    let (a, b) = (a.await.expect("claimer"), b.await.expect("claimer"));
+    let mut all: Vec<String> = a.iter().chain(b.iter()).cloned().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), a.len() + b.len(), "no message claimed twice");
+    assert_eq!(all.len(), 20, "every message claimed once");
+}
+
 crate::on_both_backends!(
+    two_workers_never_claim_the_same_message,
     a_sent_message_keeps_no_body,
     a_message_waiting_for_its_first_attempt_reads_email_queued,
     an_invitation_is_saved_while_the_mail_server_refuses_and_delivered_once_it_is_back(backend),
