@@ -272,9 +272,11 @@ pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email,
 }
 
 /// Cancels `inv` and records `invitation.cancelled`, inside the caller's transaction (which
-/// has authorized the actor and checked that the invitation is pending).
+/// has authorized the actor and checked that the invitation is pending). Its email, if not
+/// sent yet, is dropped: the link it carries works no more.
 pub(crate) fn cancel_within(conn: &mut DbConn, ctx: &Ctx, org: OrgId, inv: &Invitation, now: NaiveDateTime) -> Result<(), OpError> {
     invitations::set_status(conn, inv.id, InvitationStatus::Cancelled, now)?;
+    outbox::supersede_undelivered(conn, inv.id)?;
     audit::append(
         conn,
         org,

@@ -97,7 +97,8 @@ pub fn queue(conn: &mut DbConn, m: &NewMessage, now: NaiveDateTime) -> QueryResu
     Ok(id)
 }
 
-/// Deletes the invitation's messages not sent yet: a resend made their link dead.
+/// Deletes the invitation's messages not sent yet: a resend or a cancellation made their link
+/// dead.
 pub fn supersede_undelivered(conn: &mut DbConn, invitation: InvitationId) -> QueryResult<usize> {
     diesel::delete(outbox::table.filter(outbox::invitation_id.eq(invitation)).filter(outbox::sent_at.is_null())).execute(conn)
 }
@@ -248,7 +249,7 @@ pub const DELIVERY_OF_INVITATION_SQL: &str = "(SELECT CASE WHEN outbox.sent_at I
      WHEN outbox.expired_at IS NOT NULL THEN 'expired' \
      WHEN outbox.attempts > 0 THEN 'retrying ' || COALESCE(outbox.last_error, '') ELSE 'queued' END \
      FROM outbox WHERE outbox.invitation_id = invitations.id \
-     ORDER BY outbox.created_at DESC, outbox.id DESC LIMIT 1)";
+     ORDER BY outbox.created_at DESC LIMIT 1)";
 
 /// Reads what `DELIVERY_OF_INVITATION_SQL` answered.
 pub fn parse_delivery(column: Option<&str>) -> Option<Delivery> {

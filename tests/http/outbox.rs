@@ -196,6 +196,22 @@ async fn a_resend_replaces_the_message_not_sent_yet(backend: Backend) {
     app.stop().await;
 }
 
+async fn a_cancelled_invitation_is_not_mailed_any_more(backend: Backend) {
+    let smtp = SmtpServer::start();
+    smtp.refuse_all(true);
+    let app = TestApp::builder().smtp(&smtp.url()).spawn(backend).await;
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    owner.invite(org, "bob@example.com", "viewer").await;
+    wait_for_failed_attempt(&app, "bob@example.com").await;
+    let id = app.invitation_id(org, "bob@example.com").await;
+    owner.post(&format!("/orgs/{org}/invitations/{id}/cancel"), &[]).await.assert_status(303);
+    assert!(app.outbox_rows("bob@example.com").await.is_empty(), "the unsent message is dropped with its link");
+    smtp.refuse_all(false);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(deliveries_to(&smtp, "bob@example.com"), 0);
+    app.stop().await;
+}
+
 async fn a_message_waiting_for_its_first_attempt_reads_email_queued(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let secret = owner.create_api_key(org, NewKey::named("script").permissions("read_write")).await;
@@ -280,4 +296,5 @@ crate::on_both_backends!(
     a_queued_message_goes_out_after_a_restart(backend),
     a_message_whose_link_expired_undelivered_is_not_sent_and_its_body_is_deleted(backend),
     a_resend_replaces_the_message_not_sent_yet(backend),
+    a_cancelled_invitation_is_not_mailed_any_more(backend),
 );
