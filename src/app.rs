@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_web::{HttpRequest, web};
 
@@ -20,6 +21,8 @@ pub struct AppState {
     /// Where operations queue their emails, and the bell of the worker delivering them.
     pub mail: Postbox,
     pub limits: Arc<RateLimits>,
+    /// Set once the server has been told to stop (`web::draining`).
+    pub draining: Arc<AtomicBool>,
 }
 
 /// The blocking thread pool could not run a task (it is shutting down).

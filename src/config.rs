@@ -65,6 +65,9 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How often sign-in, invitations and the API may be used (`STEWARD_RATE_LIMIT_*`).
     pub rate_limits: RateLimits,
+    /// The pause between two rounds of the background housekeeping
+    /// (`STEWARD_HOUSEKEEPING_INTERVAL`).
+    pub housekeeping_interval: Duration,
 }
 
 /// A rate limit: `count` requests every `per`, and at most `burst` of them at once.
@@ -232,6 +235,13 @@ impl Config {
             None => Duration::from_secs(365 * 86_400),
         };
 
+        let housekeeping_interval = match get("STEWARD_HOUSEKEEPING_INTERVAL") {
+            Some(raw) => parse_duration(&raw).ok_or_else(|| {
+                invalid("STEWARD_HOUSEKEEPING_INTERVAL", format!("{raw:?} is not a duration like 10m, 1h or 90s"))
+            })?,
+            None => Duration::from_secs(600),
+        };
+
         let signup = match get("STEWARD_SIGNUP").as_deref().map(str::trim) {
             None | Some("open") => Signup::Open,
             Some("closed") => Signup::Closed,
@@ -297,6 +307,7 @@ impl Config {
             invite_ttl,
             reset_ttl,
             security_log_retention,
+            housekeeping_interval,
             signup,
             db_pool_size,
             workers,
@@ -390,6 +401,7 @@ mod tests {
         assert_eq!(c.invite_ttl, Duration::from_secs(86_400));
         assert_eq!(c.reset_ttl, Duration::from_secs(3600));
         assert_eq!(c.security_log_retention, Duration::from_secs(365 * 86_400));
+        assert_eq!(c.housekeeping_interval, Duration::from_secs(600));
         assert_eq!(c.signup, Signup::Open);
         assert!(c.smtp_url.is_none());
         assert!(!c.is_https());
@@ -402,6 +414,7 @@ mod tests {
             ("STEWARD_DATABASE_URL", "mysql://x"),
             ("STEWARD_BASE_URL", "ftp://x"),
             ("STEWARD_INVITE_TTL", "tomorrow"),
+            ("STEWARD_HOUSEKEEPING_INTERVAL", "often"),
             ("STEWARD_SIGNUP", "maybe"),
             ("STEWARD_SESSION_KEY", "short"),
             ("STEWARD_SMTP_URL", "mail.example.com"),

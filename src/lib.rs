@@ -7,6 +7,7 @@ pub mod background;
 pub mod config;
 pub mod crypto;
 pub mod csv_export;
+pub mod csv_verify;
 pub mod domain;
 pub mod mail;
 pub mod operations;
@@ -17,6 +18,7 @@ pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -38,10 +40,10 @@ pub enum StartupError {
     Db(#[from] storage::DbError),
     #[error(transparent)]
     Mail(#[from] mail::MailError),
-    #[error("cannot start a background worker: {0}")]
-    Background(std::io::Error),
     #[error("session key: {0}")]
     SessionKey(String),
+    #[error("cannot start a background worker: {0}")]
+    Worker(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -53,6 +55,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
     pub background: background::Background,
+    /// Set it before stopping the server: answers then close their connections.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// Opens the database (applying migrations), loads the session key and binds the listener.
@@ -65,12 +69,21 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let transport = mail::Transport::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
     let mut background = background::Background::new();
+    operations::housekeeping::start(&mut background, db.clone(), operations::housekeeping::Settings::of(&config))
+        .map_err(StartupError::Worker)?;
     let delivery_db = db.clone();
     let mail_waker = background
         .spawn("mail", move |ticker| mail::delivery::run(delivery_db, transport, ticker))
-        .map_err(StartupError::Background)?;
+        .map_err(StartupError::Worker)?;
     let mail = mail::Postbox::from_config(&config, mail_waker)?;
-    let state = AppState { db: db.clone(), config: Arc::new(config.clone()), mail, limits: Arc::new(limits) };
+    let draining = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config.clone()),
+        mail,
+        limits: Arc::new(limits),
+        draining: draining.clone(),
+    };
 
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -106,13 +119,16 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
             .wrap(session)
             .wrap(from_fn(web::security::no_store_html))
             .wrap(web::security::headers(https))
+            .wrap(from_fn(web::draining::close_when_draining))
             .wrap(TracingLogger::<web::request_log::RedactedRootSpan>::new())
     })
+    // the caller stops the server on a signal, marking it as draining first (see main.rs)
+    .disable_signals()
     .shutdown_timeout(20);
     let server = if workers > 0 { server.workers(workers) } else { server };
     let server = server.bind(config.bind).map_err(|source| StartupError::Bind { addr: config.bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
-    Ok(Running { server: server.run(), addr, db, background })
+    Ok(Running { server: server.run(), addr, db, background, draining })
 }
 
 /// The cookie key: given, or read from its file, or generated into it on first start.

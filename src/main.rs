@@ -1,5 +1,5 @@
 //! The `steward` command: serve (the default), migrate, create-owner, seed, audit verify,
-//! account reset-two-factor.
+//! audit checkpoint, backup, account reset-two-factor.
 
 use std::process::ExitCode;
 
@@ -29,8 +29,16 @@ commands:
                                           a synthetic organization for demos and benchmarks
                                           (owner seed-owner@example.com, password from
                                           STEWARD_OWNER_PASSWORD or printed once)
-  audit verify                            walk every organization's audit hash chain; exit 1
-                                          naming the first event that does not match
+  audit verify [--checkpoint FILE]        walk every organization's audit hash chain; exit 1
+                                          naming the first event that does not match, or
+                                          (with a checkpoint) a saved head no longer reached
+  audit verify --csv FILE [--checkpoint FILE] [--against FULL.csv]
+                                          check an export made with chain=1, offline (no
+                                          database); exit 0 only when its rows are proven
+  audit checkpoint [--out FILE]           save the head of every organization's chain (JSON
+                                          lines) to FILE (which must not exist) or stdout
+  backup PATH                             a consistent copy of the SQLite database at PATH
+                                          (which must not exist), while the server runs
   account reset-two-factor --email EMAIL  turn two-factor authentication off for someone who
                                           lost both their authenticator and their recovery
                                           codes (the codes are deleted; the owner is emailed)
@@ -58,7 +66,9 @@ fn main() -> ExitCode {
         "migrate" => migrate(&config),
         "create-owner" => create_owner(&config, &args[1..]),
         "seed" => seed(&config, &args[1..]),
-        "audit" if args.get(1).map(String::as_str) == Some("verify") => audit_verify(&config),
+        "audit" if args.get(1).map(String::as_str) == Some("verify") => audit_verify(&config, &args[2..]),
+        "audit" if args.get(1).map(String::as_str) == Some("checkpoint") => audit_checkpoint(&config, &args[2..]),
+        "backup" => backup(&config, &args[1..]),
         "account" if args.get(1).map(String::as_str) == Some("reset-two-factor") => reset_two_factor(&config, &args[2..]),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
@@ -83,14 +93,38 @@ fn serve(config: Config) -> Result<(), String> {
         let base = config.base_url.clone();
         let running = steward::build(config).map_err(|e| e.to_string())?;
         tracing::info!(addr = %running.addr, base_url = %base, "Steward is listening");
-        // on SIGTERM or SIGINT the server stops taking connections and finishes the requests it
-        // has; then the workers finish their round
+        // on SIGTERM or SIGINT the server stops taking connections, finishes the requests it has
+        // (closing each connection as it answers), then the workers finish their round
+        let handle = running.server.handle();
+        let draining = running.draining.clone();
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing the requests under way");
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            handle.stop(true).await;
+        });
         let served = running.server.await.map_err(|e| e.to_string());
         let background = running.background;
         let _ = actix_web::rt::task::spawn_blocking(move || background.shutdown()).await;
         tracing::info!("Steward has stopped");
         served
     })
+}
+
+/// Resolves on SIGTERM (what a service manager or an orchestrator sends) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use actix_web::rt::signal;
+    #[cfg(unix)]
+    {
+        let terminate = signal::unix::signal(signal::unix::SignalKind::terminate());
+        if let Ok(mut terminate) = terminate {
+            let interrupt = std::pin::pin!(signal::ctrl_c());
+            let terminated = std::pin::pin!(terminate.recv());
+            futures_util::future::select(interrupt, terminated).await;
+            return;
+        }
+    }
+    let _ = signal::ctrl_c().await;
 }
 
 fn migrate(config: &Config) -> Result<(), String> {
@@ -142,11 +176,103 @@ fn seed(config: &Config, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn audit_verify(config: &Config) -> Result<(), String> {
+fn audit_verify(config: &Config, args: &[String]) -> Result<(), String> {
+    let known = ["--checkpoint", "--csv", "--against"];
+    if let Some(other) = args.iter().step_by(2).find(|a| !known.contains(&a.as_str())) {
+        return Err(format!("audit verify does not know {other:?}\n\n{USAGE}"));
+    }
+    if let Some(last) = args.last().filter(|_| args.len() % 2 == 1) {
+        return Err(format!("{last} needs a FILE"));
+    }
+    let checkpoint = match flag(args, "--checkpoint") {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the checkpoint {path}: {e}"))?;
+            Some(steward::domain::audit_chain::parse_checkpoint(&text).map_err(|e| format!("{path}: {e}"))?)
+        }
+        None => None,
+    };
+    if let Some(csv) = flag(args, "--csv") {
+        return audit_verify_csv(csv, flag(args, "--against"), checkpoint.as_deref());
+    }
+    if flag(args, "--against").is_some() {
+        return Err("--against FULL.csv goes with --csv FILE".into());
+    }
     let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
-    let report = operations::audit::verify(&storage::Db::new(pool)).map_err(|e| e.to_string())?;
+    let db = storage::Db::new(pool);
+    let report = match &checkpoint {
+        Some(saved) => operations::audit::verify_with_checkpoint(&db, saved),
+        None => operations::audit::verify(&db),
+    }
+    .map_err(|e| e.to_string())?;
     say!("{report}");
     if report.is_intact() { Ok(()) } else { Err("the audit log does not match its hash chain".into()) }
+}
+
+/// Checks an exported CSV without the database: exit 0 only when its rows are proven.
+fn audit_verify_csv(
+    path: &str,
+    against: Option<&str>,
+    checkpoint: Option<&[steward::domain::audit_chain::SavedHead]>,
+) -> Result<(), String> {
+    let open = |p: &str| std::fs::File::open(p).map(std::io::BufReader::new).map_err(|e| format!("cannot read {p}: {e}"));
+    let report = match against {
+        Some(full) => steward::csv_verify::verify_csv_against(open(path)?, open(full)?, checkpoint),
+        None => steward::csv_verify::verify_csv(open(path)?, checkpoint),
+    };
+    say!("{report}");
+    if report.is_proven() { Ok(()) } else { Err(format!("{path} is not proven")) }
+}
+
+fn audit_checkpoint(config: &Config, args: &[String]) -> Result<(), String> {
+    if let Some(other) = args.iter().step_by(2).find(|a| a.as_str() != "--out") {
+        return Err(format!("audit checkpoint does not know {other:?}\n\n{USAGE}"));
+    }
+    let out = flag(args, "--out");
+    if !args.is_empty() && out.is_none() {
+        return Err("--out needs a FILE".into());
+    }
+    let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
+    let heads = operations::audit::checkpoint(&storage::Db::new(pool)).map_err(|e| e.to_string())?;
+    let text: String = heads.iter().map(|h| h.to_line() + "\n").collect();
+    match out {
+        Some(path) => {
+            use std::io::Write;
+            // a checkpoint is evidence: never written over
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| format!("cannot create {path}: {e} (a checkpoint is never overwritten)"))?;
+            file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| format!("cannot write {path}: {e}"))?;
+            eprintln!("steward: saved the heads of {} organizations to {path}; keep it where the database's administrators cannot write", heads.len());
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(text.as_bytes()).map_err(|e| format!("cannot write the checkpoint: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn backup(config: &Config, args: &[String]) -> Result<(), String> {
+    let [path] = args else { return Err(format!("backup needs one PATH\n\n{USAGE}")) };
+    if storage::Backend::of_url(&config.database_url) == Some(storage::Backend::Postgres) {
+        return Err("steward backup copies a SQLite database; back up PostgreSQL with its own tools:\n  \
+                    back up:  pg_dump -Fc -f steward.dump \"$STEWARD_DATABASE_URL\"\n  \
+                    restore:  pg_restore --clean --if-exists -d \"$STEWARD_DATABASE_URL\" steward.dump  \
+                    (server stopped; it applies its migrations when it starts)"
+            .into());
+    }
+    if std::path::Path::new(path).exists() {
+        return Err(format!("{path} exists; a backup is never written over an existing file"));
+    }
+    let pool = storage::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    storage::backup::vacuum_into(&mut conn, path).map_err(|e| format!("the backup failed: {e}"))?;
+    let size = std::fs::metadata(path).map_err(|e| format!("the backup is not at {path}: {e}"))?.len();
+    let shown = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.clone());
+    say!("backup written to {shown} ({size} bytes, {:.1} MiB)", size as f64 / (1024.0 * 1024.0));
+    Ok(())
 }
 
 fn reset_two_factor(config: &Config, args: &[String]) -> Result<(), String> {

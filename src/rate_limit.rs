@@ -1,23 +1,22 @@
-//! Rate limits on sign-in and its second step, invitations, invitation answers and the JSON
-//! API: one governor keyed limiter per limit, answering how long to wait when a key has used up
-//! its quota.
+//! Rate limits on sign-in and its second step, sign-up, password resets, verification emails,
+//! invitations, invitation answers, organizations created and the JSON API: buckets in the
+//! database, so that every instance on it counts against the same quota, answering how long to
+//! wait when a key has used up its quota.
+//!
+//! Each check is one statement on a connection of the pool: blocking work, run inside the
+//! handler's `AppState::run` with the rest of the request's database work.
 
-use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use actix_web::HttpRequest;
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 
-use crate::config::{self, Rate};
-use crate::domain::{AccountId, OrgId};
-use crate::domain::email::MAX_EMAIL_LEN;
 use crate::app::client_ip;
+use crate::config::{self, Rate};
+use crate::crypto::sha256_hex;
+use crate::domain::email::MAX_EMAIL_LEN;
+use crate::domain::{AccountId, OrgId};
+use crate::operations::OpError;
+use crate::storage::{Db, DbConn, rate_limits};
 
 /// Over a limit: the seconds to wait before the next request can pass (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -26,52 +25,69 @@ pub struct RetryAfter {
     pub seconds: u64,
 }
 
-/// Every this many checks a limiter forgets the keys whose quota has fully recovered: a keyed
-/// limiter otherwise keeps one entry for every address or email it has ever seen.
-const SWEEP_EVERY: u64 = 1024;
-
-type Keyed<K, C> = RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
-
-/// One limit: a keyed limiter, or none when the limit is off.
-struct Limit<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
-    limiter: Option<Keyed<K, C>>,
-    checks: AtomicU64,
+/// The current time as buckets count it: microseconds since the epoch.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
 }
 
-impl<K: Hash + Eq + Clone, C: Clock> Limit<K, C> {
-    fn new(rate: Option<Rate>, clock: C) -> Self {
-        let limiter = rate.and_then(quota).map(|q| RateLimiter::dashmap_with_clock(q, clock));
-        Limit { limiter, checks: AtomicU64::new(0) }
-    }
+/// A rate as the bucket counts it: one request comes back every `period`, and `tolerance`
+/// (`period` times the burst) may be taken at once; in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gcra {
+    period: i64,
+    tolerance: i64,
+}
 
-    fn check(&self, key: &K) -> Result<(), RetryAfter> {
-        let Some(limiter) = &self.limiter else { return Ok(()) };
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+impl Gcra {
+    /// `rate.count` requests every `rate.per`, `rate.burst` at once; none for a zero rate.
+    fn of(rate: Rate) -> Option<Gcra> {
+        if rate.count == 0 || rate.burst == 0 {
+            return None;
         }
-        limiter
-            .check_key(key)
-            .map_err(|not_until| RetryAfter { seconds: whole_seconds(not_until.wait_time_from(limiter.clock().now())) })
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.limiter.as_ref().map_or(0, |l| l.len())
+        let per = i64::try_from(rate.per.as_micros()).unwrap_or(i64::MAX);
+        let period = (per / i64::from(rate.count)).max(1);
+        Some(Gcra { period, tolerance: period.saturating_mul(i64::from(rate.burst)) })
     }
 }
 
-/// `rate.count` requests every `rate.per`, `rate.burst` at once; none for a zero rate.
-fn quota(rate: Rate) -> Option<Quota> {
-    let count = NonZeroU32::new(rate.count)?;
-    let burst = NonZeroU32::new(rate.burst)?;
-    Quota::with_period(rate.per / count.get()).map(|q| q.allow_burst(burst))
+/// One check: the limit's name (which keeps the buckets of two limits apart), its rate (none
+/// when off), and the value it counts (none when there is nothing to count, like the address
+/// of a client that has none).
+type Check<'a> = (&'static str, Option<Rate>, Option<&'a str>);
+
+/// Takes one request from the bucket of `value` under the limit `name` at `now`. The bucket is
+/// named by the SHA-256 of the value: the table never holds a typed email or an address.
+fn check(conn: &mut DbConn, name: &str, gcra: Gcra, value: &str, now: i64) -> Result<(), OpError> {
+    let key = format!("{name}:{}", sha256_hex(value.as_bytes()));
+    match rate_limits::take(conn, &key, now, gcra.period, gcra.tolerance)? {
+        None => Ok(()),
+        Some(wait) => Err(RetryAfter { seconds: whole_seconds(wait) }.into()),
+    }
 }
 
-/// A wait rounded up to whole seconds, at least one: `Retry-After` has no finer unit, and
-/// "0" would invite an immediate retry that is refused again.
-fn whole_seconds(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+/// Runs `checks` in order at `now`, stopping at the first refused: a client over its own
+/// limit does not use up the quota of the next ones.
+fn check_all_at(conn: &mut DbConn, checks: &[Check<'_>], now: i64) -> Result<(), OpError> {
+    for &(name, rate, value) in checks {
+        if let (Some(gcra), Some(value)) = (rate.and_then(Gcra::of), value) {
+            check(conn, name, gcra, value, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `checks` now, on a connection taken only when one of them is on.
+fn check_all(db: &Db, checks: &[Check<'_>]) -> Result<(), OpError> {
+    if !checks.iter().any(|&(_, rate, value)| rate.and_then(Gcra::of).is_some() && value.is_some()) {
+        return Ok(());
+    }
+    check_all_at(&mut *db.conn()?, checks, now_micros())
+}
+
+/// A wait in microseconds rounded up to whole seconds, at least one: `Retry-After` has no finer
+/// unit, and "0" would invite an immediate retry that is refused again.
+fn whole_seconds(wait_micros: i64) -> u64 {
+    u64::try_from(wait_micros).unwrap_or(0).div_ceil(1_000_000).max(1)
 }
 
 /// The key of a client address: IPv6 clients are limited per /64 (one customer's network, in
@@ -86,241 +102,287 @@ fn ip_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The counted value of a client address (see `ip_key`), when there is one.
+fn ip_value(ip: Option<IpAddr>) -> Option<String> {
+    ip.map(|ip| ip_key(ip).to_string())
+}
+
 /// The key of a sign-in attempt: the email as typed, normalised like `Email` (trimmed, lower
 /// case), valid or not, so that the answer is the same whether or not the account exists.
 fn account_key(typed: &str) -> String {
     typed.trim().chars().take(MAX_EMAIL_LEN + 1).collect::<String>().to_lowercase()
 }
 
-/// The console's rate limiters, shared by every worker through `AppState`.
+/// The console's rate limits, shared by every worker through `AppState`; the counts live in
+/// the database, shared by every instance on it.
 pub struct RateLimits {
     trusted_proxies: Vec<IpAddr>,
-    login_ip: Limit<IpAddr>,
-    login_account: Limit<String>,
-    invite_org: Limit<OrgId>,
-    accept_ip: Limit<IpAddr>,
-    api_key: Limit<String>,
-    signup_ip: Limit<IpAddr>,
-    invite_account: Limit<AccountId>,
-    org_create: Limit<AccountId>,
-    reset_ip: Limit<IpAddr>,
-    reset_email: Limit<String>,
-    verify_resend: Limit<AccountId>,
-    two_factor: Limit<AccountId>,
+    limits: config::RateLimits,
 }
 
 impl RateLimits {
-    /// The limiters for `limits`; client addresses are read as `extract::client_ip` reads them,
+    /// The limits of `limits`; client addresses are read as `app::client_ip` reads them,
     /// believing `X-Forwarded-For` only from `trusted_proxies`.
     pub fn new(limits: &config::RateLimits, trusted_proxies: Vec<IpAddr>) -> RateLimits {
-        let clock = DefaultClock::default();
-        RateLimits {
-            trusted_proxies,
-            login_ip: Limit::new(limits.login_ip, clock.clone()),
-            login_account: Limit::new(limits.login_account, clock.clone()),
-            invite_org: Limit::new(limits.invite_org, clock.clone()),
-            accept_ip: Limit::new(limits.accept_ip, clock.clone()),
-            api_key: Limit::new(limits.api_key, clock.clone()),
-            signup_ip: Limit::new(limits.signup_ip, clock.clone()),
-            invite_account: Limit::new(limits.invite_account, clock.clone()),
-            org_create: Limit::new(limits.org_create, clock.clone()),
-            reset_ip: Limit::new(limits.reset_ip, clock.clone()),
-            reset_email: Limit::new(limits.reset_email, clock.clone()),
-            verify_resend: Limit::new(limits.verify_resend, clock.clone()),
-            two_factor: Limit::new(limits.two_factor, clock),
-        }
+        RateLimits { trusted_proxies, limits: *limits }
     }
 
-    /// A sign-in attempt (`POST /login`) for the email typed.
-    pub fn login(&self, req: &HttpRequest, email: &str) -> Result<(), RetryAfter> {
-        self.login_from(self.client(req), email)
+    /// The client's address, read on the async side (the request does not go to the blocking
+    /// thread) and handed to the checks that count per address.
+    pub fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let forwarded = req.headers().get("X-Forwarded-For").and_then(|v| v.to_str().ok());
+        client_ip(req.peer_addr().map(|a| a.ip()), forwarded, &self.trusted_proxies)
     }
 
-    /// A sign-in attempt from `ip`: the address first, so that a client already over its own
-    /// limit cannot use up the quota of the accounts it tries.
-    pub fn login_from(&self, ip: Option<IpAddr>, email: &str) -> Result<(), RetryAfter> {
-        if let Some(ip) = ip {
-            self.login_ip.check(&ip_key(ip))?;
-        }
-        self.login_account.check(&account_key(email))
+    /// A sign-in attempt (`POST /login`) from `client` for the email typed: the address first,
+    /// so that a client already over its own limit cannot use up the quota of the accounts it
+    /// tries.
+    pub fn login(&self, db: &Db, client: Option<IpAddr>, email: &str) -> Result<(), OpError> {
+        let (ip, email) = (ip_value(client), account_key(email));
+        check_all(db, &[("login_ip", self.limits.login_ip, ip.as_deref()), ("login_account", self.limits.login_account, Some(email.as_str()))])
     }
 
-    /// An invitation sent by `org` (`POST /orgs/{org}/invitations`).
-    pub fn invitation(&self, org: OrgId) -> Result<(), RetryAfter> {
-        self.invite_org.check(&org)
+    /// An invitation sent by `org` (`POST /orgs/{org}/invitations`, the API's).
+    pub fn invitation(&self, db: &Db, org: OrgId) -> Result<(), OpError> {
+        check_all(db, &[("invite_org", self.limits.invite_org, Some(org.to_string().as_str()))])
     }
 
     /// A look at, or an answer to, an invitation link (`/invitations/{token}`, `…/accept`,
     /// `…/decline`): per client address, which stops guessing tokens.
-    pub fn acceptance(&self, req: &HttpRequest) -> Result<(), RetryAfter> {
-        self.acceptance_from(self.client(req))
-    }
-
-    pub fn acceptance_from(&self, ip: Option<IpAddr>) -> Result<(), RetryAfter> {
-        match ip {
-            Some(ip) => self.accept_ip.check(&ip_key(ip)),
-            None => Ok(()),
-        }
+    pub fn acceptance(&self, db: &Db, client: Option<IpAddr>) -> Result<(), OpError> {
+        check_all(db, &[("accept_ip", self.limits.accept_ip, ip_value(client).as_deref())])
     }
 
     /// A JSON API request made with the API key `key_id`.
-    pub fn api_key(&self, key_id: &str) -> Result<(), RetryAfter> {
-        self.api_key.check(&key_id.to_owned())
+    pub fn api_key(&self, db: &Db, key_id: &str) -> Result<(), OpError> {
+        check_all(db, &[("api_key", self.limits.api_key, Some(key_id))])
     }
 
     /// A sign-up (`POST /signup`), per client address.
-    pub fn signup(&self, req: &HttpRequest) -> Result<(), RetryAfter> {
-        match self.client(req) {
-            Some(ip) => self.signup_ip.check(&ip_key(ip)),
-            None => Ok(()),
-        }
+    pub fn signup(&self, db: &Db, client: Option<IpAddr>) -> Result<(), OpError> {
+        check_all(db, &[("signup_ip", self.limits.signup_ip, ip_value(client).as_deref())])
     }
 
-    /// An invitation sent (or sent again) by a person, whichever organization it is for.
-    pub fn invitation_by(&self, account: AccountId) -> Result<(), RetryAfter> {
-        self.invite_account.check(&account)
+    /// An invitation sent (or sent again) by a person for `org`: the person's quota, whichever
+    /// organization it is for, first, so that someone over it cannot use up the quota the
+    /// organization's other admins share; then the organization's.
+    pub fn invitation_by(&self, db: &Db, account: AccountId, org: OrgId) -> Result<(), OpError> {
+        let (account, org) = (account.to_string(), org.to_string());
+        check_all(
+            db,
+            &[
+                ("invite_account", self.limits.invite_account, Some(account.as_str())),
+                ("invite_org", self.limits.invite_org, Some(org.as_str())),
+            ],
+        )
     }
 
     /// An organization created by `account` (sign-up's first one aside).
-    pub fn org_creation(&self, account: AccountId) -> Result<(), RetryAfter> {
-        self.org_create.check(&account)
+    pub fn org_creation(&self, db: &Db, account: AccountId) -> Result<(), OpError> {
+        check_all(db, &[("org_create", self.limits.org_create, Some(account.to_string().as_str()))])
     }
 
     /// A password reset asked for `email` (`POST /password/forgot`): the address first, then
     /// the email typed, whether or not it has an account.
-    pub fn password_reset(&self, req: &HttpRequest, email: &str) -> Result<(), RetryAfter> {
-        if let Some(ip) = self.client(req) {
-            self.reset_ip.check(&ip_key(ip))?;
-        }
-        self.reset_email.check(&account_key(email))
+    pub fn password_reset(&self, db: &Db, client: Option<IpAddr>, email: &str) -> Result<(), OpError> {
+        let (ip, email) = (ip_value(client), account_key(email));
+        check_all(db, &[("reset_ip", self.limits.reset_ip, ip.as_deref()), ("reset_email", self.limits.reset_email, Some(email.as_str()))])
     }
 
     /// The verification email sent again, for `account`.
-    pub fn verification_resend(&self, account: AccountId) -> Result<(), RetryAfter> {
-        self.verify_resend.check(&account)
+    pub fn verification_resend(&self, db: &Db, account: AccountId) -> Result<(), OpError> {
+        check_all(db, &[("verify_resend", self.limits.verify_resend, Some(account.to_string().as_str()))])
     }
 
     /// A two-factor code tried for `account` (the second step of sign-in, turning two-factor
     /// off): six digits are guessed in a million tries, so tries are few.
-    pub fn two_factor(&self, account: AccountId) -> Result<(), RetryAfter> {
-        self.two_factor.check(&account)
-    }
-
-    fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let forwarded = req.headers().get("X-Forwarded-For").and_then(|v| v.to_str().ok());
-        client_ip(req.peer_addr().map(|a| a.ip()), forwarded, &self.trusted_proxies)
+    pub fn two_factor(&self, db: &Db, account: AccountId) -> Result<(), OpError> {
+        check_all(db, &[("two_factor", self.limits.two_factor, Some(account.to_string().as_str()))])
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use governor::clock::FakeRelativeClock;
+    use diesel::prelude::*;
 
     use super::*;
     use crate::config::RateLimits as Config;
+    use crate::storage::schema::rate_limits as buckets;
 
-    fn limit<K: Hash + Eq + Clone>(rate: Rate) -> (Limit<K, FakeRelativeClock>, FakeRelativeClock) {
-        let clock = FakeRelativeClock::default();
-        (Limit::new(Some(rate), clock.clone()), clock)
+    const SECOND: i64 = 1_000_000;
+
+    /// A fresh SQLite database in a directory of its own, dropped with it.
+    struct TestDb {
+        db: Db,
+        dir: tempfile::TempDir,
+    }
+
+    impl TestDb {
+        fn db_url(&self) -> String {
+            format!("sqlite://{}", self.dir.path().join("steward.db").display())
+        }
+    }
+
+    fn database() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("steward.db").display());
+        TestDb { db: Db::new(crate::storage::connect(&url, 2).expect("database")), dir }
+    }
+
+    fn refusal(result: Result<(), OpError>) -> Result<(), RetryAfter> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(OpError::TooManyRequests(wait)) => Err(wait),
+            Err(e) => panic!("the check failed: {e}"),
+        }
+    }
+
+    /// One check of `key` under a test limit at `now`.
+    fn at(conn: &mut DbConn, rate: Rate, key: &str, now: i64) -> Result<(), RetryAfter> {
+        refusal(check(conn, "test", Gcra::of(rate).expect("a limit that is on"), key, now))
     }
 
     #[test]
     fn a_limit_lets_its_burst_through_then_says_how_long_to_wait() {
-        let (limit, clock) = limit::<&str>(Rate::per_minute(10));
+        let test = database();
+        let conn = &mut *test.db.conn().unwrap();
+        let rate = Rate::per_minute(10);
+        let start = now_micros();
         for _ in 0..10 {
-            assert_eq!(limit.check(&"ada"), Ok(()));
+            assert_eq!(at(conn, rate, "ada", start), Ok(()));
         }
         // one request comes back every 6 seconds
-        assert_eq!(limit.check(&"ada"), Err(RetryAfter { seconds: 6 }));
-        clock.advance(Duration::from_millis(5_500));
-        assert_eq!(limit.check(&"ada"), Err(RetryAfter { seconds: 1 }));
-        clock.advance(Duration::from_millis(500));
-        assert_eq!(limit.check(&"ada"), Ok(()));
-        assert_eq!(limit.check(&"ada"), Err(RetryAfter { seconds: 6 }));
+        assert_eq!(at(conn, rate, "ada", start), Err(RetryAfter { seconds: 6 }));
+        assert_eq!(at(conn, rate, "ada", start + 5_500_000), Err(RetryAfter { seconds: 1 }));
+        assert_eq!(at(conn, rate, "ada", start + 6 * SECOND), Ok(()));
+        assert_eq!(at(conn, rate, "ada", start + 6 * SECOND), Err(RetryAfter { seconds: 6 }));
         // other keys have their own quota
-        assert_eq!(limit.check(&"bob"), Ok(()));
+        assert_eq!(at(conn, rate, "bob", start + 6 * SECOND), Ok(()));
     }
 
     #[test]
     fn a_burst_smaller_than_the_rate_is_honoured() {
-        let (limit, _) = limit::<u8>(Rate::per_minute(600).burst(3));
+        let test = database();
+        let conn = &mut *test.db.conn().unwrap();
+        let rate = Rate::per_minute(600).burst(3);
         for _ in 0..3 {
-            assert_eq!(limit.check(&1), Ok(()));
+            assert_eq!(at(conn, rate, "1", 0), Ok(()));
         }
         // 100 ms to wait, rounded up to the one second `Retry-After` can say
-        assert_eq!(limit.check(&1), Err(RetryAfter { seconds: 1 }));
+        assert_eq!(at(conn, rate, "1", 0), Err(RetryAfter { seconds: 1 }));
+        assert_eq!(at(conn, rate, "1", SECOND / 10), Ok(()));
     }
 
     #[test]
     fn waits_are_rounded_up_to_whole_seconds() {
-        let (limit, _) = limit::<u8>(Rate::per_minute(7).burst(1));
-        assert_eq!(limit.check(&1), Ok(()));
+        let test = database();
+        let conn = &mut *test.db.conn().unwrap();
+        let rate = Rate::per_minute(7).burst(1);
+        assert_eq!(at(conn, rate, "1", 0), Ok(()));
         // 60/7 = 8.57 seconds
-        assert_eq!(limit.check(&1), Err(RetryAfter { seconds: 9 }));
-        assert_eq!(whole_seconds(Duration::ZERO), 1);
-        assert_eq!(whole_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(at(conn, rate, "1", 0), Err(RetryAfter { seconds: 9 }));
+        assert_eq!(whole_seconds(0), 1);
+        assert_eq!(whole_seconds(2 * SECOND), 2);
+        assert_eq!(whole_seconds(2 * SECOND + 1), 3);
     }
 
     #[test]
-    fn a_limit_that_is_off_never_refuses() {
-        let limit: Limit<u8, _> = Limit::new(None, FakeRelativeClock::default());
-        for _ in 0..10_000 {
-            assert_eq!(limit.check(&1), Ok(()));
+    fn a_refused_request_does_not_push_the_wait_further() {
+        let test = database();
+        let conn = &mut *test.db.conn().unwrap();
+        let rate = Rate::per_minute(1);
+        assert_eq!(at(conn, rate, "1", 0), Ok(()));
+        for _ in 0..20 {
+            assert_eq!(at(conn, rate, "1", 0), Err(RetryAfter { seconds: 60 }));
         }
-        let zero: Limit<u8, _> = Limit::new(Some(Rate::per_minute(0)), FakeRelativeClock::default());
-        assert_eq!(zero.check(&1), Ok(()));
+        assert_eq!(at(conn, rate, "1", 60 * SECOND), Ok(()));
     }
 
     #[test]
-    fn keys_whose_quota_has_recovered_are_forgotten() {
-        let (limit, clock) = limit::<u32>(Rate::per_minute(60));
-        for key in 0..2_000 {
-            limit.check(&key).expect("a first request passes");
+    fn a_limit_that_is_off_never_refuses_nor_writes() {
+        let test = database();
+        let limits = RateLimits::new(&Config { login_ip: Some(Rate::per_minute(0)), ..Config::off() }, Vec::new());
+        let ip = Some("203.0.113.7".parse().unwrap());
+        for _ in 0..100 {
+            limits.login(&test.db, ip, "ada@example.com").unwrap();
         }
-        assert_eq!(limit.len(), 2_000, "every key is still recovering");
-        clock.advance(Duration::from_secs(2));
-        for _ in 0..SWEEP_EVERY {
-            let _ = limit.check(&u32::MAX);
+        assert_eq!(rate_limits::count(&mut test.db.conn().unwrap()).unwrap(), 0);
+    }
+
+    #[test]
+    fn buckets_whose_quota_has_recovered_are_swept() {
+        let test = database();
+        let conn = &mut *test.db.conn().unwrap();
+        for key in 0..20 {
+            at(conn, Rate::per_minute(60), &key.to_string(), 0).expect("a first request passes");
         }
-        assert_eq!(limit.len(), 1, "only the key in use is kept");
+        at(conn, Rate::per_minute(60), "busy", SECOND).expect("a first request passes");
+        for _ in 0..5 {
+            let _ = at(conn, Rate::per_minute(60), "busy", 2 * SECOND);
+        }
+        assert_eq!(rate_limits::delete_recovered(conn, SECOND / 2).unwrap(), 0, "every bucket is still recovering");
+        assert_eq!(rate_limits::delete_recovered(conn, 2 * SECOND).unwrap(), 20, "the idle ones are forgotten");
+        assert_eq!(rate_limits::count(conn).unwrap(), 1, "only the bucket in use is kept");
+    }
+
+    #[test]
+    fn buckets_are_named_by_a_hash_never_by_the_email_or_address() {
+        let test = database();
+        let limits = RateLimits::new(
+            &Config { login_ip: Some(Rate::per_minute(5)), login_account: Some(Rate::per_minute(5)), ..Config::off() },
+            Vec::new(),
+        );
+        limits.login(&test.db, Some("203.0.113.7".parse().unwrap()), "Ada@Example.com").unwrap();
+        let keys: Vec<String> = buckets::table.select(buckets::key).load(&mut test.db.conn().unwrap()).unwrap();
+        assert_eq!(keys.len(), 2);
+        for key in keys {
+            assert!(!key.contains("ada") && !key.contains("203.0"), "{key}");
+            assert!(key.starts_with("login_ip:") || key.starts_with("login_account:"), "{key}");
+        }
     }
 
     #[test]
     fn sign_in_is_limited_per_address_and_per_email_typed() {
+        let test = database();
         let limits = RateLimits::new(
             &Config { login_ip: Some(Rate::per_minute(5)), login_account: Some(Rate::per_minute(2)), ..Config::off() },
             Vec::new(),
         );
+        let login = |ip: Option<IpAddr>, email: &str| refusal(limits.login(&test.db, ip, email));
         let ip = Some("203.0.113.7".parse().unwrap());
-        limits.login_from(ip, "ada@example.com").unwrap();
+        login(ip, "ada@example.com").unwrap();
         // the same email however it is typed, whether or not it is valid
-        limits.login_from(ip, "  ADA@Example.com ").unwrap();
-        assert!(limits.login_from(ip, "ada@example.com").is_err());
-        limits.login_from(ip, "bob@example.com").unwrap();
-        limits.login_from(ip, "not an email").unwrap();
+        login(ip, "  ADA@Example.com ").unwrap();
+        assert!(login(ip, "ada@example.com").is_err());
+        login(ip, "bob@example.com").unwrap();
+        login(ip, "not an email").unwrap();
         // the address's five attempts are used up, whatever the email
-        assert!(limits.login_from(ip, "carol@example.com").is_err());
+        assert!(login(ip, "carol@example.com").is_err());
         // another address still gets through, and is not held back by the refused attempts
-        limits.login_from(Some("203.0.113.8".parse().unwrap()), "carol@example.com").unwrap();
-        limits.login_from(None, "dave@example.com").unwrap();
+        login(Some("203.0.113.8".parse().unwrap()), "carol@example.com").unwrap();
+        login(None, "dave@example.com").unwrap();
     }
 
     #[test]
     fn a_refused_address_does_not_use_up_an_accounts_quota() {
+        let test = database();
         let limits = RateLimits::new(
             &Config { login_ip: Some(Rate::per_minute(1)), login_account: Some(Rate::per_minute(2)), ..Config::off() },
             Vec::new(),
         );
+        let login = |ip: Option<IpAddr>, email: &str| refusal(limits.login(&test.db, ip, email));
         let (attacker, owner) = (Some("198.51.100.1".parse().unwrap()), Some("203.0.113.1".parse().unwrap()));
-        limits.login_from(attacker, "ada@example.com").unwrap();
+        login(attacker, "ada@example.com").unwrap();
         for _ in 0..5 {
-            assert!(limits.login_from(attacker, "ada@example.com").is_err());
+            assert!(login(attacker, "ada@example.com").is_err());
         }
-        limits.login_from(owner, "ada@example.com").unwrap();
+        login(owner, "ada@example.com").unwrap();
     }
 
     #[test]
     fn invitations_acceptance_and_api_keys_have_their_own_limits() {
+        let test = database();
+        let db = &test.db;
         let limits = RateLimits::new(
             &Config {
                 invite_org: Some(Rate::per_hour(2)),
@@ -331,25 +393,37 @@ mod tests {
             Vec::new(),
         );
         let (acme, globex) = (OrgId::new(), OrgId::new());
-        limits.invitation(acme).unwrap();
-        limits.invitation(acme).unwrap();
-        let wait = limits.invitation(acme).unwrap_err();
+        limits.invitation(db, acme).unwrap();
+        limits.invitation(db, acme).unwrap();
+        let wait = refusal(limits.invitation(db, acme)).unwrap_err();
         assert!((1..=1800).contains(&wait.seconds), "{wait:?}");
-        limits.invitation(globex).unwrap();
+        limits.invitation(db, globex).unwrap();
 
         let ip = Some("192.0.2.1".parse().unwrap());
-        limits.acceptance_from(ip).unwrap();
-        assert!(limits.acceptance_from(ip).is_err());
-        limits.acceptance_from(None).unwrap();
+        limits.acceptance(db, ip).unwrap();
+        assert!(refusal(limits.acceptance(db, ip)).is_err());
+        limits.acceptance(db, None).unwrap();
 
-        limits.api_key("key-1").unwrap();
-        limits.api_key("key-1").unwrap();
-        assert_eq!(limits.api_key("key-1"), Err(RetryAfter { seconds: 1 }));
-        limits.api_key("key-2").unwrap();
+        limits.api_key(db, "key-1").unwrap();
+        limits.api_key(db, "key-1").unwrap();
+        assert_eq!(refusal(limits.api_key(db, "key-1")), Err(RetryAfter { seconds: 1 }));
+        limits.api_key(db, "key-2").unwrap();
         // sign-in is off in this configuration
         for _ in 0..100 {
-            limits.login_from(ip, "ada@example.com").unwrap();
+            limits.login(db, ip, "ada@example.com").unwrap();
         }
+    }
+
+    #[test]
+    fn two_pools_on_one_database_share_one_quota() {
+        let test = database();
+        let limits = RateLimits::new(&Config { two_factor: Some(Rate::per_minute(3)), ..Config::off() }, Vec::new());
+        let other = Db::new(crate::storage::connect(&test.db_url(), 2).expect("a second pool"));
+        let account = AccountId::new();
+        limits.two_factor(&test.db, account).unwrap();
+        limits.two_factor(&other, account).unwrap();
+        limits.two_factor(&test.db, account).unwrap();
+        assert!(refusal(limits.two_factor(&other, account)).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `/api/v1/audit-events` and its CSV export.
+//! `/api/v1/audit-events`, its CSV export, and the head of the organization's hash chain.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -94,19 +94,65 @@ pub async fn list(
     Ok(web::Json(Page { data: rows.into_iter().map(AuditEvent::from).collect(), next_cursor: next.map(|c| c.to_string()) }))
 }
 
+/// What the CSV export adds to the filters.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportOptions {
+    /// `1` appends the hash chain's columns to every row: seq, prev_hash, hash and canonical
+    /// (the exact content that was hashed), so that the file can be verified offline with
+    /// `steward audit verify --csv`. Off by default.
+    pub chain: Option<String>,
+}
+
 /// The audit log as CSV, streamed, with the same filters.
-#[utoipa::path(get, path = "/api/v1/audit-events.csv", tag = "audit", params(AuditFilter),
-    responses((status = 200, description = "time,action,actor_email,actor_kind,target,ip,user_agent,details", content_type = "text/csv", body = String),
+#[utoipa::path(get, path = "/api/v1/audit-events.csv", tag = "audit", params(AuditFilter, ExportOptions),
+    responses((status = 200, description = "time,action,actor_email,actor_kind,target,ip,user_agent,details; with chain=1 also seq,prev_hash,hash,canonical",
+        content_type = "text/csv", body = String),
         (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn export(state: web::Data<AppState>, key: ApiKey, filter: web::Query<AuditFilter>) -> Result<HttpResponse, ApiError> {
+pub async fn export(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    filter: web::Query<AuditFilter>,
+    options: web::Query<ExportOptions>,
+) -> Result<HttpResponse, ApiError> {
     key.require(Permission::AuditRead)?;
     key.require_org_scope()?;
     let filter = filter.input().parse()?;
+    let chain = audit_ops::chain_columns(options.chain.as_deref())?;
     let org = key.org;
     let name = state.run(move |db| crate::operations::orgs::name(db, org)).await?.unwrap_or_default();
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", crate::csv_export::filename(&name))))
-        .streaming(crate::csv_export::export_stream(state.db.clone(), org, filter)))
+        .streaming(crate::csv_export::export_stream(state.db.clone(), org, filter, chain)))
+}
+
+/// The head of the organization's audit hash chain: its newest event.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChainHead {
+    /// The newest event's position in the chain (1 for the first event; 0 when there is none)
+    pub seq: i64,
+    /// The newest event's hash (SHA-256, hex); the genesis hash (64 zeros) when there is none
+    pub hash: String,
+    /// How many events the organization has: `seq` unless events were deleted
+    pub count: i64,
+}
+
+/// The head of the organization's audit hash chain. Save it somewhere the database's
+/// administrators cannot write: an export that later reaches it with the same hash proves
+/// that no event up to it was changed or removed.
+#[utoipa::path(get, path = "/api/v1/audit-events/head", tag = "audit",
+    responses((status = 200, body = ChainHead), (status = "4XX", body = crate::api::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn head(state: web::Data<AppState>, key: ApiKey) -> Result<web::Json<ChainHead>, ApiError> {
+    key.require(Permission::AuditView)?;
+    key.require_org_scope()?;
+    let org = key.org;
+    let (head, count) = state.run(move |db| audit_ops::head_and_count(db, org)).await?;
+    let (seq, hash) = match head {
+        Some(h) => (h.seq, h.hash),
+        None => (0, crate::domain::audit_chain::GENESIS_HASH.to_string()),
+    };
+    Ok(web::Json(ChainHead { seq, hash, count }))
 }

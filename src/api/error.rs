@@ -88,6 +88,7 @@ impl From<OpError> for ApiError {
             OpError::Forbidden(m) if m.is_empty() => ApiError::forbidden("This API key may not do this."),
             OpError::Forbidden(m) => ApiError::forbidden(m),
             OpError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            OpError::TooManyRequests(wait) => ApiError::rate_limited(wait.seconds),
             OpError::Invalid(list) => {
                 let message = list.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
                 let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);

@@ -188,10 +188,14 @@ pub struct NewInvitation {
 pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvitation>) -> Result<HttpResponse, ApiError> {
     key.require(Permission::MembersInvite)?;
     key.require_org_scope()?;
-    state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let body = body.0;
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
-    let id = state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role, &body.roles)).await?;
+    let id = state
+        .run(move |db| {
+            st.limits.invitation(db, org)?;
+            operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &body.email, &body.role, &body.roles)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(load(&state, org, id).await?))
 }
 
@@ -203,9 +207,13 @@ pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
     key.require(Permission::MembersInvite)?;
     key.require_org_scope()?;
     let id = invitation_id(&path)?;
-    state.limits.invitation(key.org).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
-    state.run(move |db| operations::invitations::resend(db, &st.mail, &settings, &ctx, org, id)).await?;
+    state
+        .run(move |db| {
+            st.limits.invitation(db, org)?;
+            operations::invitations::resend(db, &st.mail, &settings, &ctx, org, id)
+        })
+        .await?;
     Ok(web::Json(load(&state, org, id).await?))
 }
 

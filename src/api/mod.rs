@@ -81,7 +81,18 @@ async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("Send an API key: Authorization: Bearer stw_…"))?
         .to_string();
     let state = req.app_data::<web::Data<AppState>>().map(|s| s.get_ref().clone()).ok_or_else(ApiError::internal)?;
-    let checked = state.run(move |db| api_keys::authenticate(db, &presented)).await.map_err(ApiError::from)?;
+    let limits = state.limits.clone();
+    let checked = state
+        .run(move |db| {
+            let checked = api_keys::authenticate(db, &presented)?;
+            // only an authentic key is counted: someone else's guesses never use up its quota
+            if let Ok(key) = &checked {
+                limits.api_key(db, &key.key.id.to_string())?;
+            }
+            Ok::<_, crate::operations::OpError>(checked)
+        })
+        .await
+        .map_err(ApiError::from)?;
     let key = checked.map_err(|refused| {
         ApiError::unauthorized(match refused {
             Refused::Malformed => "This is not a Steward API key (they start with stw_).",
@@ -90,7 +101,6 @@ async fn authenticate(req: HttpRequest) -> Result<ApiKey, ApiError> {
             Refused::Expired => "This API key has expired.",
         })
     })?;
-    state.limits.api_key(&key.key.id.to_string()).map_err(|r| ApiError::rate_limited(r.seconds))?;
     let reads = matches!(*req.method(), Method::GET | Method::HEAD);
     // the presets answer by the kind of request; a key with chosen permissions by each endpoint's
     match key.key.preset() {
@@ -171,6 +181,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/audit-events", web::get().to(audit::list))
             .route("/audit-events.csv", web::get().to(audit::export))
+            .route("/audit-events/head", web::get().to(audit::head))
             .service(web::resource("/deployments").route(web::get().to(deployments::list)).route(web::post().to(deployments::create)))
             .service(
                 web::resource("/deployments/{id}")

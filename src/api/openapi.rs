@@ -54,14 +54,14 @@ impl Modify for BearerKey {
         members::list, members::get, members::update, members::remove,
         invitations::list, invitations::create, invitations::resend, invitations::cancel,
         roles::list, roles::create, roles::get, roles::update, roles::delete,
-        audit::list, audit::export,
+        audit::list, audit::export, audit::head,
         deployments::list, deployments::create, deployments::get, deployments::update, deployments::delete,
     ),
     components(schemas(
         members::Member, members::MemberList, members::MemberUpdate,
         invitations::Invitation, invitations::InvitationList, invitations::NewInvitation, invitations::Delivery,
         roles::Role, roles::RoleList, roles::RoleDetail, roles::RoleHolder, roles::RoleTag, roles::NewRole, roles::RoleUpdate,
-        audit::AuditEvent, audit::AuditEventList,
+        audit::AuditEvent, audit::AuditEventList, audit::ChainHead,
         deployments::Deployment, deployments::DeploymentList, deployments::NewDeployment, deployments::DeploymentUpdate,
         error::ErrorBody, error::ErrorDetail, error::FieldError,
     )),
@@ -73,7 +73,8 @@ impl Modify for BearerKey {
                                         their built-in role (owner, admin, editor or viewer). The built-in roles are not listed: \
                                         they are fixed, and a member's or an invitation's `role` names theirs."),
         (name = "deployments", description = "The organization's deployments"),
-        (name = "audit", description = "The audit log"),
+        (name = "audit", description = "The audit log, its CSV export (with the hash chain's columns on request), and the head \
+                                        of the organization's hash chain"),
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! Plain types and rules of the product: no HTTP, no SQL.
 
 pub mod actor;
+pub mod audit_chain;
 pub mod custom_roles;
 pub mod delivery;
 pub mod email;

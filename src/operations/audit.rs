@@ -1,13 +1,15 @@
-//! Reading the audit log: filters, pages, the CSV export, and the chain check.
+//! Reading the audit log: filters, pages, the CSV export, the chain's head, checkpoints, and
+//! the chain check.
 
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use crate::storage::Db;
+use crate::domain::audit_chain::{ChainHead, SavedHead};
 use crate::domain::{Invalid, OrgId};
 use crate::operations::OpError;
-pub use crate::storage::audit::{ACTIONS, Event, ExportRow, Filter};
+pub use crate::storage::audit::{ACTIONS, Event, EventBody, ExportRow, Filter};
 use crate::storage::audit::{self, GENESIS_HASH};
 
 /// The filters as typed in the page's form or the export's query.
@@ -104,17 +106,28 @@ pub struct Mismatch {
     pub reason: String,
 }
 
+/// A saved head the chain no longer reaches, or reaches with another event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadMismatch {
+    pub org_id: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct VerifyReport {
     pub organizations: usize,
     pub events: u64,
     /// The first mismatching event of each broken chain.
     pub mismatches: Vec<Mismatch>,
+    /// How many saved heads a checkpoint held, when one was given.
+    pub saved_heads: Option<usize>,
+    /// The saved heads the chains no longer reach.
+    pub head_mismatches: Vec<HeadMismatch>,
 }
 
 impl VerifyReport {
     pub fn is_intact(&self) -> bool {
-        self.mismatches.is_empty()
+        self.mismatches.is_empty() && self.head_mismatches.is_empty()
     }
 }
 
@@ -122,11 +135,22 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "checked {} events in {} organizations: ", self.events, self.organizations)?;
         if self.mismatches.is_empty() {
-            return write!(f, "every chain is intact");
+            write!(f, "every chain is intact")?;
+        } else {
+            write!(f, "{} broken chain(s)", self.mismatches.len())?;
+            for m in &self.mismatches {
+                write!(f, "\n  organization {}: event #{} (id {}) does not match: {}", m.org_id, m.seq, m.id, m.reason)?;
+            }
         }
-        write!(f, "{} broken chain(s)", self.mismatches.len())?;
-        for m in &self.mismatches {
-            write!(f, "\n  organization {}: event #{} (id {}) does not match: {}", m.org_id, m.seq, m.id, m.reason)?;
+        if let Some(saved) = self.saved_heads {
+            if self.head_mismatches.is_empty() {
+                write!(f, "\nevery chain still reaches its saved head ({saved} in the checkpoint)")?;
+            } else {
+                write!(f, "\n{} of {saved} saved heads not reached", self.head_mismatches.len())?;
+                for m in &self.head_mismatches {
+                    write!(f, "\n  organization {}: {}", m.org_id, m.reason)?;
+                }
+            }
         }
         Ok(())
     }
@@ -137,6 +161,18 @@ const VERIFY_BATCH: i64 = 10_000;
 /// Walks every organization's chain in order and names the first event of each that does not
 /// match: a changed row (its hash), a deleted one (a gap), a reordered one (the links).
 pub fn verify(db: &Db) -> Result<VerifyReport, OpError> {
+    verify_chains(db, None)
+}
+
+/// `verify`, then checks that every chain still reaches the head the checkpoint saved for it.
+/// The walk alone cannot see the newest events cut off (what is left still links from the
+/// first event); a head saved outside the database can. Organizations the checkpoint does not
+/// name (created after it) are only walked.
+pub fn verify_with_checkpoint(db: &Db, saved: &[SavedHead]) -> Result<VerifyReport, OpError> {
+    verify_chains(db, Some(saved))
+}
+
+fn verify_chains(db: &Db, saved: Option<&[SavedHead]>) -> Result<VerifyReport, OpError> {
     let mut report = VerifyReport::default();
     let orgs = audit::orgs_with_events(&mut *db.conn()?)?;
     report.organizations = orgs.len();
@@ -167,7 +203,70 @@ pub fn verify(db: &Db) -> Result<VerifyReport, OpError> {
             }
         }
     }
+    if let Some(saved) = saved {
+        report.saved_heads = Some(saved.len());
+        for head in saved {
+            if let Some(reason) = head_mismatch(db, head)? {
+                report.head_mismatches.push(HeadMismatch { org_id: head.org_id.clone(), reason });
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Why the organization's chain does not reach `saved`, if it does not.
+fn head_mismatch(db: &Db, saved: &SavedHead) -> Result<Option<String>, OpError> {
+    let Ok(org) = saved.org_id.parse::<OrgId>() else {
+        return Ok(Some("the checkpoint names it, but it is not an organization id".into()));
+    };
+    let conn = &mut *db.conn()?;
+    let (seq, short) = (saved.seq, saved.hash.get(..12).unwrap_or(&saved.hash));
+    if let Some(hash) = audit::hash_at(conn, org, seq)? {
+        return Ok((hash != saved.hash).then(|| {
+            format!("event #{seq} has the hash {}…, the checkpoint saved {short}…: it was changed or the chain rewritten", &hash[..hash.len().min(12)])
+        }));
+    }
+    Ok(Some(match audit::head(conn, org)? {
+        None => format!("it has no events any more; the checkpoint saved its head at event #{seq} ({short}…)"),
+        Some(head) if head.seq < seq => format!(
+            "the chain ends at event #{}, before the saved head #{seq} ({short}…): the newest events were cut off",
+            head.seq
+        ),
+        Some(_) => format!("event #{seq}, the saved head, is missing"),
+    }))
+}
+
+/// The organization's chain head, None when it has no events.
+pub fn head(db: &Db, org: OrgId) -> Result<Option<ChainHead>, OpError> {
+    Ok(audit::head(&mut *db.conn()?, org)?)
+}
+
+/// The head and the number of events of the organization's chain (the API's answer).
+pub fn head_and_count(db: &Db, org: OrgId) -> Result<(Option<ChainHead>, i64), OpError> {
+    let conn = &mut *db.conn()?;
+    Ok((audit::head(conn, org)?, audit::count(conn, org)?))
+}
+
+/// The head of every organization's chain, as `steward audit checkpoint` writes them.
+pub fn checkpoint(db: &Db) -> Result<Vec<SavedHead>, OpError> {
+    let orgs = audit::orgs_with_events(&mut *db.conn()?)?;
+    let written_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut heads = Vec::with_capacity(orgs.len());
+    for org in orgs {
+        if let Some(head) = audit::head(&mut *db.conn()?, org)? {
+            heads.push(SavedHead { org_id: org.to_string(), seq: head.seq, hash: head.hash, written_at: written_at.clone() });
+        }
+    }
+    Ok(heads)
+}
+
+/// Reads the export's `chain` parameter: `1` (or `true`) adds the chain's columns.
+pub fn chain_columns(value: Option<&str>) -> Result<bool, OpError> {
+    match value.map(str::trim).unwrap_or("") {
+        "" | "0" | "false" => Ok(false),
+        "1" | "true" => Ok(true),
+        _ => Err(Invalid::new("chain", "Use chain=1 to add the hash chain's columns.").into()),
+    }
 }
 
 /// The ids the CSV export walks for `filter`, None when no event can match.
@@ -178,6 +277,11 @@ pub fn export_range(db: &Db, org: OrgId, filter: &Filter) -> Result<Option<(i64,
 /// The matching events with ids in `lo..=hi`, newest first, as the export writes them.
 pub fn export_slice(db: &Db, org: OrgId, filter: &Filter, lo: i64, hi: i64) -> Result<Vec<ExportRow>, OpError> {
     Ok(audit::export_slice(&mut *db.conn()?, org, filter, lo, hi)?)
+}
+
+/// `export_slice` with each event whole, for the export with the chain's columns.
+pub fn export_slice_chain(db: &Db, org: OrgId, filter: &Filter, lo: i64, hi: i64) -> Result<Vec<Event>, OpError> {
+    Ok(audit::export_slice_chain(&mut *db.conn()?, org, filter, lo, hi)?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod accounts;
 pub mod audit;
 pub mod deployments;
+pub mod housekeeping;
 pub mod identity;
 pub mod invitations;
 pub mod members;
@@ -48,6 +49,9 @@ pub enum OpError {
     /// template failed); the change was not made.
     #[error("The email could not be written: {0}")]
     Mail(#[from] crate::mail::MailError),
+    /// Over a rate limit: nothing was done; the request may be made again after the wait.
+    #[error(transparent)]
+    TooManyRequests(#[from] crate::rate_limit::RetryAfter),
     /// Something outside the rules failed (the server could not run the work).
     #[error("{0}")]
     Internal(String),
@@ -57,7 +61,7 @@ impl OpError {
     /// Whether the database could not be reached (no connection to be had): the request may
     /// succeed in a moment, so the faces answer 503 rather than 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, OpError::Db(DbError::Pool(_)))
+        matches!(self, OpError::Db(e) if e.is_unavailable())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Signed-in sessions: started at sign-in, checked on every request, listed and ended from the
 //! profile, ended for a member by an admin, swept when they time out.
 
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
 use serde_json::json;
 
 use crate::crypto;
@@ -15,7 +17,7 @@ use crate::storage::accounts::Account;
 use crate::storage::audit::{self, NewEvent};
 use crate::storage::{self, Db, DbConn, account_links, sessions};
 
-/// How long spent links (used or expired) are kept before the sweep deletes them.
+/// How long spent links (used or expired) are kept before the housekeeping deletes them.
 const SPENT_LINK_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
 /// The SHA-256 of a session's secret: what the table keeps.
@@ -39,22 +41,6 @@ pub fn start(db: &Db, account: AccountId, meta: &RequestMeta) -> Result<String, 
     };
     sessions::insert(&mut *db.conn()?, &session)?;
     Ok(secret)
-}
-
-/// Sweeps at most once an hour, called from a sign-in: no timer thread to keep alive, and a
-/// server nobody signs in to has little new to sweep.
-pub fn sweep_now_and_then(db: &Db, log_retention: std::time::Duration) {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static LAST_SWEEP: AtomicI64 = AtomicI64::new(0);
-    let now = storage::now().and_utc().timestamp();
-    let last = LAST_SWEEP.load(Ordering::Relaxed);
-    if now - last < 3600 || LAST_SWEEP.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-        return;
-    }
-    match sweep(db, log_retention) {
-        Ok((sessions, links, log)) => tracing::debug!(sessions, links, log, "swept timed-out sessions, spent links, old log entries"),
-        Err(e) => tracing::warn!(error = %e, "the sweep of old sessions failed"),
-    }
 }
 
 /// The session named by `hash` and its account, if the session still holds: an expired one is
@@ -117,14 +103,14 @@ pub fn sign_out_member(db: &Db, ctx: &Ctx, org: OrgId, target: AccountId) -> Res
     })
 }
 
-/// Deletes timed-out sessions, links spent a while ago and security log entries older than
-/// `log_retention`: run now and then in the background.
-pub fn sweep(db: &Db, log_retention: std::time::Duration) -> Result<(usize, usize, usize), OpError> {
-    let mut conn = db.conn()?;
-    let now = storage::now();
-    let sessions = sessions::delete_expired(&mut conn, now - ABSOLUTE_TIMEOUT, now - IDLE_TIMEOUT)?;
-    let links = account_links::delete_spent(&mut conn, now - SPENT_LINK_RETENTION)?;
-    let retention = chrono::Duration::from_std(log_retention).unwrap_or(chrono::Duration::days(365));
-    let log = storage::security_log::delete_older_than(&mut conn, now - retention)?;
-    Ok((sessions, links, log))
+/// Deletes the sessions that have timed out by `now` (too old, or unseen for too long): one
+/// of the housekeeping's sweeps.
+pub fn sweep_timed_out(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    sessions::delete_expired(conn, now - ABSOLUTE_TIMEOUT, now - IDLE_TIMEOUT)
+}
+
+/// Deletes the account links (email verification, password reset) used or expired more than
+/// a week before `now`: one of the housekeeping's sweeps.
+pub fn sweep_spent_links(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    account_links::delete_spent(conn, now - SPENT_LINK_RETENTION)
 }

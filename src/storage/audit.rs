@@ -4,13 +4,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::crypto::sha256_hex;
+use crate::domain::audit_chain::{ChainHead, link_hash};
 use crate::storage::{DbConn, MultiBackend};
 use crate::storage::schema::audit_events;
 use crate::domain::{Actor, OrgId, RequestMeta};
 
-/// The `prev_hash` of an organization's first event.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use crate::domain::audit_chain::GENESIS_HASH;
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -98,10 +97,7 @@ impl Event {
 
     /// SHA-256 of the previous event's hash and this event's canonical content.
     pub fn compute_hash(&self) -> String {
-        let mut data = self.prev_hash.clone().into_bytes();
-        data.push(b'\n');
-        data.extend_from_slice(self.canonical().as_bytes());
-        sha256_hex(&data)
+        link_hash(&self.prev_hash, &self.canonical())
     }
 }
 
@@ -348,6 +344,45 @@ pub fn export_slice(conn: &mut DbConn, org: OrgId, filter: &Filter, lo: i64, hi:
         Ok(rows)
     };
     load_window(conn, org, filter, (lo, hi), None, limit, all, |r| r.0)
+}
+
+/// The matching events with ids in `lo..=hi`, newest first, whole: for the export with the
+/// chain's columns. Read as `export_slice` reads.
+pub fn export_slice_chain(conn: &mut DbConn, org: OrgId, filter: &Filter, lo: i64, hi: i64) -> QueryResult<Vec<Event>> {
+    let limit = hi.saturating_sub(lo).saturating_add(1);
+    let all = |c: &mut DbConn, q: Events| {
+        let mut rows = q.order(audit_events::id.asc()).select(Event::as_select()).load::<Event>(c)?;
+        rows.reverse();
+        Ok(rows)
+    };
+    load_window(conn, org, filter, (lo, hi), None, limit, all, |r| r.id)
+}
+
+/// The organization's newest event, through the `(org_id, seq)` index: one row whatever the
+/// log's size. None when the organization has no events.
+pub fn head(conn: &mut DbConn, org: OrgId) -> QueryResult<Option<ChainHead>> {
+    let newest: Option<(i64, String)> = audit_events::table
+        .filter(audit_events::org_id.eq(org))
+        .order(audit_events::seq.desc())
+        .select((audit_events::seq, audit_events::hash))
+        .first(conn)
+        .optional()?;
+    Ok(newest.map(|(seq, hash)| ChainHead { seq, hash }))
+}
+
+/// The hash of the organization's event at position `seq`, if there is one.
+pub fn hash_at(conn: &mut DbConn, org: OrgId, seq: i64) -> QueryResult<Option<String>> {
+    audit_events::table
+        .filter(audit_events::org_id.eq(org))
+        .filter(audit_events::seq.eq(seq))
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()
+}
+
+/// How many events the organization has.
+pub fn count(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
+    audit_events::table.filter(audit_events::org_id.eq(org)).count().get_result(conn)
 }
 
 /// The organizations that have events, for `steward audit verify`.

@@ -2,6 +2,8 @@
 //! migrations, and the transaction helper every write goes through.
 
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -30,6 +32,51 @@ pub enum DbError {
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("could not open the database: {0}")]
     Setup(String),
+}
+
+impl DbError {
+    /// Whether the database could not be reached, or went away in the middle of the request, or
+    /// stayed locked by another writer past the busy timeout: the same request may well succeed
+    /// in a few seconds, so the faces answer 503 with `Retry-After`, never 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(e) => is_unavailable(e),
+            DbError::Setup(_) => false,
+        }
+    }
+}
+
+/// What the database says when it cannot serve the query for now, as opposed to refusing it:
+/// libpq's words for a lost or refused connection, PostgreSQL's while it shuts down, starts or
+/// recovers (SQLSTATE 57P01-57P03, which Diesel does not expose as codes), and SQLite's for a
+/// lock still held when the busy timeout ran out.
+const UNAVAILABLE_MESSAGES: [&str; 12] = [
+    "server closed the connection",
+    "terminating connection",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "could not connect to server",
+    "connection to server",
+    "no connection to the server",
+    "could not receive data from server",
+    "could not send data to server",
+    "database is locked",
+];
+
+/// Whether a query failed because the database is out of reach for now (see `DbError::is_unavailable`).
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            UNAVAILABLE_MESSAGES.iter().any(|m| message.contains(m))
+        }
+        _ => false,
+    }
 }
 
 /// Which backend a `STEWARD_DATABASE_URL` names.
@@ -79,6 +126,14 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// How long a request waits for a pooled connection before it answers 503.
+const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// How long it waits once a wait has failed, until a connection is had again: while the
+/// database is down, every request would otherwise hold a thread for the whole wait before
+/// saying so.
+const WAIT_DURING_OUTAGE: Duration = Duration::from_millis(500);
+
 /// Opens the pool for `url` and applies the embedded migrations.
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     let backend =
@@ -99,7 +154,7 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     let manager = ConnectionManager::<DbConn>::new(conn_url);
     let pool = Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(CONNECTION_WAIT)
         // A SQLite file does not drop a connection: skip the `SELECT 1` on every checkout.
         .test_on_check_out(backend == Backend::Postgres)
         .connection_customizer(Box::new(SqlitePragmas))
@@ -165,15 +220,36 @@ pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
+    /// Set when a wait for a connection ran out, cleared when one is had again.
+    out_of_reach: Arc<AtomicBool>,
 }
 
 impl Db {
     pub fn new(pool: DbPool) -> Db {
-        Db { pool }
+        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)) }
     }
 
+    /// A pooled connection, waiting `CONNECTION_WAIT` for one (`WAIT_DURING_OUTAGE` while the
+    /// last wait failed). The pool replaces broken connections by itself, so once the database
+    /// is back the next request gets a working one, with no restart.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        Ok(self.pool.get()?)
+        let outage = self.out_of_reach.load(Ordering::Relaxed);
+        let got = if outage { self.pool.get_timeout(WAIT_DURING_OUTAGE) } else { self.pool.get() };
+        match got {
+            Ok(conn) => {
+                if outage {
+                    self.out_of_reach.store(false, Ordering::Relaxed);
+                    tracing::info!("the database answers again");
+                }
+                Ok(conn)
+            }
+            Err(e) => {
+                if !outage {
+                    self.out_of_reach.store(true, Ordering::Relaxed);
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// Runs `f` in one write transaction on a pooled connection.
@@ -187,5 +263,37 @@ impl Db {
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn a_lost_or_locked_database_is_unavailable_and_a_refused_query_is_not() {
+        for lost in [
+            database_error(DatabaseErrorKind::ClosedConnection, "connection closed"),
+            database_error(DatabaseErrorKind::Unknown, "server closed the connection unexpectedly"),
+            database_error(DatabaseErrorKind::Unknown, "FATAL: terminating connection due to administrator command"),
+            database_error(DatabaseErrorKind::Unknown, "FATAL: the database system is starting up"),
+            database_error(DatabaseErrorKind::Unknown, "database is locked"),
+        ] {
+            assert!(DbError::Query(lost).is_unavailable());
+        }
+        for refused in [
+            database_error(DatabaseErrorKind::UniqueViolation, "duplicate key value violates unique constraint"),
+            database_error(DatabaseErrorKind::Unknown, "syntax error at or near \"FROM\""),
+            Error::NotFound,
+        ] {
+            assert!(!DbError::Query(refused).is_unavailable());
+        }
+        assert!(!DbError::Setup("migration failed".into()).is_unavailable());
     }
 }

@@ -196,6 +196,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        tat -> BigInt,
+        refused -> Bool,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        held_until -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Every email to send, written with the change that sends it (see storage/outbox.rs).
     outbox (id) {
         id -> Text,

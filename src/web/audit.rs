@@ -8,6 +8,7 @@ use askama::Template;
 use crate::operations::audit::{self as audit_ops, FilterInput};
 use crate::csv_export::{export_stream, filename};
 use crate::operations::audit::{ACTIONS, Event};
+use crate::domain::audit_chain::ChainHead;
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, perm};
 use crate::web::forms::{FormErrors, form_errors};
@@ -23,6 +24,9 @@ pub struct AuditQuery {
     filter: FilterInput,
     #[serde(default)]
     cursor: String,
+    /// `1`: the export adds the hash chain's columns.
+    #[serde(default)]
+    chain: String,
 }
 
 /// An event as the page shows it.
@@ -89,6 +93,9 @@ struct AuditPage {
     newest_href: String,
     older_href: Option<String>,
     export_href: Option<String>,
+    chain_export_href: Option<String>,
+    /// The organization's newest event: what a checkpoint saves.
+    head: Option<ChainHead>,
     errors: FormErrors,
 }
 
@@ -109,18 +116,24 @@ pub async fn index(
     access: Authorized<perm::AuditView>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let AuditQuery { filter: form, cursor } = query.into_inner();
+    let AuditQuery { filter: form, cursor, .. } = query.into_inner();
     let org = access.org_id;
     let base = format!("/orgs/{org}/audit");
     let cursor: Option<i64> = cursor.trim().parse().ok();
     let parsed = form.parse().map_err(WebError::from);
-    let (events, next, errors) = match parsed {
+    let (events, next, head, errors) = match parsed {
         Ok(filter) => {
-            let (rows, next) = state.run(move |db| audit_ops::page(db, org, &filter, cursor, PAGE_SIZE)).await?;
-            (rows, next, FormErrors::none())
+            let (rows, next, head) = state
+                .run(move |db| {
+                    let (rows, next) = audit_ops::page(db, org, &filter, cursor, PAGE_SIZE)?;
+                    Ok::<_, crate::operations::OpError>((rows, next, audit_ops::head(db, org)?))
+                })
+                .await?;
+            (rows, next, head, FormErrors::none())
         }
-        Err(e) => (Vec::new(), None, form_errors(e)?),
+        Err(e) => (Vec::new(), None, state.run(move |db| audit_ops::head(db, org)).await?, form_errors(e)?),
     };
+    let export_href = access.can(Permission::AuditRead).then(|| with_query(&format!("{base}.csv"), &form, None));
     let shell = Shell::load(&state, &access, Some(&access), "audit", "Audit log").await?;
     let status = errors.status();
     shell::render(
@@ -134,7 +147,9 @@ pub async fn index(
             first_page: cursor.is_none(),
             newest_href: with_query(&base, &form, None),
             older_href: next.map(|c| with_query(&base, &form, Some(c))),
-            export_href: access.can(Permission::AuditRead).then(|| with_query(&format!("{base}.csv"), &form, None)),
+            chain_export_href: export_href.as_ref().map(|h| format!("{h}{}chain=1", if h.contains('?') { '&' } else { '?' })),
+            export_href,
+            head,
             form,
             errors,
         },
@@ -146,11 +161,13 @@ pub async fn export(
     access: Authorized<perm::AuditRead>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let filter = query.into_inner().filter.parse()?;
+    let query = query.into_inner();
+    let filter = query.filter.parse()?;
+    let chain = audit_ops::chain_columns(Some(&query.chain))?;
     let disposition = format!("attachment; filename=\"{}\"", filename(&access.org_name));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(export_stream(state.db.clone(), access.org_id, filter)))
+        .streaming(export_stream(state.db.clone(), access.org_id, filter, chain)))
 }

@@ -72,10 +72,14 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
-    state.limits.login(&req, &form.email)?;
     let (email, password) = (form.email.clone(), form.password.clone());
-    let meta = request_meta(&req);
-    let account = state.run(move |db| accounts::sign_in(db, &meta, &email, &password)).await?;
+    let (meta, client, limits) = (request_meta(&req), state.limits.client(&req), state.limits.clone());
+    let account = state
+        .run(move |db| {
+            limits.login(db, client, &email)?;
+            accounts::sign_in(db, &meta, &email, &password)
+        })
+        .await?;
     let Some(account) = account else {
         return shell::unprocessable(&LoginPage {
             shell: SignedOutShell::new(&session, "Sign in"),
@@ -128,12 +132,16 @@ pub async fn signup(
     if state.config.signup == Signup::Closed {
         return Err(WebError::NotFound);
     }
-    // before any work: each sign-up costs an argon2 hash and makes an account
-    state.limits.signup(&req)?;
     let input = form.into_inner();
-    let meta = request_meta(&req);
+    let (meta, client, limits) = (request_meta(&req), state.limits.client(&req), state.limits.clone());
     let (attempt, st, settings) = (input.clone(), state.get_ref().clone(), state.identity_settings());
-    let outcome = state.run(move |db| accounts::sign_up(db, &st.mail, &settings, &meta, &attempt)).await;
+    let outcome = state
+        .run(move |db| {
+            // before any work: each sign-up costs an argon2 hash and makes an account
+            limits.signup(db, client)?;
+            accounts::sign_up(db, &st.mail, &settings, &meta, &attempt)
+        })
+        .await;
     let outcome = match outcome {
         Ok((account_id, org)) => state.run(move |db| accounts::get(db, account_id)).await.map(|account| (account, org)),
         Err(e) => Err(e),
@@ -157,14 +165,8 @@ pub async fn signup(
 /// Signs `account` in on this browser: a new session row, named by a new secret in a renewed
 /// cookie.
 pub async fn start_session(state: &AppState, req: &HttpRequest, session: &Session, account: &accounts::Account) -> Result<(), WebError> {
-    let (id, meta, retention) = (account.id, request_meta(req), state.config.security_log_retention);
-    let secret = state
-        .run(move |db| {
-            let secret = sessions::start(db, id, &meta)?;
-            sessions::sweep_now_and_then(db, retention);
-            Ok::<_, crate::operations::OpError>(secret)
-        })
-        .await?;
+    let (id, meta) = (account.id, request_meta(req));
+    let secret = state.run(move |db| sessions::start(db, id, &meta)).await?;
     session::sign_in(session, account, &secret);
     Ok(())
 }

@@ -52,6 +52,7 @@ impl From<OpError> for WebError {
             OpError::Forbidden(m) => WebError::Forbidden(m),
             OpError::Conflict(m) => WebError::Conflict(m),
             OpError::Invalid(list) => WebError::Invalid(list),
+            OpError::TooManyRequests(wait) => WebError::from(wait),
             e if e.is_unavailable() => WebError::Unavailable(e.to_string()),
             OpError::Db(e) => WebError::Internal(e.to_string()),
             OpError::Hash(e) => WebError::Internal(e.to_string()),

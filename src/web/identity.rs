@@ -58,10 +58,15 @@ pub async fn verify_form(
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    let t = token.clone();
-    match state.run(move |db| identity::verification_link(db, &t)).await? {
+    let (t, client, limits) = (token.clone(), state.limits.client(&req), state.limits.clone());
+    let link = state
+        .run(move |db| {
+            limits.acceptance(db, client)?;
+            identity::verification_link(db, &t)
+        })
+        .await?;
+    match link {
         Ok(email) => shell::ok(&VerifyPage { shell: SignedOutShell::new(&session, "Confirm your email"), token, email: email.to_string() }),
         Err(refusal) => refused(&session, Link::Verification, refusal),
     }
@@ -74,10 +79,15 @@ pub async fn verify(
     current: Option<CurrentAccount>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    let meta = crate::app::request_meta(&req);
-    match state.run(move |db| identity::verify_email(db, &meta, &token)).await? {
+    let (meta, client, limits) = (crate::app::request_meta(&req), state.limits.client(&req), state.limits.clone());
+    let verified = state
+        .run(move |db| {
+            limits.acceptance(db, client)?;
+            identity::verify_email(db, &meta, &token)
+        })
+        .await?;
+    match verified {
         Ok(confirmed) => {
             let message = match confirmed {
                 identity::Confirmed::Verified => "Your email address is confirmed.".to_string(),
@@ -96,9 +106,13 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, current: Curre
         session::flash(&current.session, FlashKind::Info, "Your email address is already confirmed.");
         return Ok(see_other(&req, "/profile"));
     }
-    state.limits.verification_resend(current.id())?;
     let (settings, st, account) = (state.identity_settings(), state.get_ref().clone(), current.id());
-    state.run(move |db| identity::send_verification(db, &st.mail, &settings, account)).await?;
+    state
+        .run(move |db| {
+            st.limits.verification_resend(db, account)?;
+            identity::send_verification(db, &st.mail, &settings, account)
+        })
+        .await?;
     let message = format!("We sent a new link to {}. It works for three days.", current.account.email);
     session::flash(&current.session, FlashKind::Success, message);
     Ok(see_other(&req, "/profile"))
@@ -119,11 +133,15 @@ pub async fn change_email(
     current: CurrentAccount,
     form: web::Form<EmailChangeForm>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.verification_resend(current.id())?;
     let form = form.into_inner();
     let (settings, st, account) = (state.identity_settings(), state.get_ref().clone(), current.id());
     let (email, password) = (form.email.clone(), form.password);
-    let outcome = state.run(move |db| identity::request_email_change(db, &st.mail, &settings, account, &email, &password)).await;
+    let outcome = state
+        .run(move |db| {
+            st.limits.verification_resend(db, account)?;
+            identity::request_email_change(db, &st.mail, &settings, account, &email, &password)
+        })
+        .await;
     let done = |email: Email| {
         Done::to("/profile", format!("We sent a link to {email}. Your address changes when you open it."))
     };
@@ -170,7 +188,9 @@ pub async fn forgot(
             return shell::unprocessable(&page);
         }
     };
-    state.limits.password_reset(&req, email.as_str())?;
+    // checked before the answer, which the mail does not wait for
+    let (client, limits, typed) = (state.limits.client(&req), state.limits.clone(), email.clone());
+    state.run(move |db| limits.password_reset(db, client, typed.as_str())).await?;
     let (st, settings, to) = (state.get_ref().clone(), state.identity_settings(), email.clone());
     actix_web::rt::task::spawn_blocking(move || {
         if let Err(e) = identity::send_reset(&st.db, &st.mail, &settings, &to) {
@@ -199,10 +219,15 @@ pub async fn reset_form(
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
-    let t = token.clone();
-    match state.run(move |db| identity::reset_link(db, &t)).await? {
+    let (t, client, limits) = (token.clone(), state.limits.client(&req), state.limits.clone());
+    let link = state
+        .run(move |db| {
+            limits.acceptance(db, client)?;
+            identity::reset_link(db, &t)
+        })
+        .await?;
+    match link {
         Ok(email) => shell::ok(&ResetPage {
             shell: SignedOutShell::new(&session, "Choose a new password"),
             token,
@@ -226,10 +251,15 @@ pub async fn reset(
     path: web::Path<String>,
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.acceptance(&req)?;
     let token = path.into_inner();
     let (st, t, password, meta) = (state.get_ref().clone(), token.clone(), form.into_inner().password, crate::app::request_meta(&req));
-    let outcome = state.run(move |db| identity::reset_password(db, &st.mail, &meta, &t, &password)).await;
+    let client = state.limits.client(&req);
+    let outcome = state
+        .run(move |db| {
+            st.limits.acceptance(db, client)?;
+            identity::reset_password(db, &st.mail, &meta, &t, &password)
+        })
+        .await;
     match outcome {
         Ok(Ok(())) => {
             // every session of the account is over (its epoch moved on), this browser's too

@@ -1,6 +1,8 @@
 //! Invitations: resend (after its confirmation) and cancel (organization side), and the
 //! invitation page where the invited person accepts or declines.
 
+use std::net::IpAddr;
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -88,10 +90,14 @@ pub async fn resend(
     let (org, id) = (access.org_id, invitation_id(&path.1)?);
     // a resend sends an email too: it counts against the person's and the organization's
     // invitations, the person's first (see `members::invite`)
-    state.limits.invitation_by(access.current.id())?;
-    state.limits.invitation(org)?;
-    let (ctx, settings, st) = (access.ctx(), state.invitation_settings(), state.get_ref().clone());
-    let result = state.run(move |db| inv::resend(db, &st.mail, &settings, &ctx, org, id)).await.map_err(WebError::from);
+    let (ctx, settings, st, inviter) = (access.ctx(), state.invitation_settings(), state.get_ref().clone(), access.current.id());
+    let result = state
+        .run(move |db| {
+            st.limits.invitation_by(db, inviter, org)?;
+            inv::resend(db, &st.mail, &settings, &ctx, org, id)
+        })
+        .await
+        .map_err(WebError::from);
     match result {
         Ok(email) => session::flash(&access.session, FlashKind::Success, format!("Invitation sent again to {email}.")),
         Err(WebError::Invalid(list)) => {
@@ -203,12 +209,20 @@ fn page_for(
     )
 }
 
-async fn lookup(state: &AppState, token: String) -> Result<Option<View>, WebError> {
-    // a token is 43 URL-safe characters; anything else cannot match
-    if token.len() > 128 {
-        return Ok(None);
-    }
-    Ok(state.run(move |db| inv::view(db, &Ref::Token(token))).await?)
+/// The invitation behind a link, after the rate limit on links from `client`, which are
+/// guessable only by trying.
+async fn lookup(state: &AppState, client: Option<IpAddr>, token: String) -> Result<Option<View>, WebError> {
+    let limits = state.limits.clone();
+    Ok(state
+        .run(move |db| {
+            limits.acceptance(db, client)?;
+            // a token is 43 URL-safe characters; anything else cannot match
+            if token.len() > 128 {
+                return Ok(None);
+            }
+            inv::view(db, &Ref::Token(token))
+        })
+        .await?)
 }
 
 /// The pending invitation behind a link, or the page saying why it cannot be answered (and
@@ -219,8 +233,7 @@ async fn open_invitation(
     session: &Session,
     token: &str,
 ) -> Result<Result<View, HttpResponse>, WebError> {
-    state.limits.acceptance(req)?;
-    let Some(view) = lookup(state, token.to_string()).await? else { return unknown(session).map(Err) };
+    let Some(view) = lookup(state, state.limits.client(req), token.to_string()).await? else { return unknown(session).map(Err) };
     if view.state != InvitationState::Pending {
         return answered(session, &view).map(Err);
     }

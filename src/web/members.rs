@@ -408,14 +408,14 @@ pub async fn invite(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form: InviteForm = read_form(&body)?;
-    // the person's own limit first, so that someone over it cannot use up the quota the
-    // organization's other admins share
-    state.limits.invitation_by(access.current.id())?;
-    state.limits.invitation(access.org_id)?;
     let (ctx, org, settings, st) = (access.ctx(), access.org_id, state.invitation_settings(), state.get_ref().clone());
-    let (email, role, roles) = (form.email.clone(), form.role.clone(), form.roles.clone());
-    let outcome =
-        state.run(move |db| operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &email, &role, &roles)).await;
+    let (email, role, roles, inviter) = (form.email.clone(), form.role.clone(), form.roles.clone(), access.current.id());
+    let outcome = state
+        .run(move |db| {
+            st.limits.invitation_by(db, inviter, org)?;
+            operations::invitations::invite(db, &st.mail, &settings, &ctx, org, &email, &role, &roles)
+        })
+        .await;
     let done = |_| {
         let email = Email::parse(&form.email).map(|e| e.to_string()).unwrap_or_default();
         Done::to(format!("/orgs/{org}/members"), format!("Invitation sent to {email}."))

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod deployments;
+pub mod draining;
 pub mod error;
 pub mod extract;
 pub mod format;

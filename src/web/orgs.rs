@@ -42,10 +42,14 @@ pub async fn create(
     current: CurrentAccount,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, WebError> {
-    state.limits.org_creation(current.id())?;
     let name = form.into_inner().name;
-    let (ctx, owner, attempt) = (current.ctx(), current.id(), name.clone());
-    let outcome = state.run(move |db| operations::orgs::create(db, &ctx, owner, &attempt)).await;
+    let (ctx, owner, attempt, limits) = (current.ctx(), current.id(), name.clone(), state.limits.clone());
+    let outcome = state
+        .run(move |db| {
+            limits.org_creation(db, owner)?;
+            operations::orgs::create(db, &ctx, owner, &attempt)
+        })
+        .await;
     let done = |org| Done::to(shell::org_home(org, true), format!("Organization “{}” created.", name.trim()));
     post_redirect_get(&req, &current.session, outcome, done, |errors| async {
         shell::unprocessable(&page(&state, &current, name.clone(), errors).await?)

@@ -160,10 +160,15 @@ pub async fn disable(
         session::flash(&current.session, FlashKind::Info, "Two-factor authentication is already off.");
         return Ok(see_other(&req, PAGE));
     }
-    state.limits.two_factor(current.id())?;
     let form = form.into_inner();
     let (st, account, meta) = (state.get_ref().clone(), current.id(), current.meta.clone());
-    match state.run(move |db| two_factor::disable(db, &st.mail, &meta, account, &form.password, &form.code)).await {
+    let disabled = state
+        .run(move |db| {
+            st.limits.two_factor(db, account)?;
+            two_factor::disable(db, &st.mail, &meta, account, &form.password, &form.code)
+        })
+        .await;
+    match disabled {
         Ok(()) => {
             session::flash(&current.session, FlashKind::Success, "Two-factor authentication is off. Your recovery codes no longer work.");
             Ok(see_other(&req, PAGE))
@@ -227,9 +232,14 @@ pub async fn second_step(
     let Ok(account) = pending.account_id.parse::<AccountId>() else {
         return Ok(start_again(&req, &session, &pending.next));
     };
-    state.limits.two_factor(account)?;
-    let (epoch, code, meta) = (pending.epoch, form.into_inner().code, crate::app::request_meta(&req));
-    match state.run(move |db| two_factor::second_step(db, &meta, account, epoch, &code)).await? {
+    let (epoch, code, meta, limits) = (pending.epoch, form.into_inner().code, crate::app::request_meta(&req), state.limits.clone());
+    let step = state
+        .run(move |db| {
+            limits.two_factor(db, account)?;
+            two_factor::second_step(db, &meta, account, epoch, &code)
+        })
+        .await?;
+    match step {
         SecondStep::SignedIn { account, recovery_codes_left } => {
             crate::web::auth::start_session(&state, &req, &session, &account).await?;
             if let Some(left) = recovery_codes_left {

@@ -2,7 +2,8 @@
 
 use std::process::Command;
 
-fn steward(dir: &std::path::Path) -> Command {
+/// The binary, run in `dir` on the database `dir/cli.db` and nothing else from the environment.
+pub(crate) fn steward(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
     cmd.current_dir(dir)
         .env_clear()

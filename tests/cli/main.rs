@@ -1,7 +1,13 @@
-//! Command-line tests: the `steward` binary run as an operator would, and `steward seed`.
+//! Command-line tests: the `steward` binary run as an operator would (with its server, for
+//! exports and backups taken while it runs), `steward seed`, and the faults a serving process
+//! survives (its database going away, SIGTERM under load).
 
 #[path = "../helpers/mod.rs"]
 mod helpers;
 
+mod audit;
+mod backup;
 mod commands;
+mod faults;
 mod seed;
+mod server;

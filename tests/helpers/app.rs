@@ -1,6 +1,8 @@
 //! The server under test, on a free port over a fresh database, with the options of its builder.
 //!
-//! The database is a temporary SQLite file or a new PostgreSQL database, dropped at `stop`.
+//! The database is a temporary SQLite file or a new PostgreSQL database, dropped at `stop`. A
+//! second instance can run beside a first on the same database (`beside`), like two instances
+//! behind a load balancer.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -104,13 +106,14 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub backend: Backend,
+    /// The database's URL, which an instance started `beside` this one shares.
+    database_url: String,
     handle: actix_web::dev::ServerHandle,
     background: Option<steward::background::Background>,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
     /// Where invitation emails go when no SMTP server is configured.
     pub outbox: std::path::PathBuf,
-    database_url: String,
 }
 
 /// The options of a [`TestApp`], read as words:
@@ -128,6 +131,9 @@ pub struct TestAppBuilder {
     smtp_url: Option<String>,
     trusted_proxies: Vec<IpAddr>,
     rate_limits: RateLimits,
+    housekeeping_interval: Duration,
+    /// The database and outbox of the instance this one runs beside, if any.
+    beside: Option<(Backend, String, std::path::PathBuf)>,
 }
 
 impl Default for TestAppBuilder {
@@ -154,6 +160,9 @@ impl Default for TestAppBuilder {
                 verify_resend: lots,
                 two_factor: lots,
             },
+            // the product's default: no round during a test unless it asks for one
+            housekeeping_interval: Duration::from_secs(600),
+            beside: None,
         }
     }
 }
@@ -273,6 +282,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs a round of the background housekeeping every `interval`.
+    pub fn housekeeping_every(mut self, interval: Duration) -> Self {
+        self.housekeeping_interval = interval;
+        self
+    }
+
+    /// A second instance on the database of `first` (the same session key, its own port and
+    /// its own options), as behind a load balancer. Its `stop` leaves the database to `first`:
+    /// stop it before `first`.
+    pub fn beside(mut self, first: &TestApp) -> Self {
+        self.beside = Some((first.backend, first.database_url.clone(), first.outbox.clone()));
+        self
+    }
+
     /// Starts the app on `backend`, which must be available (`Backend::is_available`; the tests
     /// of `on_both_backends!` run only then).
     pub async fn spawn(self, backend: Backend) -> TestApp {
@@ -285,35 +308,33 @@ impl TestAppBuilder {
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let (database_url, pg) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("steward.db").display()), None),
-            Backend::Postgres => {
-                let admin = postgres_admin_url().expect("STEWARD_TEST_POSTGRES_URL");
-                let name = format!("steward_t_{}", uuid::Uuid::new_v4().simple());
-                let admin2 = admin.clone();
-                let name2 = name.clone();
-                tokio::task::spawn_blocking(move || {
-                    let mut conn = PgConnection::establish(&admin2)
-                        .unwrap_or_else(|e| panic!("cannot connect to STEWARD_TEST_POSTGRES_URL: {e}"));
-                    diesel::sql_query(format!("CREATE DATABASE {name2}")).execute(&mut conn).expect("create database");
-                })
-                .await
-                .expect("create database task");
-                (with_database(&admin, &name), Some((admin, name)))
+        let (database_url, pg) = match &self.beside {
+            Some((first, url, _)) => {
+                assert_eq!(*first, backend, "an instance beside another runs on the same database");
+                (url.clone(), None)
             }
+            None => match backend {
+                Backend::Sqlite => (format!("sqlite://{}", dir.path().join("steward.db").display()), None),
+                Backend::Postgres => {
+                    let admin = postgres_admin_url().expect("STEWARD_TEST_POSTGRES_URL");
+                    let name = format!("steward_t_{}", uuid::Uuid::new_v4().simple());
+                    let admin2 = admin.clone();
+                    let name2 = name.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let mut conn = PgConnection::establish(&admin2)
+                            .unwrap_or_else(|e| panic!("cannot connect to STEWARD_TEST_POSTGRES_URL: {e}"));
+                        diesel::sql_query(format!("CREATE DATABASE {name2}")).execute(&mut conn).expect("create database");
+                    })
+                    .await
+                    .expect("create database task");
+                    (with_database(&admin, &name), Some((admin, name)))
+                }
+            },
         };
-        Some(self.start(KeptDatabase { backend, database_url, dir, pg }).await)
-    }
-
-    /// Starts the app on the database (and outbox directory) an earlier app left behind: a
-    /// restart of the server (see `TestApp::stop_keeping_database`).
-    pub async fn spawn_on(self, kept: KeptDatabase) -> TestApp {
-        self.start(kept).await
-    }
-
-    async fn start(self, kept: KeptDatabase) -> TestApp {
-        let KeptDatabase { backend, database_url, dir, pg } = kept;
-        let outbox = dir.path().join("outbox");
+        let outbox = match &self.beside {
+            Some((_, _, outbox)) => outbox.clone(),
+            None => dir.path().join("outbox"),
+        };
         let config = Config {
             bind: "127.0.0.1:0".parse().expect("addr"),
             database_url: database_url.clone(),
@@ -330,6 +351,7 @@ impl TestAppBuilder {
             workers: 2,
             trusted_proxies: self.trusted_proxies,
             rate_limits: self.rate_limits,
+            housekeeping_interval: self.housekeeping_interval,
         };
         let running = tokio::task::spawn_blocking(move || steward::build(config))
             .await
@@ -338,26 +360,18 @@ impl TestAppBuilder {
         let handle = running.server.handle();
         let background = Some(running.background);
         tokio::spawn(running.server);
-        TestApp {
+        Some(TestApp {
             base: format!("http://{}", running.addr),
             db: running.db,
             backend,
+            database_url,
             handle,
             background,
             _dir: dir,
             pg,
             outbox,
-            database_url,
-        }
+        })
     }
-}
-
-/// The database of a stopped app, for another to start on.
-pub struct KeptDatabase {
-    backend: Backend,
-    database_url: String,
-    dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
 }
 
 /// `url` with its database name replaced.
@@ -383,21 +397,16 @@ impl TestApp {
         TestAppBuilder::default()
     }
 
-    /// Stops the server and its workers, leaving the database for another app
-    /// (`TestAppBuilder::spawn_on`), which drops it at its own `stop`.
-    pub async fn stop_keeping_database(mut self) -> KeptDatabase {
-        self.stop_server().await;
-        KeptDatabase { backend: self.backend, database_url: self.database_url, dir: self._dir, pg: self.pg }
-    }
-
-    async fn stop_server(&mut self) {
+    /// Stops the server and its workers, as a restart would, keeping the database and the
+    /// outbox directory for an instance started `beside` this one (`stop` drops them later).
+    pub async fn stop_server(&mut self) {
         self.handle.stop(false).await;
         if let Some(background) = self.background.take() {
             tokio::task::spawn_blocking(move || background.shutdown()).await.expect("background shutdown");
         }
     }
 
-    /// Stops the server and drops its PostgreSQL database.
+    /// Stops the server and drops its PostgreSQL database (unless it runs beside another).
     pub async fn stop(mut self) {
         self.stop_server().await;
         if let Some((admin, name)) = self.pg.clone() {

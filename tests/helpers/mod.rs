@@ -8,15 +8,19 @@
 //! - `client`: [`Client`], a signed-in person or an anonymous visitor, and the [`Page`]s it gets;
 //! - `setup`: what a test arranges before acting: people signing up, members joining,
 //!   invitations, deployments and API keys;
-//! - `records`: what a test reads from the database to check a rule held.
+//! - `records`: what a test reads from the database to check a rule held;
+//! - `cluster`: a PostgreSQL server of the test's own, to stop and start under a running app;
+//! - `process`: the `steward` binary serving in its own process.
 #![allow(dead_code, unused_imports)] // each test binary uses its own part
 
 mod app;
 mod client;
+pub mod cluster;
+pub mod process;
 mod records;
 mod setup;
 
-pub use app::{Backend, KeptDatabase, TestApp, TestAppBuilder, require_all};
+pub use app::{Backend, TestApp, TestAppBuilder, require_all};
 pub use client::{Client, Page};
 pub use records::token_in;
 pub use setup::{NewKey, PASSWORD};

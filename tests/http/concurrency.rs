@@ -1,8 +1,10 @@
 //! Changes racing each other: the rules hold, the chain never forks, nothing answers 500.
 
+use std::time::{Duration, Instant};
+
 use steward::domain::Role;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 
 /// Two admins remove each other while the owner deactivates one and transfers ownership to
 /// the other, all at the same moment, many times over.
@@ -56,6 +58,61 @@ async fn racing_admins_and_owner_never_leave_the_organization_without_its_owner(
     }
 }
 
+/// Holds the organization's write lock from another connection (as a long change would) for
+/// `held`, on a blocking thread: answers when it let go.
+fn hold_the_organization(app: &TestApp, org: steward::domain::OrgId, held: Duration) -> tokio::task::JoinHandle<Instant> {
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.conn().expect("a connection");
+        steward::storage::write_tx(&mut conn, |c| {
+            steward::storage::orgs::lock(c, org)?;
+            std::thread::sleep(held);
+            Ok::<_, diesel::result::Error>(())
+        })
+        .expect("the lock is held, then released");
+        Instant::now()
+    })
+}
+
+async fn a_write_waits_for_another_writer_instead_of_failing(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let token = owner.csrf().await;
+    let released = hold_the_organization(app, org, Duration::from_millis(1500));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = owner
+        .http
+        .post(format!("{}/orgs/{org}/deployments", owner.base))
+        .form(&[("csrf_token", token.as_str()), ("name", "web"), ("region", "eu-west-1")])
+        .send()
+        .await
+        .expect("POST");
+    let answered = Instant::now();
+    assert_eq!(answer.status().as_u16(), 303, "the write waited its turn");
+    assert!(answered >= released.await.expect("holder"), "it was answered only once the lock was let go");
+    assert_eq!(app.count("deployments").await, 1);
+}
+
+/// SQLite only: PostgreSQL waits for a row lock as long as it is held, SQLite up to its busy
+/// timeout (5 seconds), after which the request is told to come back.
+async fn a_lock_held_past_the_busy_timeout_answers_503_and_changes_nothing(backend: Backend) {
+    let app = TestApp::builder().spawn(backend).await;
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let token = owner.csrf().await;
+    let released = hold_the_organization(&app, org, Duration::from_millis(6500));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let page = owner.post_raw(&format!("/orgs/{org}/deployments"), &[("csrf_token", &token), ("name", "web"), ("region", "eu-west-1")]).await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert_eq!(page.header("retry-after").as_deref(), Some("5"));
+    released.await.expect("holder");
+    assert_eq!(app.count("deployments").await, 0);
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     racing_admins_and_owner_never_leave_the_organization_without_its_owner,
+    a_write_waits_for_another_writer_instead_of_failing,
 );
+
+mod sqlite_only {
+    crate::backend_test!(Sqlite, a_lock_held_past_the_busy_timeout_answers_503_and_changes_nothing(backend));
+}

@@ -3,7 +3,7 @@
 //! Each test runs once on SQLite and once on PostgreSQL (`on_both_backends!`). The console's
 //! pages are tested by resource (accounts, members, invitations, deployments, audit,
 //! api_keys, organization_*), then across resources (authorization, security, rate_limits,
-//! concurrency); the JSON API under json_api/, one file per resource.
+//! concurrency, instances); the JSON API under json_api/, one file per resource.
 
 #[path = "../helpers/mod.rs"]
 mod helpers;
@@ -12,11 +12,13 @@ mod support;
 mod accounts;
 mod api_keys;
 mod audit;
+mod audit_chain;
 mod authorization;
 mod concurrency;
 mod deployments;
 mod email_verification;
 mod invitation_history;
+mod instances;
 mod invitations;
 mod json_api;
 mod members;

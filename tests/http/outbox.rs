@@ -109,20 +109,22 @@ async fn a_sent_message_keeps_no_body(app: &TestApp) {
 async fn a_queued_message_goes_out_after_a_restart(backend: Backend) {
     let smtp = SmtpServer::start();
     smtp.refuse_all(true);
-    let app = TestApp::builder().smtp(&smtp.url()).spawn(backend).await;
-    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    let mut first = TestApp::builder().smtp(&smtp.url()).spawn(backend).await;
+    let (owner, org) = first.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    wait_for_failed_attempt(&app, "bob@example.com").await;
-    let kept = app.stop_keeping_database().await;
+    wait_for_failed_attempt(&first, "bob@example.com").await;
+    first.stop_server().await;
 
+    // a new server on the same database finds the message and sends it
     smtp.refuse_all(false);
-    let app = TestApp::builder().smtp(&smtp.url()).spawn_on(kept).await;
+    let app = TestApp::builder().smtp(&smtp.url()).beside(&first).spawn(backend).await;
     wait_for_delivery(&smtp, "bob@example.com").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(deliveries_to(&smtp, "bob@example.com"), 1);
     let rows = app.outbox_rows("bob@example.com").await;
     assert!(rows[0].sent_at.is_some() && rows[0].body.is_none());
     app.stop().await;
+    first.stop().await;
 }
 
 async fn a_message_whose_link_expired_undelivered_is_not_sent_and_its_body_is_deleted(backend: Backend) {

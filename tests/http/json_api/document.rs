@@ -22,6 +22,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/roles/{role}"),
     ("GET", "/api/v1/audit-events"),
     ("GET", "/api/v1/audit-events.csv"),
+    ("GET", "/api/v1/audit-events/head"),
     ("GET", "/api/v1/deployments"),
     ("POST", "/api/v1/deployments"),
     ("GET", "/api/v1/deployments/{id}"),

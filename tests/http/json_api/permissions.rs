@@ -21,6 +21,7 @@ async fn a_read_key_reads_everything_and_changes_nothing(app: &TestApp) {
         "/invitations".into(),
         "/audit-events".into(),
         "/audit-events.csv".into(),
+        "/audit-events/head".into(),
         "/deployments".into(),
         format!("/deployments/{dep}"),
     ] {
@@ -53,6 +54,7 @@ async fn a_write_key_changes_but_cannot_read(app: &TestApp) {
         "/invitations".into(),
         "/audit-events".into(),
         "/audit-events.csv".into(),
+        "/audit-events/head".into(),
         "/deployments".into(),
         format!("/deployments/{dep}"),
     ] {
@@ -88,7 +90,7 @@ async fn a_key_scoped_to_selected_deployments_reaches_only_those(app: &TestApp) 
     scoped.delete(&format!("/deployments/{db}")).await.expect_error(403, "forbidden");
     scoped.post("/deployments", &json!({ "name": "cache", "region": "us-east-1" })).await.expect_error(403, "forbidden");
 
-    for path in ["/members".to_string(), format!("/members/{ada}"), "/invitations".into(), "/audit-events".into(), "/audit-events.csv".into()] {
+    for path in ["/members".to_string(), format!("/members/{ada}"), "/invitations".into(), "/audit-events".into(), "/audit-events.csv".into(), "/audit-events/head".into()] {
         scoped.get(&path).await.expect_error(403, "forbidden");
     }
     scoped.patch(&format!("/members/{bob}"), &json!({ "role": "editor" })).await.expect_error(403, "forbidden");
