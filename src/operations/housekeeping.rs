@@ -52,6 +52,8 @@ pub const SWEEPS: &[(&str, Sweep)] = &[
     // emails whose link expired before they could be delivered: their bodies go (the delivery
     // worker runs the same sweep on its rounds)
     ("outbox_expired", |conn, _, now| outbox::expire_overdue(conn, now)),
+    // sent and dead emails, a while after (they carry no body any more)
+    ("outbox_finished", |conn, _, now| outbox::delete_finished_before(conn, now - outbox::FINISHED_RETENTION)),
 ];
 
 /// What one sweep of a round did: the rows it deleted, or why it failed.

@@ -209,6 +209,16 @@ pub fn expire_overdue(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usiz
     .execute(conn)
 }
 
+/// How long a message sent or expired stays in the table (without its body): what an invitation's
+/// delivery state and an operator's look at the table read.
+pub const FINISHED_RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+/// The other sweep: deletes the rows of messages sent or expired before `before`. Returns how
+/// many went.
+pub fn delete_finished_before(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(outbox::table.filter(outbox::sent_at.lt(before).or(outbox::expired_at.lt(before)))).execute(conn)
+}
+
 /// Where the newest message of each of these invitations stands (one query for a page of
 /// them). An invitation without any (made before the outbox, or never mailed) is left out.
 pub fn delivery_of_invitations(conn: &mut DbConn, ids: &[InvitationId]) -> QueryResult<Vec<(InvitationId, Delivery)>> {

@@ -104,6 +104,15 @@ async fn a_sent_message_keeps_no_body(app: &TestApp) {
     let ada = app.outbox_rows("ada@example.com").await;
     assert_eq!(ada.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(), vec!["verification"]);
     assert!(ada.iter().all(|m| m.sent_at.is_some() && m.body.is_none()));
+
+    // the housekeeping deletes sent rows once they are old enough, not before
+    let prune = |before: chrono::NaiveDateTime| {
+        app.with_db(move |db| steward::storage::outbox::delete_finished_before(&mut db.conn().expect("conn"), before).expect("prune"))
+    };
+    let now = steward::storage::now();
+    assert_eq!(prune(now - steward::storage::outbox::FINISHED_RETENTION).await, 0);
+    assert_eq!(prune(now + chrono::Duration::minutes(1)).await, 2);
+    assert_eq!(app.count("outbox").await, 0);
 }
 
 async fn a_queued_message_goes_out_after_a_restart(backend: Backend) {
