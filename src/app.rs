@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, web};
 
 use crate::config::Config;
 use crate::domain::RequestMeta;
-use crate::mail::Sender;
+use crate::mail::Postbox;
 use crate::operations::{OpError, identity, invitations};
 use crate::rate_limit::RateLimits;
 use crate::storage::Db;
@@ -18,7 +18,8 @@ use crate::storage::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    pub mail: Arc<Sender>,
+    /// Where operations queue their emails, and the bell of the worker delivering them.
+    pub mail: Postbox,
     pub limits: Arc<RateLimits>,
     /// Set once the server has been told to stop (`web::draining`).
     pub draining: Arc<AtomicBool>,

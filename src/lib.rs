@@ -66,16 +66,21 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let key = load_session_key(&config.session_key)?;
     let https = config.is_https();
     let workers = config.workers;
-    let mail = mail::Sender::from_config(&config)?;
+    let transport = mail::Transport::from_config(&config)?;
     let limits = rate_limit::RateLimits::new(&config.rate_limits, config.trusted_proxies.clone());
     let mut background = background::Background::new();
     operations::housekeeping::start(&mut background, db.clone(), operations::housekeeping::Settings::of(&config))
         .map_err(StartupError::Worker)?;
+    let delivery_db = db.clone();
+    let mail_waker = background
+        .spawn("mail", move |ticker| mail::delivery::run(delivery_db, transport, ticker))
+        .map_err(StartupError::Worker)?;
+    let mail = mail::Postbox::from_config(&config, mail_waker)?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config.clone()),
-        mail: Arc::new(mail),
+        mail,
         limits: Arc::new(limits),
         draining: draining.clone(),
     };

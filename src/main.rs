@@ -285,12 +285,10 @@ fn backup(config: &Config, args: &[String]) -> Result<(), String> {
 
 fn reset_two_factor(config: &Config, args: &[String]) -> Result<(), String> {
     let email = flag(args, "--email").ok_or("account reset-two-factor needs --email EMAIL")?;
-    // the notice is worth a warning, not a refusal: the person is waiting to sign in
-    let sender = steward::mail::Sender::from_config(config)
-        .map_err(|e| eprintln!("steward: warning: the owner cannot be emailed: {e}"))
-        .ok();
+    let postbox = steward::mail::Postbox::from_config(config, steward::background::Waker::none()).map_err(|e| e.to_string())?;
     let pool = storage::connect(&config.database_url, 2).map_err(|e| e.to_string())?;
-    let reset = match operations::two_factor::reset(&storage::Db::new(pool), sender.as_ref(), email) {
+    let db = storage::Db::new(pool);
+    let reset = match operations::two_factor::reset(&db, &postbox, email) {
         Ok(reset) => reset,
         Err(operations::OpError::NotFound) => return Err(format!("no account has the email {email:?}; nothing was changed")),
         Err(e) => return Err(e.to_string()),
@@ -299,8 +297,15 @@ fn reset_two_factor(config: &Config, args: &[String]) -> Result<(), String> {
         say!("two-factor authentication turned off for {}", reset.email);
         say!("{} recovery codes deleted", reset.recovery_codes_deleted);
         say!("they sign in with their password alone now, and can turn two-factor on again from their profile");
-        if sender.is_some() {
-            say!("the owner has been emailed a notice");
+        // the notice is in the outbox; deliver it now rather than at the server's next round.
+        // A mail server that is down is worth a warning, not a refusal: the server retries.
+        let delivered = steward::mail::Transport::from_config(config)
+            .map_err(|e| e.to_string())
+            .and_then(|t| steward::mail::delivery::round(&db, &t, &|| false).map_err(|e| e.to_string()));
+        match delivered {
+            Ok(round) if round.failed == 0 => say!("the owner has been emailed a notice"),
+            Ok(_) => eprintln!("steward: warning: the notice to the owner could not be sent yet; the server will retry"),
+            Err(e) => eprintln!("steward: warning: the notice to the owner waits in the outbox ({e}); the server will send it"),
         }
     } else {
         say!("two-factor authentication was already off for {}; {} recovery codes deleted", reset.email, reset.recovery_codes_deleted);

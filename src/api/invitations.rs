@@ -26,6 +26,33 @@ pub struct Invitation {
     pub expires_at: String,
     /// The email of the person who invited (or who made the API key that did).
     pub invited_by: Option<String>,
+    /// Where the invitation's newest email stands: queued (waiting for its first attempt),
+    /// retrying (an attempt failed; it is tried again), sent, or expired (its link expired
+    /// before it could be delivered; resend the invitation). An invitation mailed before the
+    /// outbox kept track reads sent.
+    pub delivery: Delivery,
+}
+
+/// Where an invitation's newest email stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    Queued,
+    Retrying,
+    Sent,
+    Expired,
+}
+
+impl Delivery {
+    fn of(d: Option<&crate::domain::delivery::Delivery>) -> Delivery {
+        use crate::domain::delivery::Delivery as D;
+        match d {
+            Some(D::Queued) => Delivery::Queued,
+            Some(D::Retrying { .. }) => Delivery::Retrying,
+            Some(D::Expired) => Delivery::Expired,
+            Some(D::Sent) | None => Delivery::Sent,
+        }
+    }
 }
 
 fn state_name(s: InvitationState) -> &'static str {
@@ -50,6 +77,7 @@ impl Invitation {
             created_at: time(i.created_at),
             expires_at: time(i.expires_at),
             invited_by: l.invited_by_email,
+            delivery: Delivery::of(l.delivery.as_ref()),
         }
     }
 }
@@ -151,8 +179,9 @@ pub struct NewInvitation {
     pub roles: Vec<String>,
 }
 
-/// Invite someone: the email goes out, then the invitation is saved. Nobody invites into a
-/// role, built-in or custom, holding a permission they (or the key) do not hold.
+/// Invite someone: the invitation is saved and its email queued (`delivery` says when it has
+/// gone out). Nobody invites into a role, built-in or custom, holding a permission they (or the
+/// key) do not hold.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = NewInvitation,
     responses((status = 201, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]

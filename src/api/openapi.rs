@@ -60,7 +60,7 @@ impl Modify for BearerKey {
     ),
     components(schemas(
         members::Member, members::MemberList, members::MemberUpdate,
-        invitations::Invitation, invitations::InvitationList, invitations::NewInvitation,
+        invitations::Invitation, invitations::InvitationList, invitations::NewInvitation, invitations::Delivery,
         roles::Role, roles::RoleList, roles::RoleDetail, roles::RoleHolder, roles::RoleTag, roles::NewRole, roles::RoleUpdate,
         audit::AuditEvent, audit::AuditEventList, audit::ChainHead,
         deployments::Deployment, deployments::DeploymentList, deployments::NewDeployment, deployments::DeploymentUpdate,

@@ -3,6 +3,7 @@
 pub mod actor;
 pub mod audit_chain;
 pub mod custom_roles;
+pub mod delivery;
 pub mod email;
 pub mod ids;
 pub mod links;

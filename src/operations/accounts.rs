@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::crypto;
 use crate::domain::ids::SessionId;
-use crate::mail::Sender;
+use crate::mail::Postbox;
 use crate::domain::security_log::SecurityEvent;
 use crate::operations::{identity, security_log};
 use crate::storage::Db;
@@ -31,8 +31,28 @@ pub struct SignupInput {
     pub organization: String,
 }
 
-/// Creates the account, its organization and the owner membership, with `org.created`.
-pub fn sign_up(db: &Db, meta: &RequestMeta, input: &SignupInput) -> Result<(AccountId, OrgId), OpError> {
+/// Creates the account, its organization and the owner membership, with `org.created`, and
+/// queues the link that verifies the address, all in one transaction.
+pub fn sign_up(
+    db: &Db,
+    postbox: &Postbox,
+    settings: &identity::Settings,
+    meta: &RequestMeta,
+    input: &SignupInput,
+) -> Result<(AccountId, OrgId), OpError> {
+    let made = create(db, Some((postbox, settings)), meta, input)?;
+    postbox.posted();
+    Ok(made)
+}
+
+/// Sign-up's work; `verify` is where the verification link goes (none for an address the
+/// operator vouches for).
+fn create(
+    db: &Db,
+    verify: Option<(&Postbox, &identity::Settings)>,
+    meta: &RequestMeta,
+    input: &SignupInput,
+) -> Result<(AccountId, OrgId), OpError> {
     let name = names::person_name(&input.name);
     let email = Email::parse(&input.email);
     let org_name = names::org_name("organization", &input.organization);
@@ -50,9 +70,14 @@ pub fn sign_up(db: &Db, meta: &RequestMeta, input: &SignupInput) -> Result<(Acco
         if accounts::email_taken(conn, &email)? {
             return Err(email_in_use());
         }
-        accounts::insert(conn, &new_account_row(account, &email, &name, hash))?;
+        let row = new_account_row(account, &email, &name, hash);
+        accounts::insert(conn, &row)?;
         let ctx = Ctx { actor: Actor::Account { id: account, email: email.clone() }, meta: meta.clone() };
-        insert_owned_org(conn, &ctx, NewMember { account, email: &email, name: &name }, &org_name)
+        let org = insert_owned_org(conn, &ctx, NewMember { account, email: &email, name: &name }, &org_name)?;
+        if let Some((postbox, settings)) = verify {
+            identity::queue_verification(conn, postbox, settings, &row)?;
+        }
+        Ok(org)
     })?;
     Ok((account, org))
 }
@@ -118,7 +143,7 @@ pub fn create_owner(
         password: password.to_string(),
         organization: org_name.to_string(),
     };
-    let (account, org) = sign_up(db, &RequestMeta { ip: None, user_agent: Some("steward create-owner".into()) }, &input)?;
+    let (account, org) = create(db, None, &RequestMeta { ip: None, user_agent: Some("steward create-owner".into()) }, &input)?;
     // the operator vouches for the address
     db.write(|conn| accounts::mark_verified(conn, account, storage::now()).map_err(OpError::from))?;
     Ok((account, org))
@@ -138,7 +163,7 @@ pub fn update_profile(db: &Db, account: AccountId, raw_name: &str) -> Result<(),
 /// The session it is made from stays; the account's other sessions end.
 pub fn change_password(
     db: &Db,
-    sender: &Sender,
+    postbox: &Postbox,
     meta: &RequestMeta,
     account: AccountId,
     keep: SessionId,
@@ -154,9 +179,11 @@ pub fn change_password(
     let epoch = db.write(|conn| {
         storage::sessions::delete_all_of_account(conn, account, Some(keep))?;
         security_log::record(conn, account, SecurityEvent::PasswordChanged, meta)?;
-        accounts::set_password(conn, account, &hash).map_err(OpError::from)
+        let epoch = accounts::set_password(conn, account, &hash)?;
+        identity::queue_password_changed(conn, postbox, &stored, "changed", storage::now())?;
+        Ok::<_, OpError>(epoch)
     })?;
-    identity::tell_password_changed(sender, &stored, "changed", storage::now());
+    postbox.posted();
     Ok(epoch)
 }
 

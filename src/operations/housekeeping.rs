@@ -1,6 +1,6 @@
 //! The housekeeping: every instance runs it in the background, and in each round the one that
 //! holds the lease sweeps what has run its course (spent rate-limit buckets, timed-out
-//! sessions, spent account links, old security-log entries).
+//! sessions, spent account links, old security-log entries, undeliverable emails).
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use crate::background::{Background, Ticker, Waker};
 use crate::crypto;
 use crate::operations::{OpError, sessions};
-use crate::storage::{self, Db, DbConn, leases, rate_limits, security_log};
+use crate::storage::{self, Db, DbConn, leases, outbox, rate_limits, security_log};
 
 /// The lease a round takes first: one instance sweeps at a time.
 pub const LEASE: &str = "housekeeping";
@@ -49,6 +49,11 @@ pub const SWEEPS: &[(&str, Sweep)] = &[
         let retention = chrono::Duration::from_std(settings.security_log_retention).unwrap_or(chrono::Duration::days(365));
         security_log::delete_older_than(conn, now - retention)
     }),
+    // emails whose link expired before they could be delivered: their bodies go (the delivery
+    // worker runs the same sweep on its rounds)
+    ("outbox_expired", |conn, _, now| outbox::expire_overdue(conn, now)),
+    // sent and dead emails, a while after (they carry no body any more)
+    ("outbox_finished", |conn, _, now| outbox::delete_finished_before(conn, now - outbox::FINISHED_RETENTION)),
 ];
 
 /// What one sweep of a round did: the rows it deleted, or why it failed.

@@ -1,6 +1,7 @@
 //! Proving who one is: verifying an account's email through a mailed link, and setting a new
 //! password through one when the old is forgotten. Links are 32 random bytes, mailed once,
-//! stored as their SHA-256 and used once.
+//! stored as their SHA-256 and used once. Each email is written to the outbox in the
+//! transaction of the change it belongs to, and delivered in the background.
 
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use crate::crypto;
 use crate::domain::links::{LinkPurpose, LinkRefusal};
 use crate::domain::password::check_new_password;
 use crate::domain::{AccountId, Email};
-use crate::mail::{AccountMail, Sender};
+use crate::mail::{self, AccountMail, Postbox};
+use crate::storage::outbox::{self, Kind};
 use crate::domain::RequestMeta;
 use crate::domain::security_log::SecurityEvent;
 use crate::operations::{OpError, security_log};
@@ -92,21 +94,44 @@ pub enum Confirmed {
 
 /// Mails a new verification link to the account's address (the older ones stop working).
 /// Nothing is sent for an address already verified.
-pub fn send_verification(db: &Db, sender: &Sender, settings: &Settings, account: AccountId) -> Result<(), OpError> {
-    let (account, token, expires_at) = db.write(|conn| {
+pub fn send_verification(db: &Db, postbox: &Postbox, settings: &Settings, account: AccountId) -> Result<(), OpError> {
+    let queued = db.write(|conn| {
         let account = accounts::find(conn, account)?.ok_or(OpError::NotFound)?;
-        let expires_at = storage::now() + VERIFY_TTL;
-        let token = if account.email_verified_at.is_none() {
-            Some(new_link(conn, &account, LinkPurpose::VerifyEmail, expires_at)?)
-        } else {
-            None
-        };
-        Ok::<_, OpError>((account, token, expires_at))
+        if account.email_verified_at.is_some() {
+            return Ok::<_, OpError>(false);
+        }
+        queue_verification(conn, postbox, settings, &account)?;
+        Ok(true)
     })?;
-    let Some(token) = token else { return Ok(()) };
+    if queued {
+        postbox.posted();
+    }
+    Ok(())
+}
+
+/// A new verification link for the account's address, written to the outbox inside the
+/// caller's transaction (sign-up's, or the "send again" of the profile).
+pub(crate) fn queue_verification(conn: &mut DbConn, postbox: &Postbox, settings: &Settings, account: &Account) -> Result<(), OpError> {
+    let now = storage::now();
+    let expires_at = now + VERIFY_TTL;
+    let token = new_link(conn, account, LinkPurpose::VerifyEmail, expires_at)?;
     let link = format!("{}/verify-email/{token}", settings.base_url);
     let mail = AccountMail::verify_email(&account.name, account.email.as_str(), &link, expires_at)?;
-    sender.send(&mail.message(&sender.from, account.email.as_str())?)?;
+    queue(conn, postbox, Kind::Verification, &mail, account.email.as_str(), Some(expires_at), now)
+}
+
+/// Writes an account's email to the outbox, inside the caller's transaction.
+pub(crate) fn queue(
+    conn: &mut DbConn,
+    postbox: &Postbox,
+    kind: Kind,
+    mail: &AccountMail,
+    to: &str,
+    expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(), OpError> {
+    let message = mail.message(&postbox.from, to)?;
+    outbox::queue(conn, &mail::outgoing(kind, &message, None, expires_at)?, now)?;
     Ok(())
 }
 
@@ -153,7 +178,7 @@ pub fn verify_email(db: &Db, meta: &RequestMeta, token: &str) -> Result<Result<C
 /// and tells the current one. Nothing changes until the link is confirmed.
 pub fn request_email_change(
     db: &Db,
-    sender: &Sender,
+    postbox: &Postbox,
     settings: &Settings,
     account: AccountId,
     raw_email: &str,
@@ -167,22 +192,20 @@ pub fn request_email_change(
     if new_email == current.email {
         return Err(crate::domain::Invalid::new("email", "This is already your address.").into());
     }
-    let (token, expires_at) = db.write(|conn| {
+    db.write(|conn| {
         if accounts::email_taken(conn, &new_email)? {
             return Err(OpError::from(crate::domain::Invalid::new("email", "This address cannot be used.")));
         }
-        let expires_at = storage::now() + VERIFY_TTL;
-        Ok((new_link_to(conn, &current, LinkPurpose::ChangeEmail, &new_email, expires_at)?, expires_at))
+        let now = storage::now();
+        let expires_at = now + VERIFY_TTL;
+        let token = new_link_to(conn, &current, LinkPurpose::ChangeEmail, &new_email, expires_at)?;
+        let link = format!("{}/verify-email/{token}", settings.base_url);
+        let mail = AccountMail::change_email(&current.name, new_email.as_str(), &link, expires_at)?;
+        queue(conn, postbox, Kind::EmailChange, &mail, new_email.as_str(), Some(expires_at), now)?;
+        let notice = AccountMail::email_change_requested(&current.name, current.email.as_str(), new_email.as_str())?;
+        queue(conn, postbox, Kind::EmailChangeNotice, &notice, current.email.as_str(), None, now)
     })?;
-    let link = format!("{}/verify-email/{token}", settings.base_url);
-    let mail = AccountMail::change_email(&current.name, new_email.as_str(), &link, expires_at)?;
-    sender.send(&mail.message(&sender.from, new_email.as_str())?)?;
-    let notice = AccountMail::email_change_requested(&current.name, current.email.as_str(), new_email.as_str())
-        .and_then(|m| m.message(&sender.from, current.email.as_str()))
-        .and_then(|m| sender.send(&m));
-    if let Err(e) = notice {
-        tracing::error!(error = %e, account = %account, "the notice of an email change was not sent");
-    }
+    postbox.posted();
     Ok(new_email)
 }
 
@@ -191,17 +214,20 @@ pub fn request_email_change(
 /// Mails a reset link if an account has this address; does nothing otherwise. Run it off the
 /// request's path, so that the answer and its time are the same whether or not the account
 /// exists.
-pub fn send_reset(db: &Db, sender: &Sender, settings: &Settings, email: &Email) -> Result<(), OpError> {
-    let found = db.write(|conn| {
-        let Some(account) = accounts::find_by_email(conn, email)? else { return Ok::<_, OpError>(None) };
-        let expires_at = settings.reset_expiry(storage::now());
+pub fn send_reset(db: &Db, postbox: &Postbox, settings: &Settings, email: &Email) -> Result<(), OpError> {
+    let queued = db.write(|conn| {
+        let Some(account) = accounts::find_by_email(conn, email)? else { return Ok::<_, OpError>(false) };
+        let now = storage::now();
+        let expires_at = settings.reset_expiry(now);
         let token = new_link(conn, &account, LinkPurpose::ResetPassword, expires_at)?;
-        Ok(Some((account, token, expires_at)))
+        let link = format!("{}/password/reset/{token}", settings.base_url);
+        let mail = AccountMail::reset_password(&account.name, account.email.as_str(), &link, expires_at)?;
+        queue(conn, postbox, Kind::PasswordReset, &mail, account.email.as_str(), Some(expires_at), now)?;
+        Ok(true)
     })?;
-    let Some((account, token, expires_at)) = found else { return Ok(()) };
-    let link = format!("{}/password/reset/{token}", settings.base_url);
-    let mail = AccountMail::reset_password(&account.name, account.email.as_str(), &link, expires_at)?;
-    sender.send(&mail.message(&sender.from, account.email.as_str())?)?;
+    if queued {
+        postbox.posted();
+    }
     Ok(())
 }
 
@@ -216,7 +242,7 @@ pub fn reset_link(db: &Db, token: &str) -> Result<Result<Email, LinkRefusal>, Op
 /// reset links, and tells the owner by email.
 pub fn reset_password(
     db: &Db,
-    sender: &Sender,
+    postbox: &Postbox,
     meta: &RequestMeta,
     token: &str,
     new_password: &str,
@@ -245,23 +271,18 @@ pub fn reset_password(
         if account.email == link.email {
             accounts::mark_verified(conn, account.id, now)?;
         }
-        Ok::<_, OpError>(Ok((account, now)))
+        queue_password_changed(conn, postbox, &account, "reset", now)?;
+        Ok::<_, OpError>(Ok(()))
     })?;
-    let (account, at) = match done {
-        Ok(done) => done,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    tell_password_changed(sender, &account, "reset", at);
-    Ok(Ok(()))
+    if done.is_ok() {
+        postbox.posted();
+    }
+    Ok(done)
 }
 
-/// Tells the owner that their password changed. The change is made: a mail server that is down
-/// is logged, not reported as a failure of the change.
-pub fn tell_password_changed(sender: &Sender, account: &Account, how: &str, at: NaiveDateTime) {
-    let sent = AccountMail::password_changed(&account.name, account.email.as_str(), how, at)
-        .and_then(|mail| mail.message(&sender.from, account.email.as_str()))
-        .and_then(|message| sender.send(&message));
-    if let Err(e) = sent {
-        tracing::error!(error = %e, account = %account.id, "the password change notice was not sent");
-    }
+/// Tells the owner that their password changed (`how`: "changed" or "reset"), inside the
+/// transaction of the change.
+pub(crate) fn queue_password_changed(conn: &mut DbConn, postbox: &Postbox, account: &Account, how: &str, now: NaiveDateTime) -> Result<(), OpError> {
+    let mail = AccountMail::password_changed(&account.name, account.email.as_str(), how, now)?;
+    queue(conn, postbox, Kind::SecurityNotice, &mail, account.email.as_str(), None, now)
 }

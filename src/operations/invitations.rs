@@ -1,7 +1,8 @@
 //! Invitations: invite, resend, cancel, and the invited person's accept and decline.
 //!
-//! An email is sent before the invitation it carries is saved: a failed send leaves nothing
-//! behind, and the transaction never waits on a mail server.
+//! The email an invitation carries is written to the outbox in the transaction that saves the
+//! invitation: the invitation never waits on a mail server, and the message goes out (and is
+//! retried) in the background.
 
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use crate::storage::{Db, DbConn};
 use crate::domain::ids::InvitationId;
 use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, MembershipStatus, OrgId, Permission, names};
 use crate::domain::password::check_new_password;
-use crate::mail::{self, Sender};
+use crate::mail::{self, Postbox};
+use crate::storage::outbox::{self, Kind};
 use crate::domain::policy;
 use crate::domain::{PermissionSet, Role};
 use crate::operations::access::{lock_and_authorize, permissions_of};
@@ -108,14 +110,19 @@ fn role_label(role: Role, custom: &[CustomRole]) -> String {
     std::iter::once(role.label().to_string()).chain(custom.iter().map(|r| r.name.clone())).collect::<Vec<_>>().join(", ")
 }
 
-fn send_invitation(
-    sender: &Sender,
+/// Writes the invitation's email to the outbox, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn queue_invitation(
+    conn: &mut DbConn,
+    postbox: &Postbox,
     settings: &Settings,
     mc: &MailContext,
+    id: InvitationId,
     email: &Email,
     role: &str,
     token: &str,
     expires_at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> Result<(), OpError> {
     let mail = mail::Invitation {
         org_name: mc.org_name.clone(),
@@ -125,7 +132,8 @@ fn send_invitation(
         link: settings.link(token),
         expires_at,
     };
-    sender.send(&mail.message(&sender.from, email.as_str())?)?;
+    let message = mail.message(&postbox.from, email.as_str())?;
+    outbox::queue(conn, &mail::outgoing(Kind::Invitation, &message, Some(id), Some(expires_at))?, now)?;
     Ok(())
 }
 
@@ -135,37 +143,13 @@ fn may_give(held: PermissionSet, role: Role, custom: &[CustomRole]) -> Result<()
     roles::may_handle_all(held, custom)
 }
 
-/// Whether the actor may invite, read before an email goes out, so that nobody is mailed an
-/// invitation the transaction would then refuse for want of `members.invite` or of the roles
-/// it gives (an API key with chosen permissions included). Answers what the actor stands for,
-/// against which those roles are weighed.
-fn may_invite(conn: &mut DbConn, org: OrgId, actor: &Actor) -> Result<PermissionSet, OpError> {
-    let (allowed, authority) = match actor {
-        Actor::Account { id, .. } => match members::find(conn, org, *id)?.filter(|m| m.status == MembershipStatus::Active) {
-            Some(me) => {
-                let held = permissions_of(conn, &me)?;
-                (held, held)
-            }
-            None => return Err(OpError::NotFound),
-        },
-        Actor::ApiKey { id, .. } => {
-            let key = crate::storage::api_keys::find(conn, org, *id)?.ok_or(OpError::NotFound)?;
-            (key.permission_set(), key.authority())
-        }
-        Actor::Invitee { .. } | Actor::System => (PermissionSet::EMPTY, PermissionSet::EMPTY),
-    };
-    if !allowed.contains(Permission::MembersInvite) {
-        return Err(OpError::Forbidden(String::new()));
-    }
-    Ok(authority)
-}
-
-/// Invites `email` with the base `role` and the custom roles `role_ids`: checks, sends the
-/// email, then saves the invitation and its `member.invited` event. Nobody invites into a role
-/// holding more than they do.
+/// Invites `email` with the base `role` and the custom roles `role_ids`: saves the invitation,
+/// its `member.invited` event and its email (to the outbox) in one transaction. Nobody invites
+/// into a role holding more than they do.
+#[allow(clippy::too_many_arguments)]
 pub fn invite<S: AsRef<str>>(
     db: &Db,
-    sender: &Sender,
+    postbox: &Postbox,
     settings: &Settings,
     ctx: &Ctx,
     org: OrgId,
@@ -183,26 +167,16 @@ pub fn invite<S: AsRef<str>>(
     ])?;
     let (email, role, role_ids) = (email?, role?, role_ids?);
 
-    let (mc, custom) = {
-        let mut conn = db.conn()?;
-        // the checks the transaction repeats, made before an email goes out
-        let held = may_invite(&mut conn, org, &ctx.actor)?;
-        let custom = roles::resolve(&mut conn, org, &role_ids)?;
-        may_give(held, role, &custom)?;
-        check_invitable(&mut conn, org, &email)?;
-        (mail_context(&mut conn, org, &ctx.actor)?, custom)
-    };
     let token = crypto::random_token();
     let now = storage::now();
     let expires_at = settings.expiry(now);
-    send_invitation(sender, settings, &mc, &email, &role_label(role, &custom), &token, expires_at)?;
-
     let id = InvitationId::new();
     db.write(|conn| {
         let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
         let custom = roles::resolve(conn, org, &role_ids)?;
         may_give(held, role, &custom)?;
         check_invitable(conn, org, &email)?;
+        let mc = mail_context(conn, org, &ctx.actor)?;
         let hash = crypto::sha256_hex(token.as_bytes());
         let invited_by = mc.invited_by;
         invitations::insert(conn, NewInvitation { id, org, email: &email, role, token_hash: &hash, invited_by, at: now, expires_at })?;
@@ -222,8 +196,11 @@ pub fn invite<S: AsRef<str>>(
                 })),
             now,
         )?;
-        Ok(id)
-    })
+        queue_invitation(conn, postbox, settings, &mc, id, &email, &role_label(role, &custom), &token, expires_at, now)?;
+        Ok::<_, OpError>(())
+    })?;
+    postbox.posted();
+    Ok(id)
 }
 
 fn only_pending(inv: &Invitation) -> Result<(), OpError> {
@@ -243,35 +220,29 @@ pub fn resendable(db: &Db, org: OrgId, id: InvitationId) -> Result<Invitation, O
 }
 
 /// A new token and expiry for a pending or expired invitation, and a new email; the old link
-/// stops working.
+/// stops working, and the invitation's older messages not sent yet are dropped (their link is
+/// dead).
 pub fn resend(
     db: &Db,
-    sender: &Sender,
+    postbox: &Postbox,
     settings: &Settings,
     ctx: &Ctx,
     org: OrgId,
     id: InvitationId,
 ) -> Result<Email, OpError> {
-    let (inv, mc, custom) = {
-        let mut conn = db.conn()?;
-        let inv = invitations::find(&mut conn, org, id)?.ok_or(OpError::NotFound)?;
-        only_pending(&inv)?;
-        let custom = role_rows::of_invitation(&mut conn, id)?;
-        may_give(may_invite(&mut conn, org, &ctx.actor)?, inv.role, &custom)?;
-        (inv, mail_context(&mut conn, org, &ctx.actor)?, custom)
-    };
     let token = crypto::random_token();
     let now = storage::now();
     let expires_at = settings.expiry(now);
-    send_invitation(sender, settings, &mc, &inv.email, &role_label(inv.role, &custom), &token, expires_at)?;
-
-    db.write(|conn| {
+    let email = db.write(|conn| {
         let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
-        let current = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
-        only_pending(&current)?;
+        let inv = invitations::find(conn, org, id)?.ok_or(OpError::NotFound)?;
+        only_pending(&inv)?;
         // a resend offers the roles again: only someone who could give them may
-        may_give(held, current.role, &role_rows::of_invitation(conn, id)?)?;
+        let custom = role_rows::of_invitation(conn, id)?;
+        may_give(held, inv.role, &custom)?;
+        let mc = mail_context(conn, org, &ctx.actor)?;
         invitations::renew(conn, id, &crypto::sha256_hex(token.as_bytes()), expires_at, now)?;
+        outbox::supersede_undelivered(conn, id)?;
         audit::append(
             conn,
             org,
@@ -283,8 +254,11 @@ pub fn resend(
                 .details(json!({ "role": inv.role.as_str(), "expires_at": expires_at.and_utc().to_rfc3339() })),
             now,
         )?;
-        Ok(inv.email.clone())
-    })
+        queue_invitation(conn, postbox, settings, &mc, id, &inv.email, &role_label(inv.role, &custom), &token, expires_at, now)?;
+        Ok::<_, OpError>(inv.email)
+    })?;
+    postbox.posted();
+    Ok(email)
 }
 
 pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email, OpError> {
@@ -298,9 +272,11 @@ pub fn cancel(db: &Db, ctx: &Ctx, org: OrgId, id: InvitationId) -> Result<Email,
 }
 
 /// Cancels `inv` and records `invitation.cancelled`, inside the caller's transaction (which
-/// has authorized the actor and checked that the invitation is pending).
+/// has authorized the actor and checked that the invitation is pending). Its email, if not
+/// sent yet, is dropped: the link it carries works no more.
 pub(crate) fn cancel_within(conn: &mut DbConn, ctx: &Ctx, org: OrgId, inv: &Invitation, now: NaiveDateTime) -> Result<(), OpError> {
     invitations::set_status(conn, inv.id, InvitationStatus::Cancelled, now)?;
+    outbox::supersede_undelivered(conn, inv.id)?;
     audit::append(
         conn,
         org,
@@ -535,7 +511,20 @@ pub fn page(
     before: Option<(NaiveDateTime, InvitationId)>,
     limit: i64,
 ) -> Result<Vec<Listed>, OpError> {
-    Ok(invitations::page(&mut *db.conn()?, org, state, None, now, before, limit)?)
+    let mut conn = db.conn()?;
+    let mut rows = invitations::page(&mut conn, org, state, None, now, before, limit)?;
+    with_delivery(&mut conn, &mut rows)?;
+    Ok(rows)
+}
+
+/// Fills in where each invitation's newest email stands, in one query for the page.
+fn with_delivery(conn: &mut DbConn, rows: &mut [Listed]) -> Result<(), OpError> {
+    let ids: Vec<InvitationId> = rows.iter().map(|l| l.invitation.id).collect();
+    let found = outbox::delivery_of_invitations(conn, &ids)?;
+    for row in rows.iter_mut() {
+        row.delivery = found.iter().find(|(id, _)| *id == row.invitation.id).map(|(_, d)| d.clone());
+    }
+    Ok(())
 }
 
 /// What the invitation history asks for: one state or all, an email search, a page after the
@@ -551,10 +540,11 @@ pub struct HistoryQuery {
 /// A page of the organization's invitations in every state, newest first, and whether older
 /// ones follow.
 pub fn history(db: &Db, org: OrgId, query: &HistoryQuery, now: NaiveDateTime) -> Result<(Vec<Listed>, bool), OpError> {
-    let mut rows =
-        invitations::page(&mut *db.conn()?, org, query.state, query.search.as_deref(), now, query.before, query.limit + 1)?;
+    let mut conn = db.conn()?;
+    let mut rows = invitations::page(&mut conn, org, query.state, query.search.as_deref(), now, query.before, query.limit + 1)?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit.max(0) as usize);
+    with_delivery(&mut conn, &mut rows)?;
     Ok((rows, more))
 }
 
@@ -565,6 +555,9 @@ pub fn roles_of_invitations(db: &Db, ids: &[InvitationId]) -> Result<Vec<(Invita
 
 /// One invitation with its inviter's email, for the API.
 pub fn listed(db: &Db, org: OrgId, id: InvitationId) -> Result<Option<Listed>, OpError> {
-    Ok(invitations::listed(&mut *db.conn()?, org, id)?)
+    let mut conn = db.conn()?;
+    let mut found: Vec<Listed> = invitations::listed(&mut conn, org, id)?.into_iter().collect();
+    with_delivery(&mut conn, &mut found)?;
+    Ok(found.pop())
 }
 

@@ -45,8 +45,9 @@ pub enum OpError {
     Db(#[from] DbError),
     #[error(transparent)]
     Hash(#[from] crate::crypto::HashError),
-    /// The email could not be sent; nothing was saved.
-    #[error("The email could not be sent, so nothing was saved. {0}")]
+    /// The email a change sends could not be written (its recipient is no mailbox, its
+    /// template failed); the change was not made.
+    #[error("The email could not be written: {0}")]
     Mail(#[from] crate::mail::MailError),
     /// Over a rate limit: nothing was done; the request may be made again after the wait.
     #[error(transparent)]

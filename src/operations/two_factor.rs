@@ -9,7 +9,9 @@ use crate::operations::security_log;
 use crate::crypto;
 use crate::domain::two_factor::{self, RECOVERY_CODES, Typed};
 use crate::domain::{AccountId, Email, Invalid, totp};
-use crate::mail::{AccountMail, Sender};
+use crate::mail::{AccountMail, Postbox};
+use crate::operations::identity;
+use crate::storage::outbox::Kind;
 use crate::operations::OpError;
 use crate::storage::accounts::{self, Account};
 use crate::storage::{self, Db, DbConn, recovery_codes};
@@ -50,7 +52,7 @@ fn recovery_hash(compact: &str) -> String {
 /// Turns two-factor on with `secret` (offered on the page and kept in the session, never taken
 /// from the form) once `typed` is a current code of it. Returns the recovery codes, to be shown
 /// once: only their hashes are kept. The owner is told by email.
-pub fn enable(db: &Db, sender: &Sender, meta: &RequestMeta, account: AccountId, secret: &str, typed: &str) -> Result<Vec<String>, OpError> {
+pub fn enable(db: &Db, postbox: &Postbox, meta: &RequestMeta, account: AccountId, secret: &str, typed: &str) -> Result<Vec<String>, OpError> {
     let bytes = totp::decode_secret(secret).ok_or_else(|| OpError::Internal("the offered secret is not base32".into()))?;
     let Some(Typed::Totp(code)) = Typed::parse(typed) else {
         return Err(Invalid::new("code", "Enter the 6-digit code your authenticator app shows.").into());
@@ -62,16 +64,16 @@ pub fn enable(db: &Db, sender: &Sender, meta: &RequestMeta, account: AccountId, 
     })?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| two_factor::recovery_code(crypto::random_bytes())).collect();
     let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(&c.replace('-', ""))).collect();
-    let account = db.write(|conn| {
+    db.write(|conn| {
         let account = accounts::find(conn, account)?.ok_or(OpError::NotFound)?;
         if !accounts::enable_totp(conn, account.id, secret, step, now)? {
             return Err(OpError::Conflict("Two-factor authentication is already on for your account.".into()));
         }
         recovery_codes::replace(conn, account.id, &hashes)?;
         security_log::record(conn, account.id, SecurityEvent::TwoFactorEnabled, meta)?;
-        Ok(account)
+        tell(conn, postbox, &account, true, "from your profile", now)
     })?;
-    tell(sender, &account, true, "from your profile", now);
+    postbox.posted();
     Ok(codes)
 }
 
@@ -105,7 +107,7 @@ pub enum Factor {
 /// Turns two-factor off after checking the password and a second factor (a current code or an
 /// unused recovery code): the secret and the recovery codes are deleted, and the owner is told
 /// by email.
-pub fn disable(db: &Db, sender: &Sender, meta: &RequestMeta, account: AccountId, password: &str, typed: &str) -> Result<(), OpError> {
+pub fn disable(db: &Db, postbox: &Postbox, meta: &RequestMeta, account: AccountId, password: &str, typed: &str) -> Result<(), OpError> {
     let stored = accounts::find(&mut *db.conn()?, account)?.ok_or(OpError::NotFound)?;
     if !stored.two_factor_on() {
         return Err(OpError::Conflict("Two-factor authentication is already off for your account.".into()));
@@ -116,7 +118,7 @@ pub fn disable(db: &Db, sender: &Sender, meta: &RequestMeta, account: AccountId,
         return Err(Invalid::new("password", "The password is not correct.").into());
     }
     let now = storage::now();
-    let account = db.write(|conn| {
+    db.write(|conn| {
         let account = accounts::find(conn, account)?.ok_or(OpError::NotFound)?;
         if accept_factor(conn, &account, typed, now)?.is_none() {
             return Err(wrong_code().into());
@@ -124,9 +126,9 @@ pub fn disable(db: &Db, sender: &Sender, meta: &RequestMeta, account: AccountId,
         accounts::disable_totp(conn, account.id)?;
         recovery_codes::delete_all(conn, account.id)?;
         security_log::record(conn, account.id, SecurityEvent::TwoFactorDisabled, meta)?;
-        Ok::<_, OpError>(account)
+        tell(conn, postbox, &account, false, "from your profile", now)
     })?;
-    tell(sender, &account, false, "from your profile", now);
+    postbox.posted();
     Ok(())
 }
 
@@ -185,30 +187,28 @@ pub struct Reset {
 }
 
 /// The operator turns two-factor off for someone who lost both their authenticator and their
-/// recovery codes: the secret and the codes are deleted, and the owner is told by email (when
-/// mail can be sent at all). NotFound when no account has the address.
-pub fn reset(db: &Db, sender: Option<&Sender>, raw_email: &str) -> Result<Reset, OpError> {
+/// recovery codes: the secret and the codes are deleted, and the owner is told by email (queued
+/// with the change; a server delivers it). NotFound when no account has the address.
+pub fn reset(db: &Db, postbox: &Postbox, raw_email: &str) -> Result<Reset, OpError> {
     let email = Email::parse(raw_email)?;
     let now = storage::now();
-    let (account, was_on, deleted) = db.write(|conn| {
+    let reset = db.write(|conn| {
         let account = accounts::find_by_email(conn, &email)?.ok_or(OpError::NotFound)?;
         let was_on = accounts::disable_totp(conn, account.id)?;
         let deleted = recovery_codes::delete_all(conn, account.id)?;
-        Ok::<_, OpError>((account, was_on, deleted))
+        if was_on {
+            tell(conn, postbox, &account, false, "by the operator of this Steward server", now)?;
+        }
+        Ok::<_, OpError>(Reset { email: account.email, was_on, recovery_codes_deleted: deleted })
     })?;
-    if let Some(sender) = sender.filter(|_| was_on) {
-        tell(sender, &account, false, "by the operator of this Steward server", now);
+    if reset.was_on {
+        postbox.posted();
     }
-    Ok(Reset { email: account.email, was_on, recovery_codes_deleted: deleted })
+    Ok(reset)
 }
 
-/// Tells the owner that two-factor was turned on or off. The change is made: a mail server
-/// that is down is logged, not reported as a failure of the change.
-fn tell(sender: &Sender, account: &Account, turned_on: bool, how: &str, at: NaiveDateTime) {
-    let sent = AccountMail::two_factor_changed(&account.name, account.email.as_str(), turned_on, how, at)
-        .and_then(|mail| mail.message(&sender.from, account.email.as_str()))
-        .and_then(|message| sender.send(&message));
-    if let Err(e) = sent {
-        tracing::error!(error = %e, account = %account.id, "the two-factor notice was not sent");
-    }
+/// Tells the owner that two-factor was turned on or off, inside the transaction of the change.
+fn tell(conn: &mut DbConn, postbox: &Postbox, account: &Account, turned_on: bool, how: &str, at: NaiveDateTime) -> Result<(), OpError> {
+    let mail = AccountMail::two_factor_changed(&account.name, account.email.as_str(), turned_on, how, at)?;
+    identity::queue(conn, postbox, Kind::SecurityNotice, &mail, account.email.as_str(), None, at)
 }

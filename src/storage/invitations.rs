@@ -163,6 +163,9 @@ pub struct Listed {
     pub invitation: Invitation,
     pub invited_by_email: Option<String>,
     pub resent_at: Option<NaiveDateTime>,
+    /// Where its newest email stands: None as read here, filled in from the outbox for a page
+    /// (`outbox::delivery_of_invitations`) by whoever shows it.
+    pub delivery: Option<crate::domain::delivery::Delivery>,
 }
 
 /// Invitations newest first, after the cursor `(created_at, id)`, optionally only those in one
@@ -201,7 +204,7 @@ pub fn page(
         q = q.filter(invitations::created_at.lt(at).or(invitations::created_at.eq(at).and(invitations::id.lt(id))));
     }
     let rows: Vec<(Invitation, Option<String>, Option<NaiveDateTime>)> = q.load(conn)?;
-    Ok(rows.into_iter().map(|(invitation, invited_by_email, resent_at)| Listed { invitation, invited_by_email, resent_at }).collect())
+    Ok(rows.into_iter().map(|(invitation, invited_by_email, resent_at)| Listed { invitation, invited_by_email, resent_at, delivery: None }).collect())
 }
 
 pub fn listed(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Option<Listed>> {
@@ -213,5 +216,5 @@ pub fn listed(conn: &mut DbConn, org: OrgId, id: InvitationId) -> QueryResult<Op
         .select((Invitation::as_select(), accounts::email.nullable(), invitations::resent_at))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(invitation, invited_by_email, resent_at)| Listed { invitation, invited_by_email, resent_at }))
+    Ok(row.map(|(invitation, invited_by_email, resent_at)| Listed { invitation, invited_by_email, resent_at, delivery: None }))
 }

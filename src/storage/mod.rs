@@ -14,6 +14,7 @@ pub mod leases;
 pub mod member_list;
 pub mod members;
 pub mod orgs;
+pub mod outbox;
 pub mod rate_limits;
 pub mod recovery_codes;
 pub mod roles;

@@ -211,6 +211,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Every email to send, written with the change that sends it (see storage/outbox.rs).
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        envelope_from -> Nullable<Text>,
+        body -> Nullable<Binary>,
+        invitation_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        expired_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(security_events -> accounts (account_id));
@@ -228,6 +248,7 @@ diesel::joinable!(roles -> organizations (org_id));
 diesel::joinable!(member_roles -> roles (role_id));
 diesel::joinable!(invitation_roles -> roles (role_id));
 diesel::joinable!(invitation_roles -> invitations (invitation_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -246,4 +267,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     roles,
     member_roles,
     invitation_roles,
+    outbox,
 );

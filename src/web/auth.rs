@@ -134,12 +134,12 @@ pub async fn signup(
     }
     let input = form.into_inner();
     let (meta, client, limits) = (request_meta(&req), state.limits.client(&req), state.limits.clone());
-    let attempt = input.clone();
+    let (attempt, st, settings) = (input.clone(), state.get_ref().clone(), state.identity_settings());
     let outcome = state
         .run(move |db| {
             // before any work: each sign-up costs an argon2 hash and makes an account
             limits.signup(db, client)?;
-            accounts::sign_up(db, &meta, &attempt)
+            accounts::sign_up(db, &st.mail, &settings, &meta, &attempt)
         })
         .await;
     let outcome = match outcome {
@@ -151,7 +151,6 @@ pub async fn signup(
         Err(e) => Err(WebError::from(e)),
     };
     let done = |(account, org): (accounts::Account, _)| {
-        send_verification(&state, account.id);
         let message = format!("Welcome to Steward. Your organization is ready. We sent a link to {} to confirm the address.", account.email);
         Done::to(shell::org_home(org, true), message)
     };
@@ -170,17 +169,6 @@ pub async fn start_session(state: &AppState, req: &HttpRequest, session: &Sessio
     let secret = state.run(move |db| sessions::start(db, id, &meta)).await?;
     session::sign_in(session, account, &secret);
     Ok(())
-}
-
-/// Mails the verification link after the answer: a slow or absent mail server never holds up
-/// a sign-up, and the profile can send the link again.
-fn send_verification(state: &AppState, account: crate::domain::AccountId) {
-    let (st, settings) = (state.clone(), state.identity_settings());
-    actix_web::rt::task::spawn_blocking(move || {
-        if let Err(e) = crate::operations::identity::send_verification(&st.db, &st.mail, &settings, account) {
-            tracing::error!(error = %e, "verification email not sent");
-        }
-    });
 }
 
 /// Ends the session's row, so that a copy of the cookie is worthless, then the cookie.

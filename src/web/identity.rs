@@ -107,23 +107,14 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, current: Curre
         return Ok(see_other(&req, "/profile"));
     }
     let (settings, st, account) = (state.identity_settings(), state.get_ref().clone(), current.id());
-    let sent: Result<(), OpError> = state
+    state
         .run(move |db| {
             st.limits.verification_resend(db, account)?;
             identity::send_verification(db, &st.mail, &settings, account)
         })
-        .await;
-    match sent {
-        Ok(()) => {
-            let message = format!("We sent a new link to {}. It works for three days.", current.account.email);
-            session::flash(&current.session, FlashKind::Success, message);
-        }
-        Err(OpError::Mail(e)) => {
-            tracing::error!(error = %e, "verification email not sent");
-            session::flash(&current.session, FlashKind::Error, "The email could not be sent. Try again in a few minutes.");
-        }
-        Err(e) => return Err(e.into()),
-    }
+        .await?;
+    let message = format!("We sent a new link to {}. It works for three days.", current.account.email);
+    session::flash(&current.session, FlashKind::Success, message);
     Ok(see_other(&req, "/profile"))
 }
 

@@ -12,7 +12,7 @@ use crate::operations::invitations::{self as inv, HistoryQuery, Listed};
 use crate::web::error::WebError;
 use crate::web::extract::{Authorized, perm};
 use crate::web::format;
-use crate::web::members::Choice;
+use crate::web::members::{Choice, DeliveryBadge};
 use crate::web::shell::{self, Shell};
 
 const PAGE_SIZE: i64 = 50;
@@ -69,6 +69,8 @@ pub struct RowView {
     pub status_class: &'static str,
     /// Under the status: when a pending one expires, since when an expired one has.
     pub status_note: String,
+    /// Beside a pending one's status: where its email stands, until it is sent.
+    pub delivery: Option<DeliveryBadge>,
     pub sent_by: String,
     pub sent: String,
     pub changed: String,
@@ -94,7 +96,9 @@ fn row_view(l: Listed, can_manage: bool, now: NaiveDateTime) -> RowView {
         InvitationState::Expired => format!("since {} UTC", format::minutes(i.expires_at)),
         _ => String::new(),
     };
+    let delivery = if state == InvitationState::Pending { DeliveryBadge::of(l.delivery) } else { None };
     RowView {
+        delivery,
         id: i.id.to_string(),
         email: i.email.to_string(),
         role: i.role.label(),

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::app::AppState;
+use crate::domain::delivery::Delivery;
 use crate::domain::member_list::{RoleFilter, Sort, StatusFilter};
 use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Permission, PermissionSet, Role};
 use crate::operations::members::{ListQuery, ListRow, Membership, RoleTag};
@@ -46,6 +47,8 @@ pub struct RowView {
     pub name: String,
     pub status_label: &'static str,
     pub status_class: &'static str,
+    /// Beside a pending invitation's status: where its email stands, until it is sent.
+    pub delivery: Option<DeliveryBadge>,
     pub role: &'static str,
     /// The custom roles, by name.
     pub custom_roles: Vec<String>,
@@ -61,6 +64,34 @@ pub struct RowView {
     pub can_resend: bool,
     pub can_cancel: bool,
     pub is_self: bool,
+}
+
+/// How an invitation's email that has not gone out yet reads beside its status; nothing once
+/// it is sent (or for an invitation mailed before the outbox kept track).
+pub struct DeliveryBadge {
+    pub label: &'static str,
+    pub class: &'static str,
+    /// The mail server's last answer, on hover.
+    pub title: String,
+}
+
+impl DeliveryBadge {
+    pub fn of(delivery: Option<Delivery>) -> Option<DeliveryBadge> {
+        match delivery? {
+            Delivery::Sent => None,
+            Delivery::Queued => Some(DeliveryBadge { label: "Email queued", class: "badge-gray", title: "Waiting to be sent".into() }),
+            Delivery::Retrying { last_error } => Some(DeliveryBadge {
+                label: "Delivery failed, retrying",
+                class: "badge-amber",
+                title: format!("Last attempt: {last_error}"),
+            }),
+            Delivery::Expired => Some(DeliveryBadge {
+                label: "Email not delivered",
+                class: "badge-red",
+                title: "The link expired before the email could be sent. Resend the invitation.".into(),
+            }),
+        }
+    }
 }
 
 /// What the list knows of the viewer: who they are and what they may do.
@@ -79,7 +110,9 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
     let within_reach = viewer.held.covers(permissions);
     if row.kind == "invitation" {
         let expired = row.status == "expired";
+        let delivery = if expired { None } else { DeliveryBadge::of(row.delivery()) };
         return RowView {
+            delivery,
             is_invitation: true,
             id: row.id,
             email: row.email,
@@ -106,6 +139,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
     let is_self = row.id == viewer.me.to_string();
     let actionable = viewer.can_manage && !is_self && role != Role::Owner && within_reach;
     RowView {
+        delivery: None,
         is_invitation: false,
         email: row.email,
         name: row.name,

@@ -81,7 +81,7 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.wait_for_text("tr[data-email='grace@example.com']", "Pending Invitation").await;
 
     // Grace opens the emailed link in a fresh session and creates her account
-    let token = app.outbox_token_for("grace@example.com");
+    let token = app.outbox_token_for("grace@example.com").await;
     browser.client.delete_all_cookies().await.expect("cookies");
     browser.goto(&format!("{base}/invitations/{token}")).await;
     browser.wait_for_text(".auth-card", "Analytical Engines").await;
@@ -346,7 +346,7 @@ async fn create_a_role_invite_someone_into_it_and_they_can_do_exactly_what_it_al
     browser.screenshot("role-delete-page").await;
 
     // Grace accepts and lands where her roles let her: the member list
-    let token = app.outbox_token_for("grace@example.com");
+    let token = app.outbox_token_for("grace@example.com").await;
     browser.client.delete_all_cookies().await.expect("cookies");
     browser.goto(&format!("{base}/invitations/{token}")).await;
     browser.wait_for_text(".auth-card", "Analytical Engines").await;

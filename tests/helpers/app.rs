@@ -398,12 +398,18 @@ impl TestApp {
         TestAppBuilder::default()
     }
 
-    /// Stops the server and drops its PostgreSQL database (unless it runs beside another).
-    pub async fn stop(mut self) {
+    /// Stops the server and its workers, as a restart would, keeping the database and the
+    /// outbox directory for an instance started `beside` this one (`stop` drops them later).
+    pub async fn stop_server(&mut self) {
         self.handle.stop(false).await;
         if let Some(background) = self.background.take() {
             tokio::task::spawn_blocking(move || background.shutdown()).await.expect("background shutdown");
         }
+    }
+
+    /// Stops the server and drops its PostgreSQL database (unless it runs beside another).
+    pub async fn stop(mut self) {
+        self.stop_server().await;
         if let Some((admin, name)) = self.pg.clone() {
             drop(self.db);
             let _ = tokio::task::spawn_blocking(move || {

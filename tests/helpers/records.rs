@@ -1,6 +1,7 @@
 //! What tests read back to check that a rule held, and the few changes made behind the app's back.
 //!
-//! Counts, the audit events, ids by email or name, the mail that went out; an invitation's
+//! Counts, the audit events, ids by email or name, the mail that went out (waiting for the
+//! outbox's worker); an invitation's
 //! expiry, an audit store that refuses an event.
 
 use steward::domain::ids::{DeploymentId, InvitationId};
@@ -24,8 +25,29 @@ pub fn link_token_in(raw: &str, path: &str) -> Option<String> {
 }
 
 impl TestApp {
-    /// The messages written to the outbox, oldest first.
-    pub fn outbox(&self) -> Vec<String> {
+    /// Waits until every email queued so far has had its first attempt: the outbox is now
+    /// asynchronous, so a message is written (or sent over SMTP) a moment after the change that
+    /// queued it. A message that failed is not waited for (it waits for its retry).
+    pub async fn mail_settled(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let untried = self.with_db(|db| storage::outbox::untried(&mut db.conn().expect("conn")).expect("untried")).await;
+            if untried == 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{untried} emails still wait for their first attempt");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The messages written to the outbox directory, oldest first, once the queued ones are.
+    pub async fn outbox(&self) -> Vec<String> {
+        self.mail_settled().await;
+        self.outbox_files()
+    }
+
+    /// The `.eml` files in the outbox directory as they are now, oldest first.
+    fn outbox_files(&self) -> Vec<String> {
         let Ok(dir) = std::fs::read_dir(&self.outbox) else { return Vec::new() };
         let mut files: Vec<(std::time::SystemTime, String)> = dir
             .flatten()
@@ -38,31 +60,43 @@ impl TestApp {
 
     /// The invitation emails in the outbox, oldest first (sign-up also mails a verification
     /// link, which these leave out).
-    pub fn invitation_mails(&self) -> Vec<String> {
-        self.outbox().into_iter().filter(|m| token_in(m).is_some()).collect()
+    pub async fn invitation_mails(&self) -> Vec<String> {
+        self.outbox().await.into_iter().filter(|m| token_in(m).is_some()).collect()
     }
 
     /// The token of the newest invitation mailed to `email` through the outbox.
-    pub fn outbox_token_for(&self, email: &str) -> String {
-        self.newest_link_in_outbox(email, "/invitations/").unwrap_or_else(|| panic!("no invitation for {email} in the outbox"))
+    pub async fn outbox_token_for(&self, email: &str) -> String {
+        self.newest_link_in_outbox(email, "/invitations/").await.unwrap_or_else(|| panic!("no invitation for {email} in the outbox"))
     }
 
     /// The token of the newest link under `path` mailed to `email`, if any.
-    pub fn newest_link_in_outbox(&self, email: &str, path: &str) -> Option<String> {
-        self.outbox().iter().rev().filter(|m| m.contains(&format!("To: {email}"))).find_map(|m| link_token_in(m, path))
+    pub async fn newest_link_in_outbox(&self, email: &str, path: &str) -> Option<String> {
+        self.mail_settled().await;
+        self.newest_link_in_files(email, path)
     }
 
-    /// The newest link under `path` mailed to `email`, waiting for it: some mail (verification,
-    /// password reset) goes out after the answer.
+    fn newest_link_in_files(&self, email: &str, path: &str) -> Option<String> {
+        self.outbox_files().iter().rev().filter(|m| m.contains(&format!("To: {email}"))).find_map(|m| link_token_in(m, path))
+    }
+
+    /// The newest link under `path` mailed to `email`, waiting for it: some mail (a password
+    /// reset) is queued after the answer, and all of it is delivered in the background.
     pub async fn wait_for_link(&self, email: &str, path: &str) -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
-            if let Some(token) = self.newest_link_in_outbox(email, path) {
+            self.mail_settled().await;
+            if let Some(token) = self.newest_link_in_files(email, path) {
                 return token;
             }
             assert!(std::time::Instant::now() < deadline, "no {path} link for {email} in the outbox");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+    }
+
+    /// The outbox's rows of the messages to `recipient`, oldest first.
+    pub async fn outbox_rows(&self, recipient: &str) -> Vec<storage::outbox::Stored> {
+        let recipient = recipient.to_string();
+        self.with_db(move |db| storage::outbox::to_recipient(&mut db.conn().expect("conn"), &recipient).expect("outbox rows")).await
     }
 
     /// Rows in a table, for "nothing changed" assertions.

@@ -83,7 +83,7 @@ async fn accepting_through_the_emailed_link_confirms_the_address(app: &TestApp) 
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     let (bob, _) = app.sign_up("bob@example.com", "Bob's").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let token = app.outbox_token_for("bob@example.com");
+    let token = app.outbox_token_for("bob@example.com").await;
     bob.post(&format!("/invitations/{token}/accept"), &[]).await.assert_status(303);
     let profile = bob.get("/profile").await;
     assert!(profile.contains(">Verified<") && !profile.contains("Not verified"), "{}", profile.body);
@@ -141,7 +141,7 @@ async fn a_new_email_address_takes_effect_only_once_its_link_is_opened(app: &Tes
     asked.assert_status(303);
     assert!(ada.get("/profile").await.contains("We sent a link to ada@new.example"));
     // the current address is told, and nothing has changed yet
-    let notice = app.outbox().into_iter().find(|m| m.contains("To: ada@example.com") && m.contains("ada@new.example"));
+    let notice = app.outbox().await.into_iter().find(|m| m.contains("To: ada@example.com") && m.contains("ada@new.example"));
     assert!(notice.is_some(), "the current address is told");
     assert!(ada.get("/profile").await.contains(r#"value="ada@example.com""#));
     app.client().sign_in("ada@example.com", PASSWORD).await.assert_status(303);

@@ -21,10 +21,10 @@ async fn one_of_each(app: &TestApp) -> (Client, OrgId) {
         owner.invite(org, email, "viewer").await;
     }
     app.expire_invitation(org, "expired@example.com").await;
-    let token = app.outbox_token_for("accepted@example.com");
+    let token = app.outbox_token_for("accepted@example.com").await;
     let accepted = app.client().post(&format!("/invitations/{token}/accept"), &[("name", "Acce Pted"), ("password", PASSWORD)]).await;
     accepted.assert_status(303);
-    let token = app.outbox_token_for("declined@example.com");
+    let token = app.outbox_token_for("declined@example.com").await;
     app.client().post(&format!("/invitations/{token}/decline"), &[]).await.assert_status(303);
     let id = app.invitation_id(org, "cancelled@example.com").await;
     owner.post(&format!("/orgs/{org}/invitations/{id}/cancel"), &[]).await.assert_status(303);
@@ -222,7 +222,7 @@ async fn members_without_members_read_get_403_and_outsiders_404(app: &TestApp) {
     assert_eq!(emails(&page), vec!["bob@example.com"]);
     assert_eq!(page.texts("#invitations tbody td.actions"), vec!["Resend Cancel"]);
     admin.get(&confirm).await.assert_status(200);
-    assert_eq!(app.invitation_mails().len(), 1, "looking sends nothing");
+    assert_eq!(app.invitation_mails().await.len(), 1, "looking sends nothing");
 }
 
 async fn the_member_list_and_the_invitations_view_lead_to_each_other(app: &TestApp) {
@@ -256,7 +256,7 @@ async fn the_member_list_and_the_invitations_view_lead_to_each_other(app: &TestA
 async fn resend_asks_first_and_its_form_resends_as_before(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let old = app.outbox_token_for("bob@example.com");
+    let old = app.outbox_token_for("bob@example.com").await;
     let id = app.invitation_id(org, "bob@example.com").await;
     let resend = format!("/orgs/{org}/invitations/{id}/resend");
 
@@ -283,7 +283,7 @@ async fn resend_asks_first_and_its_form_resends_as_before(app: &TestApp) {
     assert!(fragment.contains("Resend the invitation to bob@example.com?"));
 
     // asking changed nothing: no email, the link still works, nothing in the audit log
-    assert_eq!(app.invitation_mails().len(), 1);
+    assert_eq!(app.invitation_mails().await.len(), 1);
     app.client().get(&format!("/invitations/{old}")).await.assert_status(200);
     assert_eq!(app.actions(org).await, vec!["org.created", "member.invited"]);
 
@@ -292,8 +292,8 @@ async fn resend_asks_first_and_its_form_resends_as_before(app: &TestApp) {
     done.assert_status(303);
     assert_eq!(done.location, Some(format!("/orgs/{org}/members")));
     assert!(owner.get(&format!("/orgs/{org}/members")).await.contains("Invitation sent again to bob@example.com."));
-    assert_eq!(app.invitation_mails().len(), 2);
-    let new = app.outbox_token_for("bob@example.com");
+    assert_eq!(app.invitation_mails().await.len(), 2);
+    let new = app.outbox_token_for("bob@example.com").await;
     assert_ne!(old, new);
     app.client().get(&format!("/invitations/{old}")).await.assert_status(404);
     app.client().get(&format!("/invitations/{new}")).await.assert_status(200);
@@ -313,7 +313,7 @@ async fn resend_asks_first_and_its_form_resends_as_before(app: &TestApp) {
     assert_eq!(done.location, Some(back));
     let done = owner.post(&resend, &[("next", "https://evil.example/")]).await;
     assert_eq!(done.location, Some(format!("/orgs/{org}/members")));
-    assert_eq!(app.invitation_mails().len(), 4);
+    assert_eq!(app.invitation_mails().await.len(), 4);
 }
 
 async fn only_an_open_invitation_of_the_organization_can_be_confirmed(app: &TestApp) {
@@ -333,7 +333,7 @@ async fn only_an_open_invitation_of_the_organization_can_be_confirmed(app: &Test
     // the POST still refuses them as a conflict
     let accepted = id_of("accepted@example.com");
     owner.post(&format!("/orgs/{org}/invitations/{accepted}/resend"), &[]).await.assert_status(409);
-    let mails = app.invitation_mails().len();
+    let mails = app.invitation_mails().await.len();
     assert_eq!(mails, 5, "nothing was sent again");
 }
 

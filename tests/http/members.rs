@@ -12,6 +12,8 @@ async fn the_member_list_shows_every_column_and_invitations_as_rows(app: &TestAp
     let (bob_id, _) = app.add_member(org, "bob@example.com", Role::Editor).await;
     owner.invite(org, "carl@example.com", "viewer").await;
     owner.deactivate(org, bob_id).await;
+    // the invitation's email has gone out: its row has nothing to say of it
+    app.mail_settled().await;
 
     let page = owner.get(&format!("/orgs/{org}/members")).await;
     page.assert_status(200);
@@ -149,7 +151,7 @@ async fn removal_needs_the_typed_email_and_the_person_must_be_invited_again(app:
     assert_eq!(app.count("accounts").await, 2, "the account stays");
 
     owner.invite(org, "bob@example.com", "viewer").await;
-    let token = app.outbox_token_for("bob@example.com");
+    let token = app.outbox_token_for("bob@example.com").await;
     bob.post(&format!("/invitations/{token}/accept"), &[]).await.assert_status(303);
     bob.get(&format!("/orgs/{org}/deployments")).await.assert_status(200);
     let actions = app.actions(org).await;
@@ -204,7 +206,7 @@ async fn the_totals_follow_every_change_to_the_members(app: &TestApp) {
 
     owner.post(&format!("/orgs/{org}/members/{cy}/remove"), &[("confirm_email", "cy@example.com")]).await.assert_status(303);
     dee_client.post("/profile/delete", &[("confirm_email", "dee@example.com")]).await.assert_status(303);
-    let token = app.outbox_token_for("eve@example.com");
+    let token = app.outbox_token_for("eve@example.com").await;
     let eve = app.client();
     eve.get(&format!("/invitations/{token}")).await.assert_status(200);
     eve.post(&format!("/invitations/{token}/accept"), &[("name", "Eve"), ("password", PASSWORD)]).await.assert_status(303);

@@ -47,7 +47,7 @@ async fn al_is_leaving(app: &TestApp) -> Departure {
     let (al, al_client) = app.add_member(org, "al@example.com", Role::Admin).await;
     let secret = al_client.create_api_key(org, NewKey::named("al-ci")).await;
     al_client.invite(org, "guest@example.com", "viewer").await;
-    let token = app.outbox_token_for("guest@example.com");
+    let token = app.outbox_token_for("guest@example.com").await;
     let key = app.api_key_id(org, "al-ci").await;
     let invitation = app.invitation_id(org, "guest@example.com").await.to_string();
     Departure { owner, org, al, al_client, secret, key, token, invitation }
@@ -65,7 +65,7 @@ async fn the_dialogs_list_the_members_working_keys_and_pending_invitations_check
     app.expire_invitation(org, "late@example.com").await;
     let late = app.invitation_id(org, "late@example.com").await.to_string();
     al_client.invite(org, "joined@example.com", "viewer").await;
-    let token = app.outbox_token_for("joined@example.com");
+    let token = app.outbox_token_for("joined@example.com").await;
     app.client()
         .post(&format!("/invitations/{token}/accept"), &[("name", "Joined"), ("password", PASSWORD)])
         .await

@@ -24,7 +24,7 @@ async fn the_answer_is_the_same_whether_or_not_the_address_has_an_account(app: &
     assert!(page.contains("If an account exists for"), "{}", page.body);
 
     app.wait_for_link("ada@example.com", "/password/reset/").await;
-    assert!(app.outbox().iter().all(|m| !m.contains("nobody@example.com")), "no mail for an unknown address");
+    assert!(app.outbox().await.iter().all(|m| !m.contains("nobody@example.com")), "no mail for an unknown address");
 
     let bad = client.post("/password/forgot", &[("email", "not an email")]).await;
     bad.assert_status(422);
@@ -76,7 +76,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session(app: &Test
     app.client().sign_in("ada@example.com", "yet-another-password").await.assert_status(422);
 
     // the owner is told
-    let notice = app.outbox().into_iter().find(|m| m.contains("Your Steward password was changed"));
+    let notice = app.outbox().await.into_iter().find(|m| m.contains("Your Steward password was changed"));
     assert!(notice.is_some_and(|m| m.contains("was reset")));
 }
 

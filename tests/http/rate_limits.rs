@@ -95,7 +95,7 @@ async fn invitations_are_limited_per_organization(backend: Backend) {
         .await;
     assert_too_many(&refused, 3600);
     assert_eq!(app.count("invitations").await, 3, "the refused invitation was not made");
-    assert_eq!(app.invitation_mails().len(), 3, "nor mailed");
+    assert_eq!(app.invitation_mails().await.len(), 3, "nor mailed");
 
     // another organization has its own quota
     globex.invite(globex_id, "someone@example.com", "editor").await;
@@ -111,7 +111,7 @@ async fn invitation_links_are_limited_per_address(backend: Backend) {
         .await;
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let token = app.outbox_token_for("bob@example.com");
+    let token = app.outbox_token_for("bob@example.com").await;
     let link = format!("/invitations/{token}");
 
     // looking, guessing and answering all count against the address
@@ -171,13 +171,13 @@ async fn invitations_are_limited_per_inviting_person_across_organizations(backen
     let id = app.invitation_id(acme, "one@example.com").await;
     assert_too_many(&ada.post(&format!("/orgs/{acme}/invitations/{id}/resend"), &[]).await, 3600);
     assert_eq!(app.count("invitations").await, 3, "nothing more was made");
-    assert_eq!(app.invitation_mails().len(), 3, "nor mailed");
+    assert_eq!(app.invitation_mails().await.len(), 3, "nor mailed");
 
     // another admin of the same organization has their own quota
     let (_, grace) = app.add_member(acme, "grace@example.com", Role::Admin).await;
     grace.invite(acme, "four@example.com", "viewer").await;
     grace.post(&format!("/orgs/{acme}/invitations/{id}/resend"), &[]).await.assert_status(303);
-    assert_eq!(app.invitation_mails().len(), 5);
+    assert_eq!(app.invitation_mails().await.len(), 5);
     app.stop().await;
 }
 

@@ -119,7 +119,7 @@ async fn nobody_invites_into_or_gives_a_role_holding_more_than_they_do(app: &Tes
         .await;
     into_ops.assert_status(403);
     assert_eq!(app.count("invitations").await, invitations_before + 2, "refused invitations are not saved");
-    assert!(app.invitation_mails().iter().all(|m| !m.contains("xavier@example.com") && !m.contains("yuri@example.com")), "nor mailed");
+    assert!(app.invitation_mails().await.iter().all(|m| !m.contains("xavier@example.com") && !m.contains("yuri@example.com")), "nor mailed");
 
     // inviting is not managing members
     let (vic_id, _) = app.add_member(org, "vic@example.com", Role::Viewer).await;
@@ -318,7 +318,7 @@ async fn an_invitation_into_a_role_gives_it_on_acceptance(app: &TestApp) {
         .assert_status(303);
     let details = owner.get(&format!("/orgs/{org}/roles/{people}")).await;
     assert_eq!(details.texts("#role-invitations td.cell-primary"), vec!["grace@example.com"]);
-    assert!(app.invitation_mails().last().unwrap().contains("Viewer, People"), "the email names the roles");
+    assert!(app.invitation_mails().await.last().unwrap().contains("Viewer, People"), "the email names the roles");
 
     let token = app.wait_for_link("grace@example.com", "/invitations/").await;
     let grace = app.client();

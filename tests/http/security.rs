@@ -76,7 +76,7 @@ async fn static_assets_are_served_with_a_long_cache_lifetime(app: &TestApp) {
 async fn pages_are_never_stored_in_a_cache_but_assets_are(app: &TestApp) {
     let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
     owner.invite(org, "bob@example.com", "viewer").await;
-    let invitation = format!("/invitations/{}", app.outbox_token_for("bob@example.com"));
+    let invitation = format!("/invitations/{}", app.outbox_token_for("bob@example.com").await);
     owner.create_api_key(org, NewKey::named("ci")).await;
     // the page that shows a new key's secret, once
     let key = [("name", "deploy"), ("permissions", "read"), ("scope", "all")];

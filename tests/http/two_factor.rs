@@ -124,8 +124,8 @@ async fn last_login(app: &TestApp, email: &str) -> Option<chrono::NaiveDateTime>
 }
 
 /// The notice mailed to `email` whose subject says `subject`, its body's soft line breaks undone.
-fn notice(app: &TestApp, email: &str, subject: &str) -> Option<String> {
-    app.outbox()
+async fn notice(app: &TestApp, email: &str, subject: &str) -> Option<String> {
+    app.outbox().await
         .into_iter()
         .filter(|m| m.contains(&format!("To: {email}")) && m.contains(subject))
         .map(|m| m.replace("=\r\n", "").replace("=\n", "").replace("\r\n", "\n"))
@@ -217,7 +217,7 @@ async fn turning_it_on_shows_a_qr_code_then_the_recovery_codes_once_stored_hashe
     twice.assert_status(303);
     assert_eq!(stored(app, "ada@example.com").await.2.len(), 10, "the codes stay as they were");
 
-    let mail = notice(app, "ada@example.com", "Subject: Two-factor authentication is on").expect("the owner is told it was turned on");
+    let mail = notice(app, "ada@example.com", "Subject: Two-factor authentication is on").await.expect("the owner is told it was turned on");
     assert!(mail.contains("was turned on for your Steward account ada@example.com"), "{mail}");
 }
 
@@ -359,7 +359,7 @@ async fn turning_it_off_takes_the_password_and_a_code(app: &TestApp) {
     assert!(page.contains("Two-factor authentication is off"), "the flash says so");
     assert!(!page.texts("#totp-secret").is_empty(), "set-up is offered again");
 
-    let mail = notice(app, "ada@example.com", "Subject: Two-factor authentication is off").expect("the owner is told it was turned off");
+    let mail = notice(app, "ada@example.com", "Subject: Two-factor authentication is off").await.expect("the owner is told it was turned off");
     assert!(mail.contains("was turned off for your Steward account ada@example.com"), "{mail}");
 
     ada.sign_out().await;

@@ -49,7 +49,7 @@ async fn invalid_bodies_get_422_naming_their_fields_and_change_nothing(app: &Tes
     assert_eq!(app.actions(org).await, before);
     assert_eq!(app.count("invitations").await, 0);
     assert_eq!(api.get("/deployments").await.expect(200).data_field("name"), ["web"]);
-    assert!(app.invitation_mails().is_empty(), "no email went out");
+    assert!(app.invitation_mails().await.is_empty(), "no email went out");
 }
 
 /// Well-formed JSON that lacks a field or has one of the wrong type is invalid input (422, naming

@@ -161,18 +161,18 @@ async fn a_key_with_chosen_permissions_mails_no_invitation_it_may_not_send(app: 
     let inv = rw.invite("carl@example.com", "viewer").await;
     let deployer = script_with_key(app, &owner, org, NewKey::named("deployer").grants(&["deployments.read", "deployments.write"])).await;
     let inviter = script_with_key(app, &owner, org, NewKey::named("inviter").grants(&["members.invite", "deployments.read"])).await;
-    let before = (app.actions(org).await, app.invitation_mails().len());
+    let before = (app.actions(org).await, app.invitation_mails().await.len());
 
     deployer.post("/invitations", &json!({ "email": "dan@example.com", "role": "viewer" })).await.expect_error(403, "forbidden");
     deployer.post_empty(&format!("/invitations/{inv}/resend")).await.expect_error(403, "forbidden");
     deployer.delete(&format!("/invitations/{inv}")).await.expect_error(403, "forbidden");
     // nor into a role holding more than the key
     inviter.post("/invitations", &json!({ "email": "dan@example.com", "role": "editor" })).await.expect_error(403, "forbidden");
-    assert_eq!((app.actions(org).await, app.invitation_mails().len()), before, "nothing changed and no email went out");
+    assert_eq!((app.actions(org).await, app.invitation_mails().await.len()), before, "nothing changed and no email went out");
 
     inviter.invite("dan@example.com", "viewer").await;
     inviter.post_empty(&format!("/invitations/{inv}/resend")).await.expect(200);
-    assert_eq!(app.invitation_mails().len(), before.1 + 2);
+    assert_eq!(app.invitation_mails().await.len(), before.1 + 2);
     assert_made_by_key(app, org, "inviter", &["member.invited", "invitation.resent"]).await;
 }
 

@@ -1,67 +1,11 @@
-//! Email: the messages Steward sends and the two ways out (SMTP, or `.eml` files in an outbox).
-//! Sending blocks: call it from a blocking thread.
-
-use std::path::Path;
-use std::time::Duration;
+//! The messages Steward sends: what each says, as a `lettre::Message` ready to be queued.
 
 use askama::Template;
 use chrono::NaiveDateTime;
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
-use crate::config::Config;
-
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    #[error("the mail settings are not usable: {0}")]
-    Setup(String),
-    #[error("the message could not be built: {0}")]
-    Build(String),
-    #[error("the message could not be sent: {0}")]
-    Send(String),
-}
-
-/// Where messages go.
-#[derive(Clone)]
-pub enum Mailer {
-    Smtp(SmtpTransport),
-    Outbox(FileTransport),
-}
-
-pub struct Sender {
-    pub mailer: Mailer,
-    pub from: Mailbox,
-}
-
-impl Sender {
-    pub fn from_config(config: &Config) -> Result<Sender, MailError> {
-        let from: Mailbox = config.mail_from.parse().map_err(|e| MailError::Setup(format!("STEWARD_MAIL_FROM: {e}")))?;
-        let mailer = match &config.smtp_url {
-            Some(url) => Mailer::Smtp(
-                SmtpTransport::from_url(url)
-                    .map_err(|e| MailError::Setup(format!("STEWARD_SMTP_URL: {e}")))?
-                    .timeout(Some(Duration::from_secs(15)))
-                    .build(),
-            ),
-            None => {
-                ensure_dir(&config.outbox)?;
-                Mailer::Outbox(FileTransport::new(&config.outbox))
-            }
-        };
-        Ok(Sender { mailer, from })
-    }
-
-    pub fn send(&self, message: &Message) -> Result<(), MailError> {
-        match &self.mailer {
-            Mailer::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
-            Mailer::Outbox(t) => t.send(message).map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
-        }
-    }
-}
-
-fn ensure_dir(dir: &Path) -> Result<(), MailError> {
-    std::fs::create_dir_all(dir).map_err(|e| MailError::Setup(format!("STEWARD_OUTBOX {}: {e}", dir.display())))
-}
+use crate::mail::MailError;
 
 /// What an invitation email says.
 #[derive(Debug, Clone, Template)]
