@@ -1,5 +1,6 @@
-//! The audit log's CSV export, streamed with constant memory: the same file from the console
-//! and from the JSON API, optionally with the hash chain's columns (`chain=1`).
+//! The CSV exports, streamed with constant memory: the audit log's (the same file from the
+//! console and from the JSON API, optionally with the hash chain's columns, `chain=1`), and
+//! what every export shares: spreadsheet-safe cells, times, file names, the streamed body.
 
 use actix_web::web::Bytes;
 
@@ -29,7 +30,7 @@ pub const CSV_HEADER: [&str; 8] = ["time", "action", "actor_email", "actor_kind"
 pub const CHAIN_HEADER: [&str; 4] = ["seq", "prev_hash", "hash", "canonical"];
 
 /// `2026-11-23T14:05:09Z`: RFC 3339 in UTC to the second.
-fn rfc3339_secs(t: chrono::NaiveDateTime, out: &mut String) {
+pub fn rfc3339_secs(t: chrono::NaiveDateTime, out: &mut String) {
     crate::domain::time::write(t, crate::domain::time::Precision::Second, 'T', "Z", out);
 }
 
@@ -108,6 +109,12 @@ fn csv_batch_chain(rows: &[Event]) -> Result<Bytes, csv::Error> {
 
 /// `audit-acme-corp-2026-11-23.csv`
 pub fn filename(org_name: &str) -> String {
+    dated_filename("audit", org_name)
+}
+
+/// `{what}-acme-corp-2026-11-23.csv`: what the file holds, the organization's name as a slug,
+/// today's date (UTC).
+pub fn dated_filename(what: &str, org_name: &str) -> String {
     let mut slug = String::new();
     for c in org_name.chars() {
         if c.is_ascii_alphanumeric() {
@@ -118,7 +125,7 @@ pub fn filename(org_name: &str) -> String {
     }
     let slug = slug.trim_end_matches('-');
     let slug = if slug.is_empty() { "organization" } else { slug };
-    format!("audit-{slug}-{}.csv", chrono::Utc::now().format("%Y-%m-%d"))
+    format!("{what}-{slug}-{}.csv", chrono::Utc::now().format("%Y-%m-%d"))
 }
 
 type Chunk = Result<Bytes, std::io::Error>;
@@ -156,13 +163,19 @@ pub fn export_stream(db: Db, org: OrgId, filter: Filter, chain: bool) -> impl fu
     } else {
         Bytes::from(CSV_HEADER.join(",") + "\n")
     };
-    let body = futures_util::stream::unfold((receivers, 0usize), |(mut receivers, mut slice)| async move {
+    futures_util::StreamExt::chain(futures_util::stream::iter([Ok(header)]), body_of(receivers))
+}
+
+/// The chunks of `receivers` taken in turns (slice i from receiver i % n), ending after the
+/// first error.
+fn body_of(receivers: Vec<tokio::sync::mpsc::Receiver<Chunk>>) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    futures_util::stream::unfold((receivers, 0usize), |(mut receivers, mut slice)| async move {
         loop {
             let n = receivers.len().max(1);
             let chunk = receivers.get_mut(slice % n)?.recv().await?;
             slice += 1;
             match chunk {
-                // a slice without a matching event keeps its turn but sends nothing
+                // a slice without a matching row keeps its turn but sends nothing
                 Ok(bytes) if bytes.is_empty() => continue,
                 Ok(bytes) => return Some((Ok(bytes), (receivers, slice))),
                 Err(e) => {
@@ -172,8 +185,35 @@ pub fn export_stream(db: Db, org: OrgId, filter: Filter, chain: bool) -> impl fu
                 }
             }
         }
-    });
-    futures_util::StreamExt::chain(futures_util::stream::iter([Ok(header)]), body)
+    })
+}
+
+/// Where the reader of an export hands its chunks, in order.
+pub struct ChunkSink(ChunkSender);
+
+impl ChunkSink {
+    /// Hands a chunk to the response; false when the client went away (stop reading then).
+    pub fn send(&self, chunk: Bytes) -> bool {
+        self.0.blocking_send(Ok(chunk)).is_ok()
+    }
+
+    /// Ends the response after what was sent: the download is cut short, never looks whole.
+    pub fn fail(&self, export: &str, e: &dyn std::fmt::Display) {
+        tracing::error!(error = %e, "{export} export stopped");
+        let _ = self.0.blocking_send(Err(std::io::Error::other("export failed")));
+    }
+}
+
+/// A CSV body: `header` at once, then what `read` sends, in order, from one blocking thread.
+/// A chunk waits until the one before it has gone out, so memory stays at a chunk or two
+/// whatever the size, and a client that goes away stops the reading.
+pub fn stream_blocking(
+    header: Bytes,
+    read: impl FnOnce(ChunkSink) + Send + 'static,
+) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(1);
+    actix_web::rt::task::spawn_blocking(move || read(ChunkSink(tx)));
+    futures_util::StreamExt::chain(futures_util::stream::iter([Ok(header)]), body_of(vec![rx]))
 }
 
 /// One reader of the export: the slices `reader`, `reader + EXPORT_READERS`, … of `lo..=hi`

@@ -163,11 +163,16 @@ pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<ListPage, OpError>
     let rows = member_list::page(&mut conn, org, query, now)?;
     let total = member_list::count(&mut conn, org, query, now)?;
     let custom_roles = role_rows::tags(&mut conn, org)?;
+    let rows = with_role_tags(rows, &custom_roles);
+    Ok(ListPage { rows, total, custom_roles })
+}
+
+/// Each row with the custom roles it holds, in the order of `custom_roles` (the organization's,
+/// by name).
+pub(crate) fn with_role_tags(rows: Vec<ListRow>, custom_roles: &[RoleTag]) -> Vec<(ListRow, Vec<RoleTag>)> {
     let ids: Vec<String> = custom_roles.iter().map(|t| t.id.to_string()).collect();
-    let rows = rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            // in the order of the organization's roles: by name
             let held: Vec<RoleTag> = custom_roles
                 .iter()
                 .zip(&ids)
@@ -176,8 +181,7 @@ pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<ListPage, OpError>
                 .collect();
             (r, held)
         })
-        .collect();
-    Ok(ListPage { rows, total, custom_roles })
+        .collect()
 }
 
 /// The organization's custom roles, by name, for menus and forms.

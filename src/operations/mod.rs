@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod housekeeping;
 pub mod identity;
 pub mod invitations;
+pub mod member_export;
 pub mod members;
 pub mod offboarding;
 pub mod orgs;

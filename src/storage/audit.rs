@@ -402,7 +402,7 @@ pub fn chain_after(conn: &mut DbConn, org: OrgId, after_seq: i64, limit: i64) ->
 }
 
 /// The actions the audit log records.
-pub const ACTIONS: [&str; 26] = [
+pub const ACTIONS: [&str; 27] = [
     "org.created",
     "org.renamed",
     "org.deleted",
@@ -421,6 +421,7 @@ pub const ACTIONS: [&str; 26] = [
     "member.left",
     "member.signed_out",
     "member.roles_changed",
+    "members.exported",
     "role.created",
     "role.updated",
     "role.deleted",

@@ -167,6 +167,19 @@ fn halves(query: &Query) -> (bool, bool) {
 
 /// `SELECT {columns} FROM memberships WHERE …` for the query's filters.
 fn member_part(sql: &mut Sql, backend: Backend, columns: &str, org: OrgId, query: &Query, pattern: Option<&str>) {
+    member_part_from(sql, backend, columns, org, query, pattern, None);
+}
+
+/// `member_part`, starting at `from` in the sort's order when given (an export's slice).
+fn member_part_from(
+    sql: &mut Sql,
+    backend: Backend,
+    columns: &str,
+    org: OrgId,
+    query: &Query,
+    pattern: Option<&str>,
+    from: Option<&Position>,
+) {
     sql.push(&format!("SELECT {columns} FROM memberships WHERE org_id = ?"));
     sql.binds.push(Bind::Text(org.to_string()));
     if let Some(s) = query.status {
@@ -191,10 +204,14 @@ fn member_part(sql: &mut Sql, backend: Backend, columns: &str, org: OrgId, query
         };
         sql.bind(&format!(" OR {name} LIKE ? ESCAPE '\\')"), Bind::Text(p.to_string()));
     }
+    if let Some(from) = from {
+        seek(sql, query.sort, from, "account_id", true);
+    }
 }
 
 /// `SELECT {columns} FROM invitations WHERE …`: pending ones, split by expiry when asked.
 /// `column_binds` are the values of placeholders in `columns`.
+#[allow(clippy::too_many_arguments)]
 fn invitation_part(
     sql: &mut Sql,
     columns: &str,
@@ -203,6 +220,7 @@ fn invitation_part(
     query: &Query,
     pattern: Option<&str>,
     now: NaiveDateTime,
+    from: Option<&Position>,
 ) {
     sql.push(&format!("SELECT {columns} FROM invitations WHERE org_id = ? AND status = 'pending'"));
     sql.binds.extend(column_binds);
@@ -222,6 +240,58 @@ fn invitation_part(
     }
     if let Some(p) = pattern {
         sql.bind(" AND email LIKE ? ESCAPE '\\'", Bind::Text(p.to_string()));
+    }
+    if let Some(from) = from {
+        seek(sql, query.sort, from, "id", false);
+    }
+}
+
+/// Whether the invitations can hold a row at or after `from`: none was ever active, so in
+/// the last-active orders they all come after the members who were.
+fn invitations_reach(sort: Sort, from: Option<&Position>) -> bool {
+    let by_activity = matches!(sort, Sort::LastActive | Sort::LastActiveAsc);
+    !(by_activity && matches!(from, Some(Position::First | Position::After { key: Key::Time(_), .. })))
+}
+
+/// The condition that keeps a half's rows from `from` on, in `sort`'s order (`id` names the
+/// half's id column). Each is a range of the half's sort index: a row-value comparison on
+/// (key, id), the last-active orders split in two ranges, the active members then the rest.
+fn seek(sql: &mut Sql, sort: Sort, from: &Position, id: &str, members: bool) {
+    let (column, cmp) = match sort {
+        Sort::Email => ("email", ">"),
+        Sort::EmailDesc => ("email", "<"),
+        Sort::Created => ("created_at", "<"),
+        Sort::CreatedAsc => ("created_at", ">"),
+        Sort::LastActive => ("last_active_at", "<"),
+        Sort::LastActiveAsc => ("last_active_at", ">"),
+    };
+    let by_activity = matches!(sort, Sort::LastActive | Sort::LastActiveAsc);
+    match from {
+        Position::First => {
+            if by_activity && members {
+                sql.push(" AND last_active_at IS NOT NULL");
+            }
+        }
+        Position::FirstNeverActive => {
+            if members {
+                sql.push(" AND last_active_at IS NULL");
+            }
+        }
+        Position::After { key: Key::Never, id: after } => {
+            if members {
+                sql.push(" AND last_active_at IS NULL");
+            }
+            sql.bind(&format!(" AND {id} {cmp} ?"), Bind::Text(after.clone()));
+        }
+        Position::After { key, id: after } => {
+            let key = match key {
+                Key::Text(t) => Bind::Text(t.clone()),
+                Key::Time(t) => Bind::Time(*t),
+                Key::Never => return,
+            };
+            sql.bind(&format!(" AND ({column}, {id}) {cmp} (?"), key);
+            sql.bind(", ?)", Bind::Text(after.clone()));
+        }
     }
 }
 
@@ -273,7 +343,15 @@ fn aggregate_ids(backend: Backend, column: &str) -> String {
 /// would read and sort the whole organization for every page, so there each half first takes
 /// its own first `offset + limit` rows in index order, and only those are sorted.
 pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) -> QueryResult<Vec<Row>> {
+    rows(conn, org, query, now, None)
+}
+
+/// The rows of `query`'s page, or, `from` a position, its `limit` rows from there on (the
+/// offset then is 0): the same query either way, so that a slice of the export holds exactly
+/// the rows the list shows, in its order.
+fn rows(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime, from: Option<&Position>) -> QueryResult<Vec<Row>> {
     let (members, invitations) = halves(query);
+    let invitations = invitations && invitations_reach(query.sort, from);
     if !members && !invitations {
         return Ok(Vec::new());
     }
@@ -290,7 +368,7 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
     let mut sql = Sql { text: String::new(), binds: Vec::new() };
     if members {
         sql.push(open);
-        member_part(&mut sql, backend, &member_columns(), org, query, pattern.as_deref());
+        member_part_from(&mut sql, backend, &member_columns(), org, query, pattern.as_deref(), from);
         half_limit(&mut sql);
         sql.push(close);
     }
@@ -299,7 +377,7 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
     }
     if invitations {
         sql.push(open);
-        invitation_part(&mut sql, &invitation_columns(backend), vec![Bind::Time(now)], org, query, pattern.as_deref(), now);
+        invitation_part(&mut sql, &invitation_columns(backend), vec![Bind::Time(now)], org, query, pattern.as_deref(), now, from);
         half_limit(&mut sql);
         sql.push(close);
     }
@@ -307,6 +385,60 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) ->
     sql.binds.push(Bind::Int(query.limit));
     sql.binds.push(Bind::Int(query.offset));
     sql.load(conn)
+}
+
+/// Where a slice of the list (the export reads it in slices) starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Position {
+    /// The first row (in the last-active orders, of the members ever active).
+    First,
+    /// In the last-active orders, the first row never active (members, then invitations).
+    FirstNeverActive,
+    /// Right after the row with this sort key and id.
+    After { key: Key, id: String },
+}
+
+/// A row's value of the sort's key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    Text(String),
+    Time(NaiveDateTime),
+    /// Never active (last-active orders).
+    Never,
+}
+
+/// Up to `limit` rows of the list from `from` on, in the page's order, and where the next
+/// slice starts (None: this was the last). Each slice is a range of the sort's index, so
+/// reading a whole organization costs what reading its pages once would, without an offset.
+/// `query.limit` and `query.offset` are not used.
+pub fn slice(
+    conn: &mut DbConn,
+    org: OrgId,
+    query: &Query,
+    now: NaiveDateTime,
+    from: &Position,
+    limit: i64,
+) -> QueryResult<(Vec<Row>, Option<Position>)> {
+    let sliced = Query { limit, offset: 0, ..query.clone() };
+    let rows = rows(conn, org, &sliced, now, Some(from))?;
+    let next = match rows.last() {
+        Some(last) if rows.len() as i64 >= limit => {
+            let key = match query.sort {
+                Sort::Email | Sort::EmailDesc => Key::Text(last.email.clone()),
+                Sort::Created | Sort::CreatedAsc => Key::Time(last.created_at),
+                Sort::LastActive | Sort::LastActiveAsc => last.last_active_at.map_or(Key::Never, Key::Time),
+            };
+            Some(Position::After { key, id: last.id.clone() })
+        }
+        // the active members are done: the rest of a last-active order follows
+        _ if matches!(query.sort, Sort::LastActive | Sort::LastActiveAsc)
+            && matches!(from, Position::First | Position::After { key: Key::Time(_), .. }) =>
+        {
+            Some(Position::FirstNeverActive)
+        }
+        _ => None,
+    };
+    Ok((rows, next))
 }
 
 /// How many rows the member list holds for `query` (paging ignored): each half counted on
@@ -326,7 +458,7 @@ pub fn count(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime) -
     }
     if invitations {
         let mut sql = Sql { text: String::new(), binds: Vec::new() };
-        invitation_part(&mut sql, "COUNT(*) AS n", Vec::new(), org, query, pattern.as_deref(), now);
+        invitation_part(&mut sql, "COUNT(*) AS n", Vec::new(), org, query, pattern.as_deref(), now, None);
         total += sql.load::<Count>(conn)?.first().map(|c| c.n).unwrap_or(0);
     }
     Ok(total)

@@ -1,15 +1,18 @@
 //! The member list and its actions: invite, edit role, activate/deactivate, remove. Each
 //! dialog is one template: its `dialog` block is the htmx fragment, the whole template the
 //! page that works without JavaScript. The deactivate and remove dialogs list what the member
-//! leaves behind (keys, pending invitations), to revoke and cancel with the change.
+//! leaves behind (keys, pending invitations), to revoke and cancel with the change. The list
+//! also downloads whole as CSV, with its filters and order.
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::app::AppState;
+use crate::csv_export;
 use crate::domain::delivery::Delivery;
 use crate::domain::member_list::{RoleFilter, Sort, StatusFilter};
-use crate::domain::{AccountId, Email, MembershipStatus, OrgId, Permission, PermissionSet, Role};
+use crate::domain::{AccountId, Email, MembershipStatus, Permission, PermissionSet, Role};
 use crate::operations::members::{ListQuery, ListRow, Membership, RoleTag};
 use crate::operations::offboarding::{Chosen, Leftovers};
 use crate::operations::{self, OpError};
@@ -37,6 +40,22 @@ pub struct ListParams {
     sort: String,
     #[serde(default)]
     page: String,
+}
+
+impl ListParams {
+    /// The list's query for these parameters, on its first page. Unknown filter values are
+    /// ignored rather than refused: a stale bookmark still opens (and exports what it shows).
+    fn list_query(&self) -> ListQuery {
+        let q: String = self.q.trim().chars().take(200).collect();
+        ListQuery {
+            q: Some(q).filter(|s| !s.is_empty()),
+            status: StatusFilter::parse(&self.status),
+            role: RoleFilter::parse(&self.role),
+            sort: Sort::parse(&self.sort).unwrap_or(Sort::Email),
+            limit: PAGE_SIZE,
+            offset: 0,
+        }
+    }
 }
 
 /// A row as the template shows it.
@@ -102,8 +121,23 @@ struct Viewer {
     can_invite: bool,
 }
 
+/// A row's status as the list reads it.
+fn row_status(row: &ListRow) -> &'static str {
+    StatusFilter::parse(&row.status).map_or("", status_label)
+}
+
+/// How a member signs in (None on an invitation's row).
+fn auth_method(row: &ListRow) -> Option<&'static str> {
+    match row.kind.as_str() {
+        "invitation" => None,
+        _ if row.two_factor => Some("Password + 2FA"),
+        _ => Some("Password"),
+    }
+}
+
 fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveDateTime) -> RowView {
     let role = row.role;
+    let (status_label, auth) = (row_status(&row), auth_method(&row).unwrap_or("—"));
     let custom_roles = tags.iter().map(|t| t.name.clone()).collect();
     // what the row's person may do (or will, once they accept): nobody acts on more than they hold
     let permissions = tags.iter().fold(role.permissions(), |set, t| set.union(t.permissions));
@@ -117,7 +151,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
             id: row.id,
             email: row.email,
             name: String::new(),
-            status_label: if expired { "Expired Invitation" } else { "Pending Invitation" },
+            status_label,
             status_class: if expired { "badge-amber" } else { "badge-blue" },
             role: role.label(),
             custom_roles,
@@ -125,7 +159,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
             created_full: format::minutes(row.created_at),
             last_active: "—".into(),
             last_active_full: String::new(),
-            auth_method: "—",
+            auth_method: auth,
             can_edit: false,
             can_deactivate: false,
             can_activate: false,
@@ -143,7 +177,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
         is_invitation: false,
         email: row.email,
         name: row.name,
-        status_label: if active { "Active" } else { "Inactive" },
+        status_label,
         status_class: if active { "badge-green" } else { "badge-gray" },
         role: role.label(),
         custom_roles,
@@ -151,7 +185,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
         created_full: format::minutes(row.created_at),
         last_active: row.last_active_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "Never".into()),
         last_active_full: row.last_active_at.map(format::minutes).unwrap_or_default(),
-        auth_method: if row.two_factor { "Password + 2FA" } else { "Password" },
+        auth_method: auth,
         can_edit: actionable,
         can_deactivate: actionable && active,
         can_activate: actionable && !active,
@@ -239,10 +273,12 @@ struct MembersPage {
     last: i64,
     prev_href: Option<String>,
     next_href: Option<String>,
+    /// The CSV export of what the list shows, all pages (for whom it works).
+    export_href: Option<String>,
 }
 
-/// The list's URL with these parameters (empty ones left out).
-fn list_href(org: OrgId, q: &str, status: &str, role: &str, sort: &str, page: i64) -> String {
+/// The list's URL (or its export's, `base`) with these parameters (empty ones left out).
+fn list_href(base: &str, q: &str, status: &str, role: &str, sort: &str, page: i64) -> String {
     let page_s = page.to_string();
     let params: Vec<(&str, &str)> = [("q", q), ("status", status), ("role", role), ("sort", sort)]
         .into_iter()
@@ -250,7 +286,7 @@ fn list_href(org: OrgId, q: &str, status: &str, role: &str, sort: &str, page: i6
         .chain((page > 1).then_some(("page", page_s.as_str())))
         .collect();
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
-    if query.is_empty() { format!("/orgs/{org}/members") } else { format!("/orgs/{org}/members?{query}") }
+    if query.is_empty() { base.to_string() } else { format!("{base}?{query}") }
 }
 
 pub async fn index(
@@ -259,20 +295,10 @@ pub async fn index(
     query: web::Query<ListParams>,
 ) -> Result<HttpResponse, WebError> {
     let query = query.into_inner();
-    // Unknown filter values are ignored rather than refused: a stale bookmark still opens.
-    let status = StatusFilter::parse(&query.status);
-    let role = RoleFilter::parse(&query.role);
-    let sort = Sort::parse(&query.sort).unwrap_or(Sort::Email);
     let page = query.page.trim().parse::<i64>().ok().filter(|p| *p >= 1 && *p <= 1_000_000).unwrap_or(1);
-    let q: String = query.q.trim().chars().take(200).collect();
-    let dq = ListQuery {
-        q: Some(q.clone()).filter(|s| !s.is_empty()),
-        status,
-        role,
-        sort,
-        limit: PAGE_SIZE,
-        offset: (page - 1) * PAGE_SIZE,
-    };
+    let mut dq = query.list_query();
+    dq.offset = (page - 1) * PAGE_SIZE;
+    let (q, status, role, sort) = (dq.q.clone().unwrap_or_default(), dq.status, dq.role, dq.sort);
     let org = access.org_id;
     let listed = state.run(move |db| operations::members::list(db, org, &dq)).await?;
     let total = listed.total;
@@ -287,6 +313,7 @@ pub async fn index(
     let role_value = role.map(RoleFilter::value).unwrap_or_default();
     let (status_s, role_s, sort_s) =
         (status.map(|s| s.as_str()).unwrap_or(""), role_value.as_str(), if sort == Sort::Email { "" } else { sort.as_str() });
+    let base = format!("/orgs/{org}/members");
     let first = if rows.is_empty() { 0 } else { (page - 1) * PAGE_SIZE + 1 };
     let last = (page - 1) * PAGE_SIZE + rows.len() as i64;
     let shell = Shell::load(&state, &access, Some(&access), "members", "Members").await?;
@@ -306,11 +333,81 @@ pub async fn index(
         can_manage: viewer.can_invite,
         first,
         last,
-        prev_href: (page > 1).then(|| list_href(org, &q, status_s, role_s, sort_s, page - 1)),
-        next_href: (last < total).then(|| list_href(org, &q, status_s, role_s, sort_s, page + 1)),
+        prev_href: (page > 1).then(|| list_href(&base, &q, status_s, role_s, sort_s, page - 1)),
+        next_href: (last < total).then(|| list_href(&base, &q, status_s, role_s, sort_s, page + 1)),
+        export_href: access.can(Permission::MembersRead).then(|| list_href(&format!("{base}.csv"), &q, status_s, role_s, sort_s, 1)),
         q,
         rows,
     })
+}
+
+// ---- export -------------------------------------------------------------------------------
+
+/// The export's columns.
+pub const CSV_HEADER: [&str; 8] = ["email", "name", "status", "role", "custom_roles", "created_at", "last_active_at", "auth_method"];
+
+/// The rows of a slice as CSV records: the list's labels, times in RFC 3339 UTC to the second,
+/// empty cells where the list has nothing, every cell safe in a spreadsheet.
+fn csv_rows(rows: &[(ListRow, Vec<RoleTag>)]) -> Result<web::Bytes, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
+    let (mut created, mut last_active) = (String::with_capacity(24), String::with_capacity(24));
+    for (row, tags) in rows {
+        created.clear();
+        csv_export::rfc3339_secs(row.created_at, &mut created);
+        last_active.clear();
+        if let Some(t) = row.last_active_at {
+            csv_export::rfc3339_secs(t, &mut last_active);
+        }
+        let custom_roles = tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("; ");
+        let cells = [
+            row.email.as_str(),
+            row.name.as_str(),
+            row_status(row),
+            row.role.label(),
+            custom_roles.as_str(),
+            created.as_str(),
+            last_active.as_str(),
+            auth_method(row).unwrap_or(""),
+        ];
+        let cells = cells.map(csv_export::spreadsheet_safe);
+        out.write_record(cells.iter().map(|c| c.as_bytes()))?;
+    }
+    Ok(web::Bytes::from(out.into_inner().map_err(|e| e.into_error())?))
+}
+
+/// `GET /orgs/{org}/members.csv`: every row the list shows for the same filters, in its order,
+/// streamed slice by slice. The export is recorded (`members.exported`) before it starts.
+pub async fn export(
+    state: web::Data<AppState>,
+    access: Authorized<perm::MembersRead>,
+    query: web::Query<ListParams>,
+) -> Result<HttpResponse, WebError> {
+    let query = query.into_inner().list_query();
+    let (org, ctx, recorded) = (access.org_id, access.ctx(), query.clone());
+    let now = state.run(move |db| operations::member_export::start(db, &ctx, org, &recorded)).await?;
+    let db = state.db.clone();
+    let body = csv_export::stream_blocking(web::Bytes::from(CSV_HEADER.join(",") + "\n"), move |sink| {
+        let mut from = Some(operations::member_export::Position::First);
+        while let Some(at) = from.take() {
+            let chunk = operations::member_export::slice(&db, org, &query, now, &at)
+                .and_then(|(rows, next)| Ok((csv_rows(&rows).map_err(|e| OpError::Internal(e.to_string()))?, next)));
+            match chunk {
+                Ok((bytes, next)) => {
+                    if !sink.send(bytes) {
+                        return;
+                    }
+                    from = next;
+                }
+                Err(e) => return sink.fail("member", &e),
+            }
+        }
+    });
+    let disposition = format!("attachment; filename=\"{}\"", csv_export::dated_filename("members", &access.org_name));
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
 }
 
 // ---- invite -------------------------------------------------------------------------------

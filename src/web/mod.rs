@@ -87,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn organization_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(orgs::home))
         .route("/members", web::get().to(members::index))
+        .route("/members.csv", web::get().to(members::export))
         .route("/audit", web::get().to(audit::index))
         .route("/audit.csv", web::get().to(audit::export))
         .service(web::resource("/roles").route(web::get().to(roles::index)).route(web::post().to(roles::create)))
