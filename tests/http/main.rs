@@ -23,6 +23,7 @@ mod instances;
 mod invitations;
 mod json_api;
 mod members;
+mod members_export;
 mod offboarding;
 mod organization_access;
 mod organization_settings;
