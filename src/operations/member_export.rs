@@ -33,6 +33,9 @@ pub fn start(db: &Db, ctx: &Ctx, org: OrgId, query: &ListQuery) -> Result<NaiveD
     })
 }
 
+/// Rows of the export, each with its custom roles (by name), and where the next slice starts.
+pub type Slice = (Vec<(ListRow, Vec<RoleTag>)>, Option<Position>);
+
 /// The rows of the list from `from` on (at most `SLICE`), each with its custom roles, and
 /// where the next slice starts (None after the last).
 pub fn slice(
@@ -41,7 +44,7 @@ pub fn slice(
     query: &ListQuery,
     now: NaiveDateTime,
     from: &Position,
-) -> Result<(Vec<(ListRow, Vec<RoleTag>)>, Option<Position>), OpError> {
+) -> Result<Slice, OpError> {
     let mut conn = db.conn()?;
     let (rows, next) = member_list::slice(&mut conn, org, query, now, from, SLICE)?;
     // read with each slice: a role made or renamed meanwhile reads as the list would show it
