@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+
 /// Prints a line to standard output; a closed pipe (`steward seed | head`) is not an error
 /// worth a panic: the work is done either way.
 macro_rules! say {
@@ -47,7 +48,6 @@ commands:
 configuration comes from the STEWARD_* environment variables (see README).";
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
     if matches!(command, "help" | "--help" | "-h") {
@@ -118,22 +118,6 @@ fn serve(config: Config) -> Result<(), String> {
         tracing::info!("Steward has stopped");
         served
     })
-}
-
-/// Caps glibc's malloc at two arenas, unless the operator set `MALLOC_ARENA_MAX` themselves.
-/// By default glibc gives each new thread its own arena, up to eight per core, and the blocking
-/// pool's threads come and go: under a steady load of pages and writes the heap then grew
-/// without end (in `scripts/bench --soak`, from 114 to 132 MiB in three minutes and still
-/// rising after ten), where with two arenas it stays flat (49 MiB) at about the same
-/// throughput. Called first, before any thread exists.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets a tuning parameter of the allocator; no other thread runs yet
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
 }
 
 /// Resolves on SIGTERM (what a service manager or an orchestrator sends) or SIGINT (Ctrl-C).
