@@ -125,7 +125,13 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     // the caller stops the server on a signal, marking it as draining first (see main.rs)
     .disable_signals()
     .shutdown_timeout(20);
-    let server = if workers > 0 { server.workers(workers) } else { server };
+    let workers = if workers > 0 { workers } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    // Blocking work is database work, which waits for one of the pool's connections anyway:
+    // as many threads as connections. With actix's default (512 per process) the pool grew
+    // under a steady load, thread after thread, and with each new thread glibc's malloc spread
+    // the heap over one more arena (scripts/bench --soak: the resident memory never settled).
+    let blocking = (config.db_pool_size as usize).div_ceil(workers).max(4);
+    let server = server.workers(workers).worker_max_blocking_threads(blocking);
     let server = server.bind(config.bind).map_err(|source| StartupError::Bind { addr: config.bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
     Ok(Running { server: server.run(), addr, db, background, draining })
