@@ -7,6 +7,7 @@ mod helpers;
 
 mod audit;
 mod backup;
+mod build;
 mod commands;
 mod faults;
 mod seed;
