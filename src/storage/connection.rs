@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::metrics::{self, Metrics};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -222,11 +224,24 @@ pub struct Db {
     pool: DbPool,
     /// Set when a wait for a connection ran out, cleared when one is had again.
     out_of_reach: Arc<AtomicBool>,
+    /// The server's metrics, carried with the handle every layer already has.
+    metrics: Arc<Metrics>,
 }
 
 impl Db {
+    /// A handle recording no metrics (the commands, the tests' own connections).
     pub fn new(pool: DbPool) -> Db {
-        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)) }
+        Db::with_metrics(pool, Arc::new(Metrics::off()))
+    }
+
+    /// A handle recording into `metrics`: the waits for a connection, and what its write
+    /// transactions commit (audit events, queued emails).
+    pub fn with_metrics(pool: DbPool, metrics: Arc<Metrics>) -> Db {
+        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)), metrics }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// A pooled connection, waiting `CONNECTION_WAIT` for one (`WAIT_DURING_OUTAGE` while the
@@ -234,7 +249,12 @@ impl Db {
     /// is back the next request gets a working one, with no restart.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         let outage = self.out_of_reach.load(Ordering::Relaxed);
+        let asked = self.metrics.is_on().then(Instant::now);
         let got = if outage { self.pool.get_timeout(WAIT_DURING_OUTAGE) } else { self.pool.get() };
+        if let Some(asked) = asked {
+            // r2d2 fails a checkout only when its wait runs out
+            self.metrics.pool_wait(asked.elapsed(), got.is_err());
+        }
         match got {
             Ok(conn) => {
                 if outage {
@@ -258,7 +278,14 @@ impl Db {
         E: From<diesel::result::Error> + From<DbError>,
     {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, f)
+        if !self.metrics.is_on() {
+            return write_tx(&mut conn, f);
+        }
+        let (result, written) = metrics::collect_written(|| write_tx(&mut conn, f));
+        if result.is_ok() {
+            self.metrics.committed(&written);
+        }
+        result
     }
 
     pub fn pool(&self) -> &DbPool {
