@@ -323,4 +323,52 @@ mod tests {
         }
         assert!(!DbError::Setup("migration failed".into()).is_unavailable());
     }
+
+    fn pool_sample(in_use: u32, idle: u32) -> crate::metrics::PoolSample {
+        crate::metrics::PoolSample { in_use, idle, max: 1 }
+    }
+
+    #[test]
+    fn a_wait_for_a_connection_that_runs_out_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ConnectionManager::<DbConn>::new(dir.path().join("steward.db").display().to_string());
+        let pool = Pool::builder().max_size(1).connection_timeout(Duration::from_millis(50)).build(manager).unwrap();
+        let sampled = pool.clone();
+        let sample = move || {
+            let state = sampled.state();
+            pool_sample(state.connections - state.idle_connections, state.idle_connections)
+        };
+        let metrics = Arc::new(Metrics::new(sample, metrics::KnownLabels::default()).unwrap());
+        let db = Db::with_metrics(pool, metrics.clone());
+        let held = db.conn().unwrap();
+        assert!(db.conn().is_err(), "the only connection is held");
+        let text = metrics.render().unwrap();
+        assert!(text.contains("steward_db_pool_timeouts_total 1\n"), "{text}");
+        assert!(text.contains("steward_db_pool_wait_seconds_count 2\n"), "{text}");
+        assert!(text.contains("steward_db_pool_connections_in_use 1\n"), "{text}");
+        drop(held);
+        assert!(metrics.render().unwrap().contains("steward_db_pool_connections_idle 1\n"));
+    }
+
+    #[test]
+    fn a_write_counts_what_it_wrote_only_once_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("steward.db").display());
+        let pool = connect(&url, 1).unwrap();
+        let metrics = Arc::new(Metrics::new(|| pool_sample(0, 1), metrics::KnownLabels::default()).unwrap());
+        let db = Db::with_metrics(pool, metrics.clone());
+        let rolled_back: Result<(), DbError> = db.write(|_| {
+            metrics::note(metrics::Written::AuditEvent("org.renamed"));
+            Err(DbError::Setup("refused".into()))
+        });
+        assert!(rolled_back.is_err());
+        let committed: Result<(), DbError> = db.write(|_| {
+            metrics::note(metrics::Written::AuditEvent("org.created"));
+            Ok(())
+        });
+        committed.unwrap();
+        let text = metrics.render().unwrap();
+        assert!(text.contains("steward_audit_events_total{action=\"org.created\"} 1\n"), "{text}");
+        assert!(!text.contains("org.renamed"), "{text}");
+    }
 }
