@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, web};
 use crate::config::Config;
 use crate::domain::RequestMeta;
 use crate::mail::Postbox;
+use crate::metrics::Metrics;
 use crate::operations::{OpError, identity, invitations};
 use crate::rate_limit::RateLimits;
 use crate::storage::Db;
@@ -23,6 +24,9 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Set once the server has been told to stop (`web::draining`).
     pub draining: Arc<AtomicBool>,
+    /// This server's metrics (the same registry `db` records into); off without
+    /// `STEWARD_METRICS_BIND`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The blocking thread pool could not run a task (it is shutting down).

@@ -79,6 +79,9 @@ pub struct Config {
     pub housekeeping_interval: Duration,
     /// How the log is written (`STEWARD_LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// Where `/metrics` is served (`STEWARD_METRICS_BIND`); none, the default, serves no
+    /// metrics at all.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// A rate limit: `count` requests every `per`, and at most `burst` of them at once.
@@ -194,6 +197,20 @@ impl Config {
             .trim()
             .parse()
             .map_err(|_| invalid("STEWARD_BIND", format!("{bind_raw:?} is not an address like 127.0.0.1:8080")))?;
+
+        // its own address, never the console's: the metrics are for the operator's network
+        let metrics_bind = match get("STEWARD_METRICS_BIND") {
+            Some(raw) => {
+                let addr: SocketAddr = raw.trim().parse().map_err(|_| {
+                    invalid("STEWARD_METRICS_BIND", format!("{raw:?} is not an address like 127.0.0.1:9100"))
+                })?;
+                if addr == bind && addr.port() != 0 {
+                    return Err(invalid("STEWARD_METRICS_BIND", format!("{addr} is STEWARD_BIND too; the metrics need an address of their own")));
+                }
+                Some(addr)
+            }
+            None => None,
+        };
 
         let database_url = get("STEWARD_DATABASE_URL").unwrap_or_else(|| "sqlite://data/steward.db".into());
         if Backend::of_url(&database_url).is_none() {
@@ -326,6 +343,7 @@ impl Config {
             security_log_retention,
             housekeeping_interval,
             log_format,
+            metrics_bind,
             signup,
             db_pool_size,
             workers,
@@ -424,6 +442,20 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert!(c.smtp_url.is_none());
         assert!(!c.is_https());
+        assert_eq!(c.metrics_bind, None);
+    }
+
+    #[test]
+    fn metrics_are_served_on_an_address_of_their_own() {
+        let c = config(&[("STEWARD_METRICS_BIND", " 127.0.0.1:9100 ")]).expect("an address");
+        assert_eq!(c.metrics_bind, Some("127.0.0.1:9100".parse().unwrap()));
+        let c = config(&[("STEWARD_METRICS_BIND", "[::1]:9100"), ("STEWARD_BIND", "[::1]:8080")]).expect("IPv6");
+        assert_eq!(c.metrics_bind, Some("[::1]:9100".parse().unwrap()));
+        let err = config(&[("STEWARD_METRICS_BIND", "9100")]).expect_err("a port alone");
+        assert_eq!(err.to_string(), "STEWARD_METRICS_BIND: \"9100\" is not an address like 127.0.0.1:9100");
+        let err = config(&[("STEWARD_METRICS_BIND", "0.0.0.0:8080"), ("STEWARD_BIND", "0.0.0.0:8080")]).expect_err("the console's");
+        assert_eq!(err.var, "STEWARD_METRICS_BIND");
+        assert!(err.to_string().contains("STEWARD_BIND too"), "{err}");
     }
 
     #[test]
@@ -436,6 +468,7 @@ mod tests {
             ("STEWARD_HOUSEKEEPING_INTERVAL", "often"),
             ("STEWARD_SIGNUP", "maybe"),
             ("STEWARD_LOG_FORMAT", "yaml"),
+            ("STEWARD_METRICS_BIND", "localhost:9100"),
             ("STEWARD_SESSION_KEY", "short"),
             ("STEWARD_SMTP_URL", "mail.example.com"),
             ("STEWARD_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),

@@ -1,5 +1,6 @@
 //! Steward: a self-hostable console for the user management of a multi-tenant cloud product.
-//! `build` assembles the server; `main.rs` and the tests both go through it.
+//! `build` assembles the server (and its metrics listener); `main.rs` and the tests both go
+//! through it.
 
 pub mod api;
 pub mod app;
@@ -10,6 +11,7 @@ pub mod csv_export;
 pub mod csv_verify;
 pub mod domain;
 pub mod mail;
+pub mod metrics;
 pub mod operations;
 pub mod rate_limit;
 pub mod seed;
@@ -30,6 +32,7 @@ use actix_web::{App, HttpServer, ResponseError, web as aweb};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{Config, SessionKey};
+use crate::metrics::{KnownLabels, Metrics, PoolSample};
 use crate::storage::Db;
 use crate::web::error::WebError;
 use crate::app::AppState;
@@ -46,6 +49,8 @@ pub enum StartupError {
     Worker(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot set up the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// A server ready to be awaited, the address it listens on, and the workers beside it (stop
@@ -57,12 +62,25 @@ pub struct Running {
     pub background: background::Background,
     /// Set it before stopping the server: answers then close their connections.
     pub draining: Arc<AtomicBool>,
+    /// The `/metrics` listener, when `STEWARD_METRICS_BIND` is set: run it beside `server`,
+    /// stop it once `server` has stopped.
+    pub metrics: Option<MetricsListener>,
+}
+
+/// The server of `/metrics` and the address it listens on.
+pub struct MetricsListener {
+    pub server: Server,
+    pub addr: SocketAddr,
 }
 
 /// Opens the database (applying migrations), loads the session key and binds the listener.
 pub fn build(config: Config) -> Result<Running, StartupError> {
     let pool = storage::connect(&config.database_url, config.db_pool_size)?;
-    let db = Db::new(pool);
+    let metrics = Arc::new(match config.metrics_bind {
+        Some(_) => new_metrics(pool.clone())?,
+        None => Metrics::off(),
+    });
+    let db = Db::with_metrics(pool, metrics.clone());
     let key = load_session_key(&config.session_key)?;
     let https = config.is_https();
     let workers = config.workers;
@@ -83,6 +101,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
         mail,
         limits: Arc::new(limits),
         draining: draining.clone(),
+        metrics: metrics.clone(),
     };
 
     let server = HttpServer::new(move || {
@@ -134,7 +153,26 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
     let server = server.workers(workers).worker_max_blocking_threads(blocking);
     let server = server.bind(config.bind).map_err(|source| StartupError::Bind { addr: config.bind, source })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
-    Ok(Running { server: server.run(), addr, db, background, draining })
+    let metrics = match config.metrics_bind {
+        Some(at) => {
+            let (server, addr) = web::metrics::server(at, metrics).map_err(|source| StartupError::Bind { addr: at, source })?;
+            Some(MetricsListener { server, addr })
+        }
+        None => None,
+    };
+    Ok(Running { server: server.run(), addr, db, background, draining, metrics })
+}
+
+/// The registry of a server serving metrics, the pool's gauges read from `pool` at each scrape,
+/// and every series of a fixed label set at zero.
+fn new_metrics(pool: storage::DbPool) -> Result<Metrics, prometheus::Error> {
+    let email_kinds = storage::outbox::Kind::ALL.map(storage::outbox::Kind::as_str);
+    let known = KnownLabels { rate_limits: &rate_limit::LIMITS, audit_actions: &storage::audit::ACTIONS, email_kinds: &email_kinds };
+    let sample = move || {
+        let state = pool.state();
+        PoolSample { in_use: state.connections.saturating_sub(state.idle_connections), idle: state.idle_connections, max: pool.max_size() }
+    };
+    Metrics::new(sample, known)
 }
 
 /// The cookie key: given, or read from its file, or generated into it on first start.

@@ -102,6 +102,13 @@ fn serve(config: Config) -> Result<(), String> {
         let base = config.base_url.clone();
         let running = steward::build(config).map_err(|e| e.to_string())?;
         tracing::info!(addr = %running.addr, base_url = %base, "Steward is listening");
+        // the metrics listener outlives the console by the drain, so that a scrape can watch it
+        let metrics = running.metrics.map(|listener| {
+            tracing::info!(addr = %listener.addr, "metrics are served at /metrics");
+            let handle = listener.server.handle();
+            actix_web::rt::spawn(listener.server);
+            handle
+        });
         // on SIGTERM or SIGINT the server stops taking connections, finishes the requests it has
         // (closing each connection as it answers), then the workers finish their round
         let handle = running.server.handle();
@@ -113,6 +120,9 @@ fn serve(config: Config) -> Result<(), String> {
             handle.stop(true).await;
         });
         let served = running.server.await.map_err(|e| e.to_string());
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         let background = running.background;
         let _ = actix_web::rt::task::spawn_blocking(move || background.shutdown()).await;
         tracing::info!("Steward has stopped");

@@ -15,8 +15,26 @@ use crate::config::{self, Rate};
 use crate::crypto::sha256_hex;
 use crate::domain::email::MAX_EMAIL_LEN;
 use crate::domain::{AccountId, OrgId};
+use crate::metrics::SignInFailure;
 use crate::operations::OpError;
 use crate::storage::{Db, DbConn, rate_limits};
+
+/// The name of every limit, which keys its buckets and labels its refusals in the metrics
+/// (`steward_rate_limit_refusals_total{limit}`). A new limit adds its name here.
+pub const LIMITS: [&str; 12] = [
+    "login_ip",
+    "login_account",
+    "invite_org",
+    "invite_account",
+    "accept_ip",
+    "api_key",
+    "signup_ip",
+    "org_create",
+    "reset_ip",
+    "reset_email",
+    "verify_resend",
+    "two_factor",
+];
 
 /// Over a limit: the seconds to wait before the next request can pass (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -66,22 +84,39 @@ fn check(conn: &mut DbConn, name: &str, gcra: Gcra, value: &str, now: i64) -> Re
 }
 
 /// Runs `checks` in order at `now`, stopping at the first refused: a client over its own
-/// limit does not use up the quota of the next ones.
-fn check_all_at(conn: &mut DbConn, checks: &[Check<'_>], now: i64) -> Result<(), OpError> {
+/// limit does not use up the quota of the next ones. A refusal says which limit refused.
+fn check_all_at(conn: &mut DbConn, checks: &[Check<'_>], now: i64) -> Result<(), (Option<&'static str>, OpError)> {
     for &(name, rate, value) in checks {
         if let (Some(gcra), Some(value)) = (rate.and_then(Gcra::of), value) {
-            check(conn, name, gcra, value, now)?;
+            check(conn, name, gcra, value, now).map_err(|e| match e {
+                OpError::TooManyRequests(_) => (Some(name), e),
+                e => (None, e),
+            })?;
         }
     }
     Ok(())
 }
 
-/// Runs `checks` now, on a connection taken only when one of them is on.
+/// Runs `checks` now, on a connection taken only when one of them is on, counting a refusal
+/// in the metrics under its limit's name.
 fn check_all(db: &Db, checks: &[Check<'_>]) -> Result<(), OpError> {
     if !checks.iter().any(|&(_, rate, value)| rate.and_then(Gcra::of).is_some() && value.is_some()) {
         return Ok(());
     }
-    check_all_at(&mut *db.conn()?, checks, now_micros())
+    check_all_at(&mut *db.conn()?, checks, now_micros()).map_err(|(refused_by, e)| {
+        if let Some(limit) = refused_by {
+            db.metrics().rate_limited(limit);
+        }
+        e
+    })
+}
+
+/// Counts a sign-in attempt a limit refused (`steward_sign_in_failures_total`).
+fn sign_in_refused(db: &Db, result: Result<(), OpError>) -> Result<(), OpError> {
+    if let Err(OpError::TooManyRequests(_)) = &result {
+        db.metrics().sign_in_failed(SignInFailure::RateLimited);
+    }
+    result
 }
 
 /// A wait in microseconds rounded up to whole seconds, at least one: `Retry-After` has no finer
@@ -139,7 +174,14 @@ impl RateLimits {
     /// tries.
     pub fn login(&self, db: &Db, client: Option<IpAddr>, email: &str) -> Result<(), OpError> {
         let (ip, email) = (ip_value(client), account_key(email));
-        check_all(db, &[("login_ip", self.limits.login_ip, ip.as_deref()), ("login_account", self.limits.login_account, Some(email.as_str()))])
+        let result = check_all(db, &[("login_ip", self.limits.login_ip, ip.as_deref()), ("login_account", self.limits.login_account, Some(email.as_str()))]);
+        sign_in_refused(db, result)
+    }
+
+    /// A code tried at the second step of signing in (`POST /login/two-factor`): the
+    /// two-factor limit (`two_factor`), its refusal counted as a failed sign-in too.
+    pub fn second_step(&self, db: &Db, account: AccountId) -> Result<(), OpError> {
+        sign_in_refused(db, self.two_factor(db, account))
     }
 
     /// An invitation sent by `org` (`POST /orgs/{org}/invitations`, the API's).
@@ -258,6 +300,19 @@ mod tests {
         assert_eq!(at(conn, rate, "ada", start + 6 * SECOND), Err(RetryAfter { seconds: 6 }));
         // other keys have their own quota
         assert_eq!(at(conn, rate, "bob", start + 6 * SECOND), Ok(()));
+    }
+
+    #[test]
+    fn every_limit_checked_is_listed() {
+        let source = include_str!("rate_limit.rs");
+        let checked: std::collections::BTreeSet<&str> = source
+            .split("(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("\", self.limits.").map(|(name, _)| name))
+            // (this test's own pattern is no name)
+            .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .collect();
+        assert_eq!(checked, LIMITS.into_iter().collect());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::background::Ticker;
 use crate::crypto;
 use crate::domain::delivery::backoff;
 use crate::mail::{MailError, Transport};
-use crate::storage::outbox::{self, Claimed};
+use crate::storage::outbox::{self, Claimed, Kind};
 use crate::storage::{Db, DbError};
 
 /// How often the worker looks for due messages when nobody woke it.
@@ -57,6 +57,7 @@ pub struct Round {
 /// is left (or `stopping` says so: the claimed ones not sent yet are given back).
 pub fn round(db: &Db, transport: &Transport, stopping: &dyn Fn() -> bool) -> Result<Round, DbError> {
     let mut done = Round { expired: outbox::expire_overdue(&mut *db.conn()?, crate::storage::now())?, ..Round::default() };
+    db.metrics().emails_expired(done.expired);
     loop {
         let now = crate::storage::now();
         let claimed = db.write(|conn| outbox::claim_due(conn, now, now + LEASE, BATCH).map_err(DbError::from))?;
@@ -73,6 +74,7 @@ pub fn round(db: &Db, transport: &Transport, stopping: &dyn Fn() -> bool) -> Res
                 // its own statement, right away: the window in which a crash means a second
                 // copy is this one round trip
                 Ok(()) => {
+                    db.metrics().email_sent(Kind::label_of(&message.kind));
                     outbox::mark_sent(&mut *db.conn()?, &message.id, crate::storage::now())?;
                     done.sent += 1;
                 }
@@ -82,6 +84,7 @@ pub fn round(db: &Db, transport: &Transport, stopping: &dyn Fn() -> bool) -> Res
                     let wait = chrono::Duration::from_std(backoff(attempts, jitter)).unwrap_or(chrono::Duration::hours(1));
                     let error = short(&e.to_string());
                     tracing::warn!(message = %message.id, kind = %message.kind, attempts, error = %error, "email not delivered; will retry");
+                    db.metrics().email_failed(Kind::label_of(&message.kind));
                     outbox::mark_failed(&mut *db.conn()?, &message.id, &error, crate::storage::now() + wait)?;
                     done.failed += 1;
                 }

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::crypto;
+use crate::metrics::SignInFailure;
 use crate::domain::ids::SessionId;
 use crate::mail::Postbox;
 use crate::domain::security_log::SecurityEvent;
@@ -115,6 +116,7 @@ pub fn sign_in(db: &Db, meta: &RequestMeta, raw_email: &str, password: &str) -> 
     // them would tell, by its speed, whether the email has an account.
     let verified = crypto::verify_or_dummy(password, found.as_ref().map(|a| a.password_hash.as_str()));
     let Some(account) = found.as_ref().filter(|_| verified && password::may_match(password)) else {
+        db.metrics().sign_in_failed(SignInFailure::BadCredentials);
         if let Some(account) = &found {
             security_log::record(&mut *db.conn()?, account.id, SecurityEvent::SignInFailed, meta)?;
         }
@@ -125,6 +127,7 @@ pub fn sign_in(db: &Db, meta: &RequestMeta, raw_email: &str, password: &str) -> 
         let mut conn = db.conn()?;
         accounts::record_login(&mut conn, account.id, storage::now())?;
         security_log::record(&mut conn, account.id, SecurityEvent::SignedIn, meta)?;
+        db.metrics().signed_in();
     }
     Ok(Some(account.clone()))
 }

@@ -7,6 +7,7 @@ use crate::domain::RequestMeta;
 use crate::domain::security_log::SecurityEvent;
 use crate::operations::security_log;
 use crate::crypto;
+use crate::metrics::SignInFailure;
 use crate::domain::two_factor::{self, RECOVERY_CODES, Typed};
 use crate::domain::{AccountId, Email, Invalid, totp};
 use crate::mail::{AccountMail, Postbox};
@@ -157,7 +158,7 @@ pub enum SecondStep {
 /// The second step of signing in `account`, whose password was right at session epoch `epoch`:
 /// `typed` is a current code or an unused recovery code, each accepted once.
 pub fn second_step(db: &Db, meta: &RequestMeta, account: AccountId, epoch: i64, typed: &str) -> Result<SecondStep, OpError> {
-    db.write(|conn| {
+    let step = db.write(|conn| -> Result<SecondStep, OpError> {
         let now = storage::now();
         let Some(account) = accounts::find(conn, account)? else { return Ok(SecondStep::Restart) };
         if account.session_epoch != epoch || !account.two_factor_on() {
@@ -174,7 +175,14 @@ pub fn second_step(db: &Db, meta: &RequestMeta, account: AccountId, epoch: i64, 
             Factor::Authenticator => None,
         };
         Ok(SecondStep::SignedIn { account, recovery_codes_left })
-    })
+    })?;
+    match step {
+        SecondStep::SignedIn { .. } => db.metrics().signed_in(),
+        SecondStep::WrongCode => db.metrics().sign_in_failed(SignInFailure::TwoFactor),
+        // nothing was tried: the sign-in starts again from its password
+        SecondStep::Restart => {}
+    }
+    Ok(step)
 }
 
 /// What `steward account reset-two-factor` did.

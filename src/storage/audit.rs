@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::domain::audit_chain::{ChainHead, link_hash};
+use crate::metrics::{self, Written};
 use crate::storage::{DbConn, MultiBackend};
 use crate::storage::schema::audit_events;
 use crate::domain::{Actor, OrgId, RequestMeta};
@@ -147,7 +148,9 @@ pub fn append(
         hash: String::new(),
     };
     row.hash = row.compute_hash();
-    diesel::insert_into(audit_events::table).values(&row).execute(conn).map(|_| ())
+    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+    metrics::note(Written::AuditEvent(event.action));
+    Ok(())
 }
 
 fn truncate(mut s: String, max: usize) -> String {

@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::metrics::{self, Metrics};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -222,11 +224,24 @@ pub struct Db {
     pool: DbPool,
     /// Set when a wait for a connection ran out, cleared when one is had again.
     out_of_reach: Arc<AtomicBool>,
+    /// The server's metrics, carried with the handle every layer already has.
+    metrics: Arc<Metrics>,
 }
 
 impl Db {
+    /// A handle recording no metrics (the commands, the tests' own connections).
     pub fn new(pool: DbPool) -> Db {
-        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)) }
+        Db::with_metrics(pool, Arc::new(Metrics::off()))
+    }
+
+    /// A handle recording into `metrics`: the waits for a connection, and what its write
+    /// transactions commit (audit events, queued emails).
+    pub fn with_metrics(pool: DbPool, metrics: Arc<Metrics>) -> Db {
+        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)), metrics }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// A pooled connection, waiting `CONNECTION_WAIT` for one (`WAIT_DURING_OUTAGE` while the
@@ -234,7 +249,12 @@ impl Db {
     /// is back the next request gets a working one, with no restart.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         let outage = self.out_of_reach.load(Ordering::Relaxed);
+        let asked = self.metrics.is_on().then(Instant::now);
         let got = if outage { self.pool.get_timeout(WAIT_DURING_OUTAGE) } else { self.pool.get() };
+        if let Some(asked) = asked {
+            // r2d2 fails a checkout only when its wait runs out
+            self.metrics.pool_wait(asked.elapsed(), got.is_err());
+        }
         match got {
             Ok(conn) => {
                 if outage {
@@ -258,7 +278,14 @@ impl Db {
         E: From<diesel::result::Error> + From<DbError>,
     {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, f)
+        if !self.metrics.is_on() {
+            return write_tx(&mut conn, f);
+        }
+        let (result, written) = metrics::collect_written(|| write_tx(&mut conn, f));
+        if result.is_ok() {
+            self.metrics.committed(&written);
+        }
+        result
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -295,5 +322,53 @@ mod tests {
             assert!(!DbError::Query(refused).is_unavailable());
         }
         assert!(!DbError::Setup("migration failed".into()).is_unavailable());
+    }
+
+    fn pool_sample(in_use: u32, idle: u32) -> crate::metrics::PoolSample {
+        crate::metrics::PoolSample { in_use, idle, max: 1 }
+    }
+
+    #[test]
+    fn a_wait_for_a_connection_that_runs_out_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ConnectionManager::<DbConn>::new(dir.path().join("steward.db").display().to_string());
+        let pool = Pool::builder().max_size(1).connection_timeout(Duration::from_millis(50)).build(manager).unwrap();
+        let sampled = pool.clone();
+        let sample = move || {
+            let state = sampled.state();
+            pool_sample(state.connections - state.idle_connections, state.idle_connections)
+        };
+        let metrics = Arc::new(Metrics::new(sample, metrics::KnownLabels::default()).unwrap());
+        let db = Db::with_metrics(pool, metrics.clone());
+        let held = db.conn().unwrap();
+        assert!(db.conn().is_err(), "the only connection is held");
+        let text = metrics.render().unwrap();
+        assert!(text.contains("steward_db_pool_timeouts_total 1\n"), "{text}");
+        assert!(text.contains("steward_db_pool_wait_seconds_count 2\n"), "{text}");
+        assert!(text.contains("steward_db_pool_connections_in_use 1\n"), "{text}");
+        drop(held);
+        assert!(metrics.render().unwrap().contains("steward_db_pool_connections_idle 1\n"));
+    }
+
+    #[test]
+    fn a_write_counts_what_it_wrote_only_once_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("steward.db").display());
+        let pool = connect(&url, 1).unwrap();
+        let metrics = Arc::new(Metrics::new(|| pool_sample(0, 1), metrics::KnownLabels::default()).unwrap());
+        let db = Db::with_metrics(pool, metrics.clone());
+        let rolled_back: Result<(), DbError> = db.write(|_| {
+            metrics::note(metrics::Written::AuditEvent("org.renamed"));
+            Err(DbError::Setup("refused".into()))
+        });
+        assert!(rolled_back.is_err());
+        let committed: Result<(), DbError> = db.write(|_| {
+            metrics::note(metrics::Written::AuditEvent("org.created"));
+            Ok(())
+        });
+        committed.unwrap();
+        let text = metrics.render().unwrap();
+        assert!(text.contains("steward_audit_events_total{action=\"org.created\"} 1\n"), "{text}");
+        assert!(!text.contains("org.renamed"), "{text}");
     }
 }

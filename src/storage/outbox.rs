@@ -16,6 +16,7 @@ use diesel::prelude::*;
 
 use crate::domain::delivery::Delivery;
 use crate::domain::ids::InvitationId;
+use crate::metrics::{self, Written};
 use crate::storage::DbConn;
 use crate::storage::schema::outbox;
 
@@ -34,6 +35,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 6] =
+        [Kind::Invitation, Kind::Verification, Kind::EmailChange, Kind::EmailChangeNotice, Kind::PasswordReset, Kind::SecurityNotice];
+
+    /// The kind a stored message names, as its `&'static` name (a metric's label); `other`
+    /// for a name this version does not know (written by a newer one).
+    pub fn label_of(stored: &str) -> &'static str {
+        Kind::ALL.iter().map(|k| k.as_str()).find(|k| *k == stored).unwrap_or("other")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Invitation => "invitation",
@@ -94,6 +104,7 @@ pub fn queue(conn: &mut DbConn, m: &NewMessage, now: NaiveDateTime) -> QueryResu
             expires_at: m.expires_at,
         })
         .execute(conn)?;
+    metrics::note(Written::EmailQueued(m.kind.as_str()));
     Ok(id)
 }
 
@@ -307,4 +318,18 @@ pub fn untried(conn: &mut DbConn) -> QueryResult<i64> {
         .filter(outbox::attempts.eq(0))
         .count()
         .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn a_stored_kind_reads_back_as_its_name_and_an_unknown_one_as_other() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::label_of(kind.as_str()), kind.as_str());
+        }
+        assert_eq!(Kind::label_of("newsletter"), "other");
+        assert_eq!(Kind::label_of(""), "other");
+    }
 }

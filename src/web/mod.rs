@@ -16,6 +16,7 @@ pub mod identity;
 pub mod invitation_history;
 pub mod invitations;
 pub mod members;
+pub mod metrics;
 pub mod roles;
 pub mod orgs;
 pub mod profile;

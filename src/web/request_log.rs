@@ -1,13 +1,16 @@
 //! The request log: each request's span (tracing-actix-web's fields, with the tokens of links
-//! left out, and the signed-in account once known) and the line written when it is answered.
+//! left out, and the signed-in account once known) and the line written when it is answered,
+//! which also counts and times the request in the metrics.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use std::time::Instant;
 use tracing::Span;
 use tracing::field::Empty;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
+
+use crate::app::AppState;
 
 /// Paths whose next segment is a secret: the invitation link, and the links that verify an
 /// email address and reset a password.
@@ -16,8 +19,12 @@ const TOKEN_PATHS: [&str; 3] = ["/invitations/", "/verify-email/", "/password/re
 /// What a secret is replaced with in the log.
 pub const REDACTED: &str = "[redacted]";
 
-/// When the request arrived, kept with it for the latency of its log line.
-struct Arrived(Instant);
+/// When the request arrived, kept with it for the latency of its log line and its metrics,
+/// with its route's pattern (None when no route matches), the metrics' `route` label.
+struct Arrived {
+    at: Instant,
+    route: Option<String>,
+}
 
 /// The root span of every request, as tracing-actix-web's default one but for `http.target`:
 /// the path with the token of a link replaced, and the query with every value replaced (a
@@ -29,12 +36,12 @@ impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let method = request.method().as_str().to_owned();
         // the route's pattern, such as /invitations/{token}: it never holds the token itself
-        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let pattern = request.match_pattern();
+        let route = pattern.as_deref().unwrap_or("default");
         let user_agent = request.headers().get("User-Agent").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
         let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
         let connection = request.connection_info().clone();
-        request.extensions_mut().insert(Arrived(Instant::now()));
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "HTTP request",
             http.method = %method,
             http.route = %route,
@@ -54,17 +61,27 @@ impl RootSpanBuilder for RedactedRootSpan {
             account_id = Empty,
             exception.message = Empty,
             exception.details = Empty,
-        )
+        );
+        // the pattern moves into the request's extensions: one allocation serves the log and
+        // the metrics
+        request.extensions_mut().insert(Arrived { at: Instant::now(), route: pattern });
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         let (status, error, arrived) = match outcome {
-            Ok(response) => (
-                response.status(),
-                response.response().error().map(Error::as_response_error),
-                response.request().extensions().get::<Arrived>().map(|a| a.0),
-            ),
-            // a middleware's own failure: the request is gone with its arrival time
+            Ok(response) => {
+                let request = response.request();
+                let extensions = request.extensions();
+                let arrived = extensions.get::<Arrived>();
+                if let (Some(arrived), Some(state)) = (arrived, request.app_data::<web::Data<AppState>>()) {
+                    let status = response.status();
+                    state.metrics.http_request(arrived.route.as_deref(), request.method().as_str(), status.as_str(), arrived.at.elapsed());
+                }
+                (response.status(), response.response().error().map(Error::as_response_error), arrived.map(|a| a.at))
+            }
+            // a middleware's own failure: the request is gone with its arrival time (and is
+            // not counted in the metrics, which need its route)
             Err(error) => (error.as_response_error().status_code(), Some(error.as_response_error()), None),
         };
         span.record("http.status_code", status.as_u16());

@@ -235,7 +235,7 @@ pub async fn second_step(
     let (epoch, code, meta, limits) = (pending.epoch, form.into_inner().code, crate::app::request_meta(&req), state.limits.clone());
     let step = state
         .run(move |db| {
-            limits.two_factor(db, account)?;
+            limits.second_step(db, account)?;
             two_factor::second_step(db, &meta, account, epoch, &code)
         })
         .await?;

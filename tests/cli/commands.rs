@@ -179,6 +179,40 @@ fn serve_answers_health_checks_and_stops_gracefully_on_sigterm() {
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
 }
 
+/// A GET of `path` on `port` over a fresh connection: the whole answer, or None when nothing
+/// listens there.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    Some(out)
+}
+
+#[test]
+fn serve_with_a_metrics_address_serves_them_there_only_and_stops_them_with_the_console() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let database = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let mut server = crate::helpers::process::ServerProcess::start(dir.path(), &database, &[("STEWARD_METRICS_BIND", &metrics_bind)]);
+
+    let metrics = http_get(metrics_port, "/metrics").expect("the metrics listener answers");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(metrics.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{metrics}");
+    assert!(metrics.contains("# TYPE steward_http_requests_total counter"), "{metrics}");
+    // the health checks that waited for the start were counted, on the console
+    assert!(metrics.contains(r#"route="/healthz""#), "{metrics}");
+    let console = http_get(server.port, "/metrics").expect("the console answers");
+    assert!(console.starts_with("HTTP/1.1 404"), "{console}");
+
+    server.sigterm();
+    assert!(server.wait_exit(Duration::from_secs(25)).success(), "graceful shutdown exits 0");
+    assert!(http_get(metrics_port, "/metrics").is_none(), "the metrics listener stopped with the server");
+}
+
 #[test]
 fn the_request_log_never_shows_the_token_of_a_link() {
     use std::io::{Read, Write};

@@ -109,6 +109,10 @@ pub struct TestApp {
     /// The database's URL, which an instance started `beside` this one shares.
     database_url: String,
     handle: actix_web::dev::ServerHandle,
+    /// The `/metrics` listener's address (`http://127.0.0.1:PORT`), when the builder asked for
+    /// one (`metrics()`), and its handle.
+    pub metrics_base: Option<String>,
+    metrics_handle: Option<actix_web::dev::ServerHandle>,
     background: Option<steward::background::Background>,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
@@ -132,6 +136,8 @@ pub struct TestAppBuilder {
     trusted_proxies: Vec<IpAddr>,
     rate_limits: RateLimits,
     housekeeping_interval: Duration,
+    /// Whether `/metrics` is served (on a free port of its own).
+    metrics: bool,
     /// The database and outbox of the instance this one runs beside, if any.
     beside: Option<(Backend, String, std::path::PathBuf)>,
 }
@@ -162,6 +168,7 @@ impl Default for TestAppBuilder {
             },
             // the product's default: no round during a test unless it asks for one
             housekeeping_interval: Duration::from_secs(600),
+            metrics: false,
             beside: None,
         }
     }
@@ -288,6 +295,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Serves `/metrics` on a free port of its own (`STEWARD_METRICS_BIND`), at
+    /// `TestApp::metrics_base`.
+    pub fn metrics(mut self) -> Self {
+        self.metrics = true;
+        self
+    }
+
     /// A second instance on the database of `first` (the same session key, its own port and
     /// its own options), as behind a load balancer. Its `stop` leaves the database to `first`:
     /// stop it before `first`.
@@ -353,6 +367,7 @@ impl TestAppBuilder {
             rate_limits: self.rate_limits,
             housekeeping_interval: self.housekeeping_interval,
             log_format: steward::config::LogFormat::Text,
+            metrics_bind: self.metrics.then(|| "127.0.0.1:0".parse().expect("addr")),
         };
         let running = tokio::task::spawn_blocking(move || steward::build(config))
             .await
@@ -361,12 +376,22 @@ impl TestAppBuilder {
         let handle = running.server.handle();
         let background = Some(running.background);
         tokio::spawn(running.server);
+        let (metrics_base, metrics_handle) = match running.metrics {
+            Some(listener) => {
+                let handle = listener.server.handle();
+                tokio::spawn(listener.server);
+                (Some(format!("http://{}", listener.addr)), Some(handle))
+            }
+            None => (None, None),
+        };
         Some(TestApp {
             base: format!("http://{}", running.addr),
             db: running.db,
             backend,
             database_url,
             handle,
+            metrics_base,
+            metrics_handle,
             background,
             _dir: dir,
             pg,
@@ -402,6 +427,9 @@ impl TestApp {
     /// outbox directory for an instance started `beside` this one (`stop` drops them later).
     pub async fn stop_server(&mut self) {
         self.handle.stop(false).await;
+        if let Some(metrics) = self.metrics_handle.take() {
+            metrics.stop(false).await;
+        }
         if let Some(background) = self.background.take() {
             tokio::task::spawn_blocking(move || background.shutdown()).await.expect("background shutdown");
         }

@@ -24,6 +24,7 @@ mod invitations;
 mod json_api;
 mod members;
 mod members_export;
+mod metrics;
 mod offboarding;
 mod organization_access;
 mod organization_settings;
