@@ -75,7 +75,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn how_to_raise(allowance: Allowance) -> String {
     match allowance.variable {
         Some(variable) => format!(
-            "To send more at once, the operator raises the burst of {variable} (for example 100/h,burst=1000); the limits are {VARIABLES}."
+            "To send more at once, the operator raises the burst of {variable} (the burst= of its value, for example burst=1000); the limits are {VARIABLES}."
         ),
         None => format!("The limits are {VARIABLES}."),
     }
@@ -84,12 +84,16 @@ fn how_to_raise(allowance: Allowance) -> String {
 /// What the page says about the rate limit for `valid` rows.
 fn limit_text(allowance: Allowance, valid: usize) -> (String, bool) {
     match allowance.now {
-        None => (format!("No invitation rate limit applies: all {} can be sent. {}", bulk::thousands(valid), how_to_raise(allowance)), true),
+        None => (format!("No invitation rate limit applies: every valid row can be sent. {}", how_to_raise(allowance)), true),
         Some(now) => {
             let within = valid as u64 <= now;
             let lets = format!("The invitation rate limit lets {} through now.", plural(now as usize, "invitation", "invitations"));
-            let verdict = if within {
-                format!("All {} can be sent.", plural(valid, "valid row", "valid rows"))
+            let verdict = if valid == 0 {
+                "No row is valid: there is nothing to send.".to_string()
+            } else if valid == 1 && within {
+                "The valid row can be sent.".to_string()
+            } else if within {
+                format!("All {} valid rows can be sent.", bulk::thousands(valid))
             } else {
                 format!(
                     "That is fewer than the {}: confirming would be refused. Remove rows to send at most {} now, or wait for the quota to recover.",
@@ -320,10 +324,12 @@ mod tests {
         assert!(within);
         assert!(text.contains("lets 50 invitations through now") && text.contains("All 3 valid rows can be sent"), "{text}");
         assert!(text.contains("raises the burst of STEWARD_RATE_LIMIT_INVITE_ORG"), "{text}");
+        assert!(limit_text(org, 1).0.contains("The valid row can be sent."));
+        assert!(limit_text(org, 0).0.contains("nothing to send"));
         let (text, within) = limit_text(org, 60);
         assert!(!within);
         assert!(text.contains("fewer than the 60 valid rows") && text.contains("at most 50"), "{text}");
         let (text, within) = limit_text(Allowance { now: None, variable: None }, 1_000);
-        assert!(within && text.contains("No invitation rate limit applies: all 1,000"), "{text}");
+        assert!(within && text.contains("No invitation rate limit applies: every valid row can be sent."), "{text}");
     }
 }
