@@ -274,6 +274,19 @@ async fn a_multipart_post_needs_the_csrf_token(app: &TestApp) {
     let right = owner.post_multipart_raw(&bulk(org), &[("csrf_token", token.as_str()), rows[0]], &[]).await;
     right.assert_status(200);
     assert_eq!(carried(&right).len(), 1);
+    // or in the header, as htmx sends it; the body is then read by the page alone
+    let (content_type, body) = multipart_body(&rows, &[]);
+    let with_header = owner
+        .http
+        .post(format!("{}{}", owner.base, bulk(org)))
+        .header("Content-Type", content_type)
+        .header("X-CSRF-Token", token.as_str())
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(with_header.status().as_u16(), 200);
+    assert!(with_header.text().await.unwrap_or_default().contains("1 to invite, 0 not invited."));
     // the confirmation (urlencoded) needs it as well
     let forged = owner
         .post_raw(&format!("{}/send", bulk(org)), &[("email", "bob@example.com"), ("role", "viewer")])
