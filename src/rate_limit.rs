@@ -68,6 +68,16 @@ impl Gcra {
     }
 }
 
+impl Gcra {
+    /// How many requests would pass at once at `now` from a bucket whose TAT is `tat` (none for
+    /// a new bucket): what is left of the burst.
+    fn available(self, tat: Option<i64>, now: i64) -> u64 {
+        let used_until = tat.unwrap_or(now).max(now);
+        let room = now.saturating_add(self.tolerance).saturating_sub(used_until);
+        u64::try_from(room / self.period).unwrap_or(0)
+    }
+}
+
 /// One check: the limit's name (which keeps the buckets of two limits apart), its rate (none
 /// when off), and the value it counts (none when there is nothing to count, like the address
 /// of a client that has none).
@@ -76,11 +86,16 @@ type Check<'a> = (&'static str, Option<Rate>, Option<&'a str>);
 /// Takes one request from the bucket of `value` under the limit `name` at `now`. The bucket is
 /// named by the SHA-256 of the value: the table never holds a typed email or an address.
 fn check(conn: &mut DbConn, name: &str, gcra: Gcra, value: &str, now: i64) -> Result<(), OpError> {
-    let key = format!("{name}:{}", sha256_hex(value.as_bytes()));
+    let key = bucket_key(name, value);
     match rate_limits::take(conn, &key, now, gcra.period, gcra.tolerance)? {
         None => Ok(()),
         Some(wait) => Err(RetryAfter { seconds: whole_seconds(wait) }.into()),
     }
+}
+
+/// The bucket key of `value` under the limit `name`.
+fn bucket_key(name: &str, value: &str) -> String {
+    format!("{name}:{}", sha256_hex(value.as_bytes()))
 }
 
 /// Runs `checks` in order at `now`, stopping at the first refused: a client over its own
@@ -146,6 +161,16 @@ fn ip_value(ip: Option<IpAddr>) -> Option<String> {
 /// case), valid or not, so that the answer is the same whether or not the account exists.
 fn account_key(typed: &str) -> String {
     typed.trim().chars().take(MAX_EMAIL_LEN + 1).collect::<String>().to_lowercase()
+}
+
+/// How many invitations a person may send now for one organization, and the limit that allows
+/// the fewest: what a list of people to invite is weighed against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// None: both limits are off.
+    pub now: Option<u64>,
+    /// The variable of the limit that allows the fewest now (the one to raise).
+    pub variable: Option<&'static str>,
 }
 
 /// The console's rate limits, shared by every worker through `AppState`; the counts live in
@@ -219,6 +244,48 @@ impl RateLimits {
         )
     }
 
+    /// The limits a person's invitations for `org` count against: the person's, then the
+    /// organization's (see `invitation_by`), each with its variable and the value it counts.
+    fn invitation_checks(&self, account: AccountId, org: OrgId) -> [(&'static str, &'static str, Option<Gcra>, String); 2] {
+        [
+            ("invite_account", "STEWARD_RATE_LIMIT_INVITE_ACCOUNT", self.limits.invite_account.and_then(Gcra::of), account.to_string()),
+            ("invite_org", "STEWARD_RATE_LIMIT_INVITE_ORG", self.limits.invite_org.and_then(Gcra::of), org.to_string()),
+        ]
+    }
+
+    /// How many invitations `account` may send for `org` at `now`, counted on `conn` (a read:
+    /// nothing is taken).
+    pub fn invitations_allowed(&self, conn: &mut DbConn, account: AccountId, org: OrgId, now: i64) -> Result<Allowance, OpError> {
+        let mut allowance = Allowance { now: None, variable: None };
+        for (name, variable, gcra, value) in self.invitation_checks(account, org) {
+            let Some(gcra) = gcra else { continue };
+            let available = gcra.available(rate_limits::tat_of(conn, &bucket_key(name, &value))?, now);
+            if allowance.now.is_none_or(|n| available < n) {
+                allowance = Allowance { now: Some(available), variable: Some(variable) };
+            }
+        }
+        Ok(allowance)
+    }
+
+    /// How many invitations `account` may send for `org` now (see `invitations_allowed`).
+    pub fn invitations_allowed_now(&self, db: &Db, account: AccountId, org: OrgId) -> Result<Allowance, OpError> {
+        self.invitations_allowed(&mut *db.conn()?, account, org, now_micros())
+    }
+
+    /// Takes `count` invitations at once from the person's and the organization's quotas, on
+    /// `conn`: inside the transaction that sends them, so that the quota taken and the
+    /// invitations sent are one change (a refusal or a failure after it takes nothing, once the
+    /// transaction is rolled back).
+    pub fn take_invitations(&self, conn: &mut DbConn, account: AccountId, org: OrgId, count: u32, now: i64) -> Result<(), OpError> {
+        for (name, _, gcra, value) in self.invitation_checks(account, org) {
+            let Some(gcra) = gcra else { continue };
+            if let Some(wait) = rate_limits::take_many(conn, &bucket_key(name, &value), now, gcra.period, gcra.tolerance, count)? {
+                return Err(RetryAfter { seconds: whole_seconds(wait) }.into());
+            }
+        }
+        Ok(())
+    }
+
     /// An organization created by `account` (sign-up's first one aside).
     pub fn org_creation(&self, db: &Db, account: AccountId) -> Result<(), OpError> {
         check_all(db, &[("org_create", self.limits.org_create, Some(account.to_string().as_str()))])
@@ -240,6 +307,31 @@ impl RateLimits {
     /// off): six digits are guessed in a million tries, so tries are few.
     pub fn two_factor(&self, db: &Db, account: AccountId) -> Result<(), OpError> {
         check_all(db, &[("two_factor", self.limits.two_factor, Some(account.to_string().as_str()))])
+    }
+}
+
+/// A person's invitations for one organization, as a list of them weighs and takes them
+/// inside the transaction that sends it (`operations::invitations::invite_many`).
+pub struct InvitationQuota<'a> {
+    limits: &'a RateLimits,
+    account: AccountId,
+    org: OrgId,
+}
+
+impl RateLimits {
+    /// The quota of the invitations `account` sends for `org`.
+    pub fn invitation_quota(&self, account: AccountId, org: OrgId) -> InvitationQuota<'_> {
+        InvitationQuota { limits: self, account, org }
+    }
+}
+
+impl crate::operations::invitations::Quota for InvitationQuota<'_> {
+    fn allowed(&self, conn: &mut DbConn) -> Result<Option<u64>, OpError> {
+        Ok(self.limits.invitations_allowed(conn, self.account, self.org, now_micros())?.now)
+    }
+
+    fn take(&self, conn: &mut DbConn, count: u32) -> Result<(), OpError> {
+        self.limits.take_invitations(conn, self.account, self.org, count, now_micros())
     }
 }
 
@@ -467,6 +559,51 @@ mod tests {
         for _ in 0..100 {
             limits.login(db, ip, "ada@example.com").unwrap();
         }
+    }
+
+    #[test]
+    fn many_are_taken_at_once_or_none() {
+        let test = database();
+        let conn = &mut *test.db.conn().unwrap();
+        let gcra = Gcra::of(Rate::per_hour(100).burst(50)).unwrap();
+        let take = |conn: &mut DbConn, count: u32, now: i64| rate_limits::take_many(conn, "k", now, gcra.period, gcra.tolerance, count).unwrap();
+        // more than the burst never passes, and leaves a new bucket full
+        assert!(take(conn, 51, 0).is_some());
+        assert_eq!(gcra.available(rate_limits::tat_of(conn, "k").unwrap(), 0), 50);
+        assert_eq!(take(conn, 30, 0), None);
+        assert_eq!(gcra.available(rate_limits::tat_of(conn, "k").unwrap(), 0), 20);
+        // 21 do not fit: refused whole, nothing taken
+        assert!(take(conn, 21, 0).is_some());
+        assert_eq!(gcra.available(rate_limits::tat_of(conn, "k").unwrap(), 0), 20);
+        assert_eq!(take(conn, 20, 0), None);
+        assert_eq!(gcra.available(rate_limits::tat_of(conn, "k").unwrap(), 0), 0);
+        // one comes back every 36 seconds
+        assert_eq!(gcra.available(rate_limits::tat_of(conn, "k").unwrap(), 36 * SECOND), 1);
+        assert_eq!(take(conn, 1, 36 * SECOND), None);
+        assert_eq!(gcra.available(None, 0), 50, "a new bucket has its whole burst");
+    }
+
+    #[test]
+    fn the_invitations_allowed_are_the_smaller_quota_and_taken_from_both() {
+        let test = database();
+        let limits = RateLimits::new(
+            &Config { invite_org: Some(Rate::per_hour(100).burst(50)), invite_account: Some(Rate::per_hour(200).burst(20)), ..Config::off() },
+            Vec::new(),
+        );
+        let (ada, bob, org) = (AccountId::new(), AccountId::new(), OrgId::new());
+        let conn = &mut *test.db.conn().unwrap();
+        let allowed = |conn: &mut DbConn, who: AccountId| limits.invitations_allowed(conn, who, org, 0).unwrap();
+        assert_eq!(allowed(conn, ada), Allowance { now: Some(20), variable: Some("STEWARD_RATE_LIMIT_INVITE_ACCOUNT") });
+        limits.take_invitations(conn, ada, org, 20, 0).unwrap();
+        assert_eq!(allowed(conn, ada).now, Some(0));
+        // the organization's quota was taken too: 30 left for another admin
+        assert_eq!(allowed(conn, bob).now, Some(20));
+        limits.take_invitations(conn, bob, org, 20, 0).unwrap();
+        assert_eq!(allowed(conn, AccountId::new()), Allowance { now: Some(10), variable: Some("STEWARD_RATE_LIMIT_INVITE_ORG") });
+        assert!(refusal(limits.take_invitations(conn, AccountId::new(), org, 11, 0)).is_err());
+        let off = RateLimits::new(&Config::off(), Vec::new());
+        assert_eq!(off.invitations_allowed(conn, ada, org, 0).unwrap(), Allowance { now: None, variable: None });
+        off.take_invitations(conn, ada, org, 1_000, 0).unwrap();
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod audit_chain;
+pub mod bulk_invitations;
 pub mod custom_roles;
 pub mod delivery;
 pub mod email;

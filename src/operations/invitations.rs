@@ -4,6 +4,7 @@
 //! invitation: the invitation never waits on a mail server, and the message goes out (and is
 //! retried) in the background.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -16,6 +17,7 @@ use crate::domain::{AccountId, Email, InvitationState, InvitationStatus, Members
 use crate::domain::password::check_new_password;
 use crate::mail::{self, Postbox};
 use crate::storage::outbox::{self, Kind};
+use crate::domain::bulk_invitations::{self as bulk, Standing};
 use crate::domain::policy;
 use crate::domain::{PermissionSet, Role};
 use crate::operations::access::{lock_and_authorize, permissions_of};
@@ -167,40 +169,190 @@ pub fn invite<S: AsRef<str>>(
     ])?;
     let (email, role, role_ids) = (email?, role?, role_ids?);
 
-    let token = crypto::random_token();
     let now = storage::now();
     let expires_at = settings.expiry(now);
-    let id = InvitationId::new();
-    db.write(|conn| {
+    let id = db.write(|conn| {
         let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
         let custom = roles::resolve(conn, org, &role_ids)?;
         may_give(held, role, &custom)?;
         check_invitable(conn, org, &email)?;
         let mc = mail_context(conn, org, &ctx.actor)?;
-        let hash = crypto::sha256_hex(token.as_bytes());
-        let invited_by = mc.invited_by;
-        invitations::insert(conn, NewInvitation { id, org, email: &email, role, token_hash: &hash, invited_by, at: now, expires_at })?;
-        role_rows::give_to_invitation(conn, id, &role_ids)?;
-        audit::append(
-            conn,
-            org,
-            &ctx.actor,
-            &ctx.meta,
-            NewEvent::new("member.invited")
-                .target(email.to_string())
-                .target_email(email.to_string())
-                .details(json!({
-                    "role": role.as_str(),
-                    "roles": roles::names(&custom),
-                    "expires_at": expires_at.and_utc().to_rfc3339()
-                })),
-            now,
-        )?;
-        queue_invitation(conn, postbox, settings, &mc, id, &email, &role_label(role, &custom), &token, expires_at, now)?;
-        Ok::<_, OpError>(())
+        create_within(conn, postbox, settings, ctx, org, &mc, &email, role, &custom, now, expires_at)
     })?;
     postbox.posted();
     Ok(id)
+}
+
+/// Saves one invitation of `email` with the base `role` and the `custom` roles, its
+/// `member.invited` event and its email (to the outbox), inside the caller's transaction, which
+/// has authorized the actor and checked that the invitation may be made: what a single
+/// invitation and each one of a list do.
+#[allow(clippy::too_many_arguments)]
+fn create_within(
+    conn: &mut DbConn,
+    postbox: &Postbox,
+    settings: &Settings,
+    ctx: &Ctx,
+    org: OrgId,
+    mc: &MailContext,
+    email: &Email,
+    role: Role,
+    custom: &[CustomRole],
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<InvitationId, OpError> {
+    let id = InvitationId::new();
+    let token = crypto::random_token();
+    let hash = crypto::sha256_hex(token.as_bytes());
+    invitations::insert(conn, NewInvitation { id, org, email, role, token_hash: &hash, invited_by: mc.invited_by, at: now, expires_at })?;
+    role_rows::give_to_invitation(conn, id, &custom.iter().map(|r| r.id).collect::<Vec<_>>())?;
+    audit::append(
+        conn,
+        org,
+        &ctx.actor,
+        &ctx.meta,
+        NewEvent::new("member.invited")
+            .target(email.to_string())
+            .target_email(email.to_string())
+            .details(json!({
+                "role": role.as_str(),
+                "roles": roles::names(custom),
+                "expires_at": expires_at.and_utc().to_rfc3339()
+            })),
+        now,
+    )?;
+    queue_invitation(conn, postbox, settings, mc, id, email, &role_label(role, custom), &token, expires_at, now)?;
+    Ok(id)
+}
+
+// ---- a list of people at once ---------------------------------------------------------------
+
+/// Weighs each line of a list for someone holding `held`: where its address stands in `org`
+/// (two queries for the whole list) and the organization's custom roles.
+fn weigh(conn: &mut DbConn, org: OrgId, held: PermissionSet, lines: &[bulk::Line]) -> Result<Vec<bulk::Row>, OpError> {
+    let emails = bulk::emails(lines);
+    let members: HashMap<Email, MembershipStatus> = members::statuses_of_emails(conn, org, &emails)?.into_iter().collect();
+    let invited: HashSet<Email> = invitations::pending_among(conn, org, &emails)?.into_iter().collect();
+    let custom: Vec<bulk::NamedRole> = role_rows::tags(conn, org)?
+        .into_iter()
+        .map(|t| bulk::NamedRole { id: t.id, name: t.name, permissions: t.permissions })
+        .collect();
+    Ok(bulk::classify(lines, held, &custom, |email| match members.get(email) {
+        Some(MembershipStatus::Active) => Standing::ActiveMember,
+        Some(MembershipStatus::Inactive) => Standing::InactiveMember,
+        None if invited.contains(email) => Standing::Invited,
+        None => Standing::Free,
+    }))
+}
+
+/// The preview of a list: every row weighed for someone holding `held` (what they may do, read
+/// at the door). It changes nothing; the confirmation weighs the rows again.
+pub fn preview_many(db: &Db, org: OrgId, held: PermissionSet, lines: &[bulk::Line]) -> Result<Vec<bulk::Row>, OpError> {
+    weigh(&mut *db.conn()?, org, held, lines)
+}
+
+/// What the invitations of a list take from the rate limits, asked inside the transaction that
+/// sends them.
+pub trait Quota {
+    /// How many may be sent now; None when no limit applies.
+    fn allowed(&self, conn: &mut DbConn) -> Result<Option<u64>, OpError>;
+    /// Takes `count` at once.
+    fn take(&self, conn: &mut DbConn, count: u32) -> Result<(), OpError>;
+}
+
+/// How a confirmed list ended.
+#[derive(Debug)]
+pub enum Confirmed {
+    /// Every row was invited: how many.
+    Sent(usize),
+    /// Nothing was sent: some rows are no longer valid (someone was invited or joined, a role
+    /// was deleted, a right lost since the preview); the rows as they stand now.
+    Changed(Vec<bulk::Row>),
+    /// Nothing was sent: the rate limit lets fewer through now than the list holds.
+    OverLimit { rows: Vec<bulk::Row>, allowed: u64 },
+}
+
+/// Why the transaction of a list stopped before its end: rolled back either way.
+enum Abort {
+    Refused(Confirmed),
+    Failed(OpError),
+}
+
+impl From<OpError> for Abort {
+    fn from(e: OpError) -> Abort {
+        Abort::Failed(e)
+    }
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Abort {
+        Abort::Failed(e.into())
+    }
+}
+
+impl From<crate::storage::DbError> for Abort {
+    fn from(e: crate::storage::DbError) -> Abort {
+        Abort::Failed(e.into())
+    }
+}
+
+/// Invites every row of a confirmed list, or none: in one transaction, the rows are weighed
+/// again against the state of now (the preview may be old), the rate limit's quota is taken
+/// for all of them at once, and each row is saved as a single invitation is (its
+/// `member.invited` event, its email to the outbox). A row no longer valid, or more rows than
+/// the quota allows now, sends nothing.
+pub fn invite_many(
+    db: &Db,
+    postbox: &Postbox,
+    settings: &Settings,
+    ctx: &Ctx,
+    org: OrgId,
+    lines: &[bulk::Line],
+    quota: &dyn Quota,
+) -> Result<Confirmed, OpError> {
+    if lines.is_empty() {
+        return Err(crate::domain::Invalid::new("rows", "There is nobody to invite: the list is empty.").into());
+    }
+    if lines.len() > bulk::MAX_ROWS {
+        return Err(crate::domain::Invalid::new(
+            "rows",
+            format!("At most {} people can be invited at once.", bulk::thousands(bulk::MAX_ROWS)),
+        )
+        .into());
+    }
+    let now = storage::now();
+    let expires_at = settings.expiry(now);
+    let sent = db.write(|conn| -> Result<usize, Abort> {
+        let held = lock_and_authorize(conn, org, &ctx.actor, Permission::MembersInvite, None)?;
+        let rows = weigh(conn, org, held, lines)?;
+        if rows.iter().any(|r| !r.is_valid()) {
+            return Err(Abort::Refused(Confirmed::Changed(rows)));
+        }
+        let count = rows.len();
+        if let Some(allowed) = quota.allowed(conn)?.filter(|a| (count as u64) > *a) {
+            return Err(Abort::Refused(Confirmed::OverLimit { rows, allowed }));
+        }
+        quota.take(conn, u32::try_from(count).unwrap_or(u32::MAX))?;
+        let mc = mail_context(conn, org, &ctx.actor)?;
+        let custom_roles = role_rows::all(conn, org)?;
+        for row in &rows {
+            let Ok((email, grant)) = &row.verdict else { continue };
+            let custom: Vec<CustomRole> = match grant {
+                bulk::Grant::Base(_) => Vec::new(),
+                bulk::Grant::Custom(named) => custom_roles.iter().filter(|r| r.id == named.id).cloned().collect(),
+            };
+            create_within(conn, postbox, settings, ctx, org, &mc, email, grant.base(), &custom, now, expires_at)?;
+        }
+        Ok(count)
+    });
+    match sent {
+        Ok(count) => {
+            postbox.posted();
+            Ok(Confirmed::Sent(count))
+        }
+        Err(Abort::Refused(outcome)) => Ok(outcome),
+        Err(Abort::Failed(e)) => Err(e),
+    }
 }
 
 fn only_pending(inv: &Invitation) -> Result<(), OpError> {

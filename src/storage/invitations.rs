@@ -94,6 +94,19 @@ pub fn pending_for(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResult<
         .optional()
 }
 
+/// Which of `emails` have a pending (possibly expired) invitation to `org`, in one query.
+pub fn pending_among(conn: &mut DbConn, org: OrgId, emails: &[Email]) -> QueryResult<Vec<Email>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    invitations::table
+        .filter(invitations::org_id.eq(org))
+        .filter(invitations::email.eq_any(emails))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
+        .select(invitations::email)
+        .load(conn)
+}
+
 /// The invitations to `org` that `account` sent and that are still pending (expired ones
 /// included), newest first.
 pub fn pending_sent_by(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Vec<Invitation>> {

@@ -216,6 +216,19 @@ pub fn find_by_email(conn: &mut DbConn, org: OrgId, email: &Email) -> QueryResul
         .optional()
 }
 
+/// The status of each of `emails` that is a member of `org`, in one query: what a list of
+/// people to invite is checked against.
+pub fn statuses_of_emails(conn: &mut DbConn, org: OrgId, emails: &[Email]) -> QueryResult<Vec<(Email, MembershipStatus)>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    memberships::table
+        .filter(memberships::org_id.eq(org))
+        .filter(memberships::email.eq_any(emails))
+        .select((memberships::email, memberships::status))
+        .load(conn)
+}
+
 /// The active members of an organization but the given one, by email (for ownership transfer).
 pub fn active_others(conn: &mut DbConn, org: OrgId, except: AccountId, limit: i64) -> QueryResult<Vec<Membership>> {
     memberships::table

@@ -141,7 +141,7 @@ impl ResponseError for WebError {
                 "For your security the form could not be accepted. Go back, reload the page and try again.".into(),
             ),
             WebError::BadRequest(m) => ("Bad request", m.clone()),
-            WebError::TooLarge => ("Too large", "The form is larger than Steward accepts.".into()),
+            WebError::TooLarge => ("Too large", "The form is larger than Steward accepts (at most 256 KiB).".into()),
             WebError::Conflict(m) => ("Conflict", m.clone()),
             WebError::Invalid(_) => ("Please check your input", self.to_string()),
             WebError::Internal(detail) => {

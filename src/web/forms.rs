@@ -1,4 +1,7 @@
-//! Form errors as the templates show them: one message per field.
+//! Forms: their errors as the templates show them (one message per field), and how bodies
+//! that the usual extractors cannot read are read (repeated fields, multipart).
+
+use actix_web::web::Bytes;
 
 use crate::domain::Invalid;
 use crate::web::error::WebError;
@@ -57,6 +60,38 @@ pub struct ConfirmNameForm {
 /// form extractor cannot read.
 pub fn read_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
     serde_html_form::from_bytes(body).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
+}
+
+/// One part of a multipart/form-data body: its field name, its file name when it is a file,
+/// and its content.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub data: Bytes,
+}
+
+/// Whether `content_type` (a request's header) is multipart/form-data.
+pub fn is_multipart(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The parts of a multipart/form-data `body` already read whole (the CSRF check reads every
+/// form body, up to `MAX_FORM_BYTES`), in order. A body that is not well-formed multipart, or a
+/// content type without its boundary, is a bad request.
+pub async fn read_multipart(content_type: &str, body: Bytes) -> Result<Vec<Part>, WebError> {
+    let unreadable = |e: multer::Error| WebError::BadRequest(format!("The form could not be read: {e}"));
+    let boundary = multer::parse_boundary(content_type).map_err(unreadable)?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut parts = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_owned);
+        let data = field.bytes().await.map_err(unreadable)?;
+        parts.push(Part { name, file_name, data });
+    }
+    Ok(parts)
 }
 
 /// Splits an error into the ones a form shows (422) and the rest.

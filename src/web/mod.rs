@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod bulk_invitations;
 pub mod deployments;
 pub mod draining;
 pub mod error;
@@ -99,6 +100,12 @@ fn organization_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(members::invite)),
         )
         .route("/invitations/new", web::get().to(members::invite_form))
+        .service(
+            web::resource("/invitations/bulk")
+                .route(web::get().to(bulk_invitations::form))
+                .route(web::post().to(bulk_invitations::preview)),
+        )
+        .route("/invitations/bulk/send", web::post().to(bulk_invitations::send))
         .service(web::resource("/settings").route(web::get().to(settings::show)).route(web::post().to(settings::rename)))
         .route("/settings/two-factor", web::post().to(settings::require_two_factor))
         .route("/transfer", web::post().to(settings::transfer))

@@ -10,13 +10,15 @@ use futures_util::StreamExt;
 
 use crate::crypto::constant_time_eq;
 use crate::web::error::WebError;
+use crate::web::forms;
 use crate::web::session;
 
 /// The largest form body the CSRF check reads (and so the largest form Steward accepts).
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// Rejects with 403 every state-changing request of the HTML side that does not carry this
-/// session's CSRF token, in the `X-CSRF-Token` header (htmx) or the `csrf_token` form field.
+/// session's CSRF token, in the `X-CSRF-Token` header (htmx) or the `csrf_token` form field of
+/// an urlencoded or a multipart/form-data body (a form with a file).
 /// The JSON API is exempt: it authenticates with a bearer key, never with the cookie.
 pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -45,8 +47,14 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
                 let resp = WebError::TooLarge.error_response();
                 return Ok(req.into_response(resp));
             }
-            let token = form_field(&body, "csrf_token");
             let bytes = Bytes::from(body);
+            let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let token = if forms::is_multipart(content_type.as_deref()) {
+                // a form with a file: its token is one of its parts
+                multipart_field(content_type.as_deref().unwrap_or_default(), bytes.clone(), "csrf_token").await
+            } else {
+                form_field(&bytes, "csrf_token")
+            };
             let stream: BoxedStream =
                 Box::pin(futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(bytes) }));
             req.set_payload(Payload::from(stream));
@@ -77,6 +85,14 @@ fn web_bytes() -> Vec<u8> {
 fn form_field(body: &[u8], name: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The text of the first part named `name` of a multipart/form-data body; none when the body
+/// cannot be read as one (then there is no token either, and the request is refused).
+async fn multipart_field(content_type: &str, body: Bytes, name: &str) -> Option<String> {
+    let parts = forms::read_multipart(content_type, body).await.ok()?;
+    let part = parts.into_iter().find(|p| p.name == name && p.file_name.is_none())?;
+    String::from_utf8(part.data.to_vec()).ok()
 }
 
 /// `Cache-Control: no-store` on every HTML response that does not say otherwise: pages show
@@ -124,5 +140,21 @@ mod tests {
         assert_eq!(form_field(b"name=a&csrf_token=abc%2Bd&x=1", "csrf_token").as_deref(), Some("abc+d"));
         assert_eq!(form_field(b"name=a", "csrf_token"), None);
         assert_eq!(form_field(b"\xff\xfe", "csrf_token"), None);
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        futures_util::FutureExt::now_or_never(f).expect("reading a buffered body never waits")
+    }
+
+    #[test]
+    fn the_token_is_found_in_a_multipart_body_but_never_in_a_file() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf_token\"\r\n\r\nnot it\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc+d\r\n--XyZ--\r\n";
+        let ct = "multipart/form-data; boundary=XyZ";
+        assert_eq!(block_on(multipart_field(ct, Bytes::from(body), "csrf_token")).as_deref(), Some("abc+d"));
+        let only_file = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"; filename=\"t.txt\"\r\n\r\nabc\r\n--XyZ--\r\n";
+        assert_eq!(block_on(multipart_field(ct, Bytes::from(only_file), "csrf_token")), None);
+        assert_eq!(block_on(multipart_field("multipart/form-data", Bytes::from(body), "csrf_token")), None, "no boundary");
+        assert_eq!(block_on(multipart_field(ct, Bytes::from("garbage"), "csrf_token")), None);
     }
 }

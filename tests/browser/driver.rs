@@ -186,6 +186,24 @@ impl Browser {
         self.wait_for_value(css, value).await;
     }
 
+    /// Chooses the file at `path` in the file input `css`, as a person picking it would.
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let what = format!("{css} to accept the file {}", path.display());
+        let (path, name) = (path.display().to_string(), path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        self.until(&what, || async {
+            let input = self.find_now(&what, css).await?;
+            input.send_keys(&path).await.map_err(|e| not_yet(&what, e))
+        })
+        .await;
+        let chosen = format!("{css} to hold {name}");
+        self.until(&chosen, || async {
+            let input = self.find_now(&chosen, css).await?;
+            let value = input.prop("value").await.map_err(|e| not_yet(&chosen, e))?.unwrap_or_default();
+            if value.ends_with(&name) { Ok(()) } else { Err(format!("{value:?}")) }
+        })
+        .await;
+    }
+
     /// Picks the option with `value` in a `<select>`.
     pub async fn choose(&self, css: &str, value: &str) {
         let what = format!("{css} to offer {value:?}");

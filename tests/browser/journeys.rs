@@ -373,3 +373,40 @@ async fn create_a_role_invite_someone_into_it_and_they_can_do_exactly_what_it_al
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_several_people_from_a_csv_file_without_javascript_dialogs() {
+    let Some((app, browser)) = app_and_browser().await else { return };
+    let base = app.base.clone();
+    let (_, org) = app.sign_up("ada@example.com", "Analytical Engines").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "email,role\r\ngrace@example.com,editor\r\nnot-an-email,viewer\r\nada@example.com,viewer\r\n").expect("the CSV file");
+
+    browser.goto(&format!("{base}/login")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+
+    // the member list leads to the page; the browser posts the file as multipart, token inside
+    browser.click("#bulk-invite").await;
+    browser.wait_for_path("the bulk page", |p| p == format!("/orgs/{org}/invitations/bulk")).await;
+    browser.choose_file("#bulk-file", &csv).await;
+    browser.click("#bulk-form button[type=submit]").await;
+    browser.wait_for_exact_text("#preview-counts", "1 to invite, 2 not invited.").await;
+    browser.wait_for_text("tr[data-line='3']", "Enter a valid email address").await;
+    browser.wait_for_text("tr[data-line='4']", "Already a member").await;
+    browser.wait_for_text("#rate-limit", "through now").await;
+    browser.screenshot("bulk-preview").await;
+    assert_eq!(app.count("invitations").await, 0, "the preview sends nothing");
+
+    browser.click("form#confirm button[type=submit]").await;
+    browser.wait_for_path("the member list", |p| p.ends_with("/members")).await;
+    browser.wait_for_text(".flash", "1 invitation sent.").await;
+    browser.wait_for_text("tr[data-email='grace@example.com']", "Pending Invitation").await;
+    assert_eq!(app.actions(org).await, vec!["org.created", "member.invited"]);
+
+    browser.close().await;
+    app.stop().await;
+}

@@ -135,6 +135,33 @@ impl Client {
         page
     }
 
+    /// Posts a multipart/form-data body (a form with a file) with this session's CSRF token as
+    /// its first part.
+    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Page {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_multipart_raw(path, &all, files).await
+    }
+
+    /// Posts exactly these text parts and files as multipart/form-data (no token added).
+    pub async fn post_multipart_raw(&self, path: &str, fields: &[(&str, &str)], files: &[FilePart<'_>]) -> Page {
+        let (content_type, body) = multipart_body(fields, files);
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let page = Client::page(resp).await;
+        if let Some(token) = page.csrf_token() {
+            *self.csrf.lock().expect("lock") = Some(token);
+        }
+        page
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.post("/login", &[("email", email), ("password", password)]).await
     }
@@ -142,4 +169,35 @@ impl Client {
     pub async fn sign_out(&self) -> Page {
         self.post("/logout", &[]).await
     }
+}
+
+/// A file of a multipart form: its field name, its file name and its content.
+pub struct FilePart<'a> {
+    pub field: &'a str,
+    pub file_name: &'a str,
+    pub content: &'a [u8],
+}
+
+/// The content type and body of a multipart/form-data form, as a browser writes it.
+pub fn multipart_body(fields: &[(&str, &str)], files: &[FilePart<'_>]) -> (String, Vec<u8>) {
+    let boundary = "----steward-test-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    for file in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n",
+                file.field, file.file_name
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file.content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }

@@ -21,6 +21,6 @@ mod records;
 mod setup;
 
 pub use app::{Backend, TestApp, TestAppBuilder, require_all};
-pub use client::{Client, Page};
+pub use client::{Client, FilePart, Page, multipart_body};
 pub use records::token_in;
 pub use setup::{NewKey, PASSWORD};

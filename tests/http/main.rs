@@ -14,6 +14,7 @@ mod api_docs;
 mod api_keys;
 mod audit;
 mod audit_chain;
+mod bulk_invitations;
 mod authorization;
 mod concurrency;
 mod deployments;
