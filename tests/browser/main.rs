@@ -3,5 +3,6 @@
 #[path = "../helpers/mod.rs"]
 mod helpers;
 
+mod console;
 mod driver;
 mod journeys;
