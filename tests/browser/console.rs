@@ -14,6 +14,8 @@ use crate::helpers::{Backend, NewKey, PASSWORD, TestApp};
 const LONG_EMAIL: &str = "maximiliana.wolfeschlegelsteinhausen-bergerdorff@research.analytical-engines.example.com";
 const LONG_ROLE: &str = "Deployment reviewers and on-call incident responders (EU)";
 const LONG_KEY: &str = "Nightly backup verification job for the production databases in eu-west-1";
+/// As long as a deployment's name may be.
+const LONG_DEPLOYMENT: &str = "web-production-eu-west-1-primary-cluster-blue-green-canary-0001";
 
 /// An organization with what makes tables wide: long emails and names, custom roles beside the
 /// built-in ones, pending invitations, an inactive member, several API keys (one revoked, one
@@ -39,7 +41,7 @@ async fn a_busy_organization(scheme: Scheme) -> Option<(TestApp, Browser, OrgId)
     owner.deactivate(org, gone).await;
     owner.invite(org, "ida.rhodes.and.the.national.bureau.of.standards@computing.example.org", "editor").await;
     owner.invite(org, "kathleen@example.com", "viewer").await;
-    owner.create_deployment(org, "web-production-eu-west-1-primary", "eu-west-1").await;
+    owner.create_deployment(org, LONG_DEPLOYMENT, "eu-west-1").await;
     owner.create_deployment(org, "api", "us-east-1").await;
     owner.create_api_key(org, NewKey::named(LONG_KEY)).await;
     owner.create_api_key(org, NewKey::named("ci-deploy").grants(&["deployments.read", "deployments.write", "audit.read", "members.read"])).await;
@@ -92,8 +94,14 @@ async fn the_main_tables_fit_a_laptop_and_a_phone_and_their_row_menus_work() {
         browser.goto(&format!("{base}{path}")).await;
         browser.wait_for_element("main.content h1").await;
         browser.assert_fits(&path).await;
-        browser.screenshot(&format!("laptop-{name}")).await;
+        browser.screenshot(&format!("{name}-1280x800")).await;
     }
+    // a deployment's rename form, open in its row
+    browser.goto(&format!("{base}/orgs/{org}/deployments")).await;
+    browser.click(&format!("tr:has(input[value='{LONG_DEPLOYMENT}']) details.row-action > summary")).await;
+    browser.wait_for_element(&format!("details[open] input[value='{LONG_DEPLOYMENT}']")).await;
+    browser.assert_fits("the deployments with a rename form open").await;
+    browser.screenshot("deployments-rename-1280x800").await;
 
     // on a phone the page itself never scrolls sideways; a table may, inside its box
     browser.client.set_window_size(390, 844).await.expect("resize");
@@ -107,7 +115,7 @@ async fn the_main_tables_fit_a_laptop_and_a_phone_and_their_row_menus_work() {
                 |overflow| overflow.as_i64().unwrap_or(1) <= 0,
             )
             .await;
-        browser.screenshot(&format!("phone-{name}")).await;
+        browser.screenshot(&format!("{name}-390x844")).await;
     }
     // a row's menu on a phone opens inside the window
     browser.goto(&format!("{base}/orgs/{org}/members")).await;
@@ -120,14 +128,14 @@ async fn the_main_tables_fit_a_laptop_and_a_phone_and_their_row_menus_work() {
             |v| v.as_bool() == Some(true),
         )
         .await;
-    browser.screenshot("phone-row-menu").await;
+    browser.screenshot("row-menu-390x844").await;
 
     // on a laptop, each row's actions are in its menu: deactivate through it, then activate
     browser.client.set_window_size(1280, 800).await.expect("resize");
     browser.goto(&format!("{base}/orgs/{org}/members")).await;
     let row = "tr[data-email='grace@example.com']";
     browser.click(&format!("{row} .row-menu > summary")).await;
-    browser.screenshot("laptop-row-menu").await;
+    browser.screenshot("row-menu-1280x800").await;
     browser.click(&format!("{row} .row-menu a[href$='/deactivate']")).await;
     browser.wait_for_element("dialog.modal[open] form[action$='/deactivate']").await;
     browser.click("dialog.modal button[type=submit]").await;
