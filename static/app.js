@@ -468,17 +468,22 @@
   window.addEventListener("resize", placeOpenMenus);
   doc.addEventListener("scroll", placeOpenMenus, true);
 
-  // Arrow keys move between a menu's items; ArrowDown on its button opens it.
+  // Arrow keys move between a menu's items (.menu-item), from its button or
+  // an item; ArrowDown on the button of a closed menu opens it. Fields in a
+  // menu (the create-deployment form) keep their arrow keys.
   doc.addEventListener("keydown", function (evt) {
     if (evt.key !== "ArrowDown" && evt.key !== "ArrowUp") return;
-    var menu = closestEl(evt.target, "details.dropdown");
-    if (!menu) return;
-    var items = Array.prototype.slice.call(menu.querySelectorAll(".menu a[href], .menu button:not([disabled])"));
+    var t = evt.target;
+    var menu = closestEl(t, "details.dropdown");
+    if (!menu || !(t.tagName === "SUMMARY" || (t.classList && t.classList.contains("menu-item")))) return;
+    var items = Array.prototype.filter.call(menu.querySelectorAll(".menu .menu-item"), function (i) {
+      return (i.tagName === "A" && i.hasAttribute("href")) || (i.tagName === "BUTTON" && !i.disabled);
+    });
+    if (!items.length) return;
     if (!menu.open) {
-      if (evt.target.tagName !== "SUMMARY" || evt.key !== "ArrowDown") return;
+      if (t.tagName !== "SUMMARY" || evt.key !== "ArrowDown") return;
       menu.setAttribute("open", "");
     }
-    if (!items.length) return;
     evt.preventDefault();
     var at = items.indexOf(doc.activeElement);
     var next = evt.key === "ArrowDown" ? (at + 1) % items.length : (at <= 0 ? items.length - 1 : at - 1);

@@ -115,6 +115,8 @@ async fn the_main_tables_fit_a_laptop_and_a_phone_and_their_row_menus_work() {
                 |overflow| overflow.as_i64().unwrap_or(1) <= 0,
             )
             .await;
+        // a table that scrolls in its box is reachable from the keyboard
+        browser.assert_accessible(&format!("{path} on a phone")).await;
         browser.screenshot(&format!("{name}-390x844")).await;
     }
     // a row's menu on a phone opens inside the window
