@@ -193,6 +193,7 @@ async fn every_page_and_dialog_passes_axe(scheme: Scheme) {
         ("orgs", "/orgs".to_string()),
         ("members", format!("/orgs/{org}/members")),
         ("invitations", format!("/orgs/{org}/invitations")),
+        ("invite-several", format!("/orgs/{org}/invitations/bulk")),
         ("deployments", format!("/orgs/{org}/deployments")),
         ("audit", format!("/orgs/{org}/audit")),
         ("api-keys", format!("/orgs/{org}/api-keys")),
