@@ -181,6 +181,17 @@ async fn every_page_and_dialog_passes_axe(scheme: Scheme) {
     let shot = |name: &str| format!("{}-{name}", if scheme == Scheme::Dark { "dark" } else { "light" });
     browser.client.set_window_size(1280, 800).await.expect("resize");
 
+    // the browser asks for the scheme, and the console follows it: dark cards or light ones
+    browser.goto(&format!("{base}/login")).await;
+    let dark = scheme == Scheme::Dark;
+    browser
+        .wait_for_script(
+            &format!("the page to be {}", if dark { "dark" } else { "light" }),
+            "var c = getComputedStyle(document.querySelector('.card')).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number); \
+             return [matchMedia('(prefers-color-scheme: dark)').matches, c[0] + c[1] + c[2]];",
+            |v| v[0].as_bool() == Some(dark) && v[1].as_i64().is_some_and(|sum| if dark { sum < 150 } else { sum > 600 }),
+        )
+        .await;
     for (name, path) in [("sign-in", "/login"), ("sign-up", "/signup"), ("forgot", "/password/forgot")] {
         browser.goto(&format!("{base}{path}")).await;
         browser.wait_for_element("main form").await;
