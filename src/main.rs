@@ -3,6 +3,9 @@
 
 use std::process::ExitCode;
 
+/// jemalloc rather than glibc's malloc: see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Prints a line to standard output; a closed pipe (`steward seed | head`) is not an error
 /// worth a panic: the work is done either way.
