@@ -82,6 +82,10 @@ pub struct Config {
     /// Where `/metrics` is served (`STEWARD_METRICS_BIND`); none, the default, serves no
     /// metrics at all.
     pub metrics_bind: Option<SocketAddr>,
+    /// Hosts of identity providers the server may fetch over plain HTTP and on loopback or
+    /// private addresses (`STEWARD_SSO_ALLOW_PRIVATE_ISSUERS`); every other issuer must be
+    /// https on a public address.
+    pub sso_allow_private_issuers: Vec<String>,
 }
 
 /// A rate limit: `count` requests every `per`, and at most `burst` of them at once.
@@ -306,6 +310,10 @@ impl Config {
             None => Vec::new(),
         };
 
+        let sso_allow_private_issuers = get("STEWARD_SSO_ALLOW_PRIVATE_ISSUERS")
+            .map(|raw| raw.split(',').map(|h| h.trim().to_lowercase()).filter(|h| !h.is_empty()).collect())
+            .unwrap_or_default();
+
         let defaults = RateLimits::default();
         let rate = |var: &'static str, default: Option<Rate>| match get(var) {
             Some(raw) => parse_rate(&raw).ok_or_else(|| {
@@ -344,6 +352,7 @@ impl Config {
             housekeeping_interval,
             log_format,
             metrics_bind,
+            sso_allow_private_issuers,
             signup,
             db_pool_size,
             workers,

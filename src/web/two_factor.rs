@@ -242,6 +242,9 @@ pub async fn second_step(
     match step {
         SecondStep::SignedIn { account, recovery_codes_left } => {
             crate::web::auth::start_session(&state, &req, &session, &account).await?;
+            if let Some(org) = &pending.sso_org {
+                session::mark_sso(&session, org);
+            }
             if let Some(left) = recovery_codes_left {
                 let message = match left {
                     0 => "You signed in with your last recovery code. Turn two-factor off and on again from your profile to get new codes.".to_string(),
