@@ -92,7 +92,10 @@ pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switche
     }
     // a member the organization signs in through its provider does not use it with a password
     let password_refused = match (door.active(), door.session.as_ref()) {
-        (Some(_), Some((_, account))) if !sso_session => crate::operations::sso::password_refused(&mut conn, org, &account.email)?,
+        // the owner keeps their password, so that a broken provider cannot lock everyone out
+        (Some(m), Some((_, account))) if !sso_session && m.role != crate::domain::Role::Owner => {
+            crate::operations::sso::password_refused(&mut conn, org, &account.email)?
+        }
         _ => false,
     };
     if password_refused {
