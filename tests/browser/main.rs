@@ -5,3 +5,4 @@ mod helpers;
 
 mod driver;
 mod journeys;
+mod sso;
