@@ -244,7 +244,7 @@ async fn go_to_provider(
 }
 
 /// `POST /login/sso`: the organization is found by the address's domain.
-pub async fn start(state: web::Data<AppState>, session: Session, form: web::Form<StartForm>) -> Result<HttpResponse, WebError> {
+pub async fn start(req: HttpRequest, state: web::Data<AppState>, session: Session, form: web::Form<StartForm>) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let next = safe_next(&form.next).unwrap_or_default().to_string();
     let email = match Email::parse(&form.email) {
@@ -252,7 +252,15 @@ pub async fn start(state: web::Data<AppState>, session: Session, form: web::Form
         Err(e) => return crate::web::auth::login_page_sso_error(&state, &session, &form.email, &next, e.message).await,
     };
     let (key, typed) = (state.sso_key.clone(), email.clone());
-    let ready = match state.run(move |db| ops::for_email(db, &key, &typed)).await {
+    let (client, limits) = (state.limits.client(&req), state.limits.clone());
+    // the sign-in limits hold here too: each start costs requests to a provider
+    let ready = state
+        .run(move |db| {
+            limits.login(db, client, typed.as_str())?;
+            ops::for_email(db, &key, &typed)
+        })
+        .await;
+    let ready = match ready {
         Ok(ready) => ready,
         Err(crate::operations::OpError::Forbidden(why)) => return problem(&session, StatusCode::FORBIDDEN, "Single sign-on is not available", why),
         Err(e) => return Err(e.into()),
