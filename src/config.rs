@@ -468,6 +468,13 @@ mod tests {
     }
 
     #[test]
+    fn private_identity_providers_are_allowed_by_host() {
+        assert!(config(&[]).expect("defaults").sso_allow_private_issuers.is_empty());
+        let c = config(&[("STEWARD_SSO_ALLOW_PRIVATE_ISSUERS", " 127.0.0.1, IdP.Internal ,")]).expect("hosts");
+        assert_eq!(c.sso_allow_private_issuers, vec!["127.0.0.1".to_string(), "idp.internal".to_string()]);
+    }
+
+    #[test]
     fn a_malformed_value_names_its_variable() {
         for (var, value) in [
             ("STEWARD_BIND", "not-an-address"),

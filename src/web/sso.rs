@@ -301,10 +301,11 @@ pub async fn callback(
     session.remove(PENDING_STATE);
     let hash = crate::crypto::sha256_hex(query.state.as_bytes());
     let ours = pending.is_some_and(|p| crate::crypto::constant_time_eq(p.as_bytes(), hash.as_bytes()));
-    // taken whatever happens next, so that a state is good for one callback
+    // A state this browser did not start is refused before anything is read (so another
+    // browser cannot spend it); one it did is taken whatever happens next, so it is good once.
     let raw_state = query.state.clone();
-    let flow = if query.state.is_empty() { None } else { state.run(move |db| ops::take(db, &raw_state)).await? };
-    let (Some(flow), true) = (flow, ours) else {
+    let flow = if ours { state.run(move |db| ops::take(db, &raw_state)).await? } else { None };
+    let Some(flow) = flow else {
         return problem(
             &session,
             StatusCode::BAD_REQUEST,
