@@ -17,6 +17,12 @@
  *  d. Typed confirmation: form[data-confirm-value] + input[data-confirm-input]
  *  e. .nav-toggle toggles body.nav-open (mobile sidebar)
  *  f. .flash [data-dismiss] removes the flash
+ *  g. Focus: an open modal keeps Tab and Shift+Tab inside it, and on close
+ *     gives the focus back to what opened it (a row menu's button when the
+ *     opener was one of its items).
+ *  h. Row menus (<details class="dropdown row-menu">): placed in the window
+ *     (position: fixed, flipped above the button near the bottom), so a
+ *     table's scroll box never clips them; Arrow keys move between items.
  *  htmx config: indicator <style> injection off (CSP); 422 responses swapped.
  *  Extras: <details class="dropdown"> menus close on outside click / Escape;
  *  the mobile sidebar closes on backdrop click / Escape.
@@ -150,7 +156,72 @@
     if (root && root.contains(dialog)) {
       root.innerHTML = "";
     }
+    restoreFocus();
   }
+
+  /* g. What opened the modal gets the focus back when it closes. */
+  var modalOpener = null;
+
+  // The open modal, if any: not a dialog served as its own page.
+  function openModalDialog() {
+    var open = doc.querySelectorAll("dialog.modal[open]");
+    for (var i = 0; i < open.length; i++) {
+      if (!closestEl(open[i], ".dialog-page")) return open[i];
+    }
+    return null;
+  }
+
+  function isShown(el) {
+    return !!el && el.isConnected && el.getClientRects().length > 0;
+  }
+
+  function rememberOpener(el) {
+    // an item of a menu: the menu closes, and its button stands for the item
+    var menu = closestEl(el, "details.dropdown");
+    if (menu) {
+      menu.removeAttribute("open");
+      el = menu.querySelector("summary") || el;
+    }
+    modalOpener = el;
+  }
+
+  function restoreFocus() {
+    var el = modalOpener;
+    modalOpener = null;
+    if (openModalDialog()) return;
+    if (isShown(el) && typeof el.focus === "function") {
+      try { el.focus(); } catch (e) { /* ignore */ }
+    }
+  }
+
+  doc.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    var target = evt.detail && evt.detail.target;
+    if (elt && target && target.id === "modal-root" && !closestEl(elt, "dialog")) rememberOpener(elt);
+  });
+
+  var FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), ' +
+    'select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
+
+  // Tab from the last control goes to the first, Shift+Tab from the first to
+  // the last: the focus never leaves for the page behind (inert) or the
+  // browser's own controls.
+  doc.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Tab" || evt.altKey || evt.ctrlKey || evt.metaKey) return;
+    var dialog = openModalDialog();
+    if (!dialog) return;
+    var items = Array.prototype.filter.call(dialog.querySelectorAll(FOCUSABLE), isShown);
+    if (!items.length) { evt.preventDefault(); return; }
+    var first = items[0], last = items[items.length - 1], active = doc.activeElement;
+    var inside = dialog.contains(active);
+    if (evt.shiftKey && (!inside || active === first || active === dialog)) {
+      evt.preventDefault();
+      last.focus();
+    } else if (!evt.shiftKey && (!inside || active === last)) {
+      evt.preventDefault();
+      first.focus();
+    }
+  }, true);
 
   // Pages re-rendered by the server with a modal open (e.g. after an error).
   function openFlaggedModals(root) {
@@ -359,8 +430,70 @@
     });
   }
 
+  /* h. Row menus ----------------------------------------------------------- */
+  function placeMenu(details) {
+    var menu = details.querySelector(".menu");
+    var button = details.querySelector("summary");
+    if (!menu || !button) return;
+    if (!details.open) {
+      menu.classList.remove("menu-fixed");
+      menu.style.top = menu.style.left = "";
+      return;
+    }
+    menu.classList.add("menu-fixed");
+    var b = button.getBoundingClientRect();
+    var m = menu.getBoundingClientRect();
+    var width = doc.documentElement.clientWidth;
+    var height = window.innerHeight;
+    var left = Math.max(8, Math.min(b.right - m.width, width - m.width - 8));
+    var top = b.bottom + 4;
+    // no room below the button but room above: open upwards
+    if (top + m.height > height - 8 && b.top - 4 - m.height >= 8) top = b.top - 4 - m.height;
+    menu.style.left = left + "px";
+    menu.style.top = Math.max(8, top) + "px";
+  }
+
+  // `toggle` does not bubble; listen in the capture phase.
+  doc.addEventListener("toggle", function (evt) {
+    var d = evt.target;
+    if (d && d.matches && d.matches("details.row-menu")) {
+      if (d.open) closeDropdowns(d);
+      placeMenu(d);
+    }
+  }, true);
+
+  function placeOpenMenus() {
+    eachIn(doc, "details.row-menu[open]", placeMenu);
+  }
+  window.addEventListener("resize", placeOpenMenus);
+  doc.addEventListener("scroll", placeOpenMenus, true);
+
+  // Arrow keys move between a menu's items (.menu-item), from its button or
+  // an item; ArrowDown on the button of a closed menu opens it. Fields in a
+  // menu (the create-deployment form) keep their arrow keys.
+  doc.addEventListener("keydown", function (evt) {
+    if (evt.key !== "ArrowDown" && evt.key !== "ArrowUp") return;
+    var t = evt.target;
+    var menu = closestEl(t, "details.dropdown");
+    if (!menu || !(t.tagName === "SUMMARY" || (t.classList && t.classList.contains("menu-item")))) return;
+    var items = Array.prototype.filter.call(menu.querySelectorAll(".menu .menu-item"), function (i) {
+      return (i.tagName === "A" && i.hasAttribute("href")) || (i.tagName === "BUTTON" && !i.disabled);
+    });
+    if (!items.length) return;
+    if (!menu.open) {
+      if (t.tagName !== "SUMMARY" || evt.key !== "ArrowDown") return;
+      menu.setAttribute("open", "");
+    }
+    evt.preventDefault();
+    var at = items.indexOf(doc.activeElement);
+    var next = evt.key === "ArrowDown" ? (at + 1) % items.length : (at <= 0 ? items.length - 1 : at - 1);
+    items[next].focus();
+  });
+
   doc.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape") return;
+    // an open modal closes by itself (the dialog's own Escape)
+    if (openModalDialog()) return;
     var openMenu = doc.querySelector("details.dropdown[open]");
     if (openMenu) {
       closeDropdowns(null);

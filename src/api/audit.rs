@@ -54,13 +54,17 @@ pub struct AuditEventList {
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditFilter {
-    /// An action name, such as member.role_changed
+    /// An action name, such as member.role_changed (empty: any)
+    #[param(pattern = "^(org\\.created|org\\.renamed|org\\.deleted|org\\.ownership_transferred|org\\.two_factor_required|org\\.two_factor_optional|member\\.invited|invitation\\.resent|invitation\\.cancelled|invitation\\.accepted|invitation\\.declined|member\\.role_changed|member\\.deactivated|member\\.activated|member\\.removed|member\\.left|member\\.signed_out|member\\.roles_changed|members\\.exported|role\\.created|role\\.updated|role\\.deleted|api_key\\.created|api_key\\.revoked|deployment\\.created|deployment\\.updated|deployment\\.deleted)?$")]
     pub action: Option<String>,
     /// A person's email: the acting person's (never an API key's name) or the target's
+    #[param(max_length = 254, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub email: Option<String>,
-    /// From this day (YYYY-MM-DD, UTC)
+    /// From this day (YYYY-MM-DD, UTC, 1970 to 9999; empty: no start)
+    #[param(pattern = "^((19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(19[7-9][0-9]|[2-9][0-9]{3})-(0[13-9]|1[0-2])-(29|30)|(19[7-9][0-9]|[2-9][0-9]{3})-(0[13578]|1[02])-31|(19(7[26]|8[048]|9[26])|[2-9][0-9]([02468][48]|[13579][26]|[2468]0)|([2468][048]|[3579][26])00)-02-29)?$")]
     pub from: Option<String>,
-    /// Until the end of this day (YYYY-MM-DD, UTC)
+    /// Until the end of this day (YYYY-MM-DD, UTC, 1970 to 9999, not before `from`; empty: no end)
+    #[param(pattern = "^((19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(19[7-9][0-9]|[2-9][0-9]{3})-(0[13-9]|1[0-2])-(29|30)|(19[7-9][0-9]|[2-9][0-9]{3})-(0[13578]|1[02])-31|(19(7[26]|8[048]|9[26])|[2-9][0-9]([02468][48]|[13579][26]|[2468]0)|([2468][048]|[3579][26])00)-02-29)?$")]
     pub to: Option<String>,
 }
 
@@ -72,8 +76,9 @@ impl AuditFilter {
 }
 
 /// The audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditFilter, Paging),
-    responses((status = 200, body = AuditEventList), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditFilter, Paging, ("cursor" = Option<String>, Query, pattern = "^(-?[0-9]{1,18})?$", description = "The next_cursor of the previous page")),
+    responses((status = 200, body = AuditEventList),
+        (status = 422, description = "A query parameter is outside what it takes, or `to` is before `from`", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -101,6 +106,7 @@ pub struct ExportOptions {
     /// `1` appends the hash chain's columns to every row: seq, prev_hash, hash and canonical
     /// (the exact content that was hashed), so that the file can be verified offline with
     /// `steward audit verify --csv`. Off by default.
+    #[param(pattern = "^(0|1|true|false)?$")]
     pub chain: Option<String>,
 }
 
@@ -108,7 +114,7 @@ pub struct ExportOptions {
 #[utoipa::path(get, path = "/api/v1/audit-events.csv", tag = "audit", params(AuditFilter, ExportOptions),
     responses((status = 200, description = "time,action,actor_email,actor_kind,target,ip,user_agent,details; with chain=1 also seq,prev_hash,hash,canonical",
         content_type = "text/csv", body = String),
-        (status = "4XX", body = crate::api::error::ErrorBody)),
+        (status = 422, description = "A query parameter is outside what it takes, or `to` is before `from`", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn export(
     state: web::Data<AppState>,
@@ -143,7 +149,7 @@ pub struct ChainHead {
 /// administrators cannot write: an export that later reaches it with the same hash proves
 /// that no event up to it was changed or removed.
 #[utoipa::path(get, path = "/api/v1/audit-events/head", tag = "audit",
-    responses((status = 200, body = ChainHead), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 200, body = ChainHead)),
     security(("api_key" = [])))]
 pub async fn head(state: web::Data<AppState>, key: ApiKey) -> Result<web::Json<ChainHead>, ApiError> {
     key.require(Permission::AuditView)?;

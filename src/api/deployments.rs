@@ -52,14 +52,14 @@ async fn load(state: &AppState, org: OrgId, id: DeploymentId) -> Result<Deployme
 }
 
 /// The deployments the key reaches, by name.
-#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(Paging),
-    responses((status = 200, body = DeploymentList), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/deployments", tag = "deployments", params(Paging, ("cursor" = Option<String>, Query, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", description = "The next_cursor of the previous page")),
+    responses((status = 200, body = DeploymentList)),
     security(("api_key" = [])))]
 pub async fn list(state: web::Data<AppState>, key: ApiKey, paging: web::Query<Paging>) -> Result<web::Json<Page<Deployment>>, ApiError> {
     key.require(Permission::DeploymentsRead)?;
     let limit = paging.limit()?;
     let within = (!key.key.key.all_deployments()).then(|| key.key.deployments.clone());
-    let (org, after) = (key.org, paging.cursor.clone());
+    let (org, after) = (key.org, paging.text_cursor()?);
     let mut rows = state
         .run(move |db| operations::deployments::page_by_name(db, org, within.as_deref(), after.as_deref(), limit + 1))
         .await?;
@@ -73,15 +73,16 @@ pub async fn list(state: web::Data<AppState>, key: ApiKey, paging: web::Query<Pa
 #[serde(deny_unknown_fields, default)]
 pub struct NewDeployment {
     /// Lowercase letters, digits and hyphens, starting with a letter; at most 63.
-    #[schema(required = true)]
+    #[schema(required = true, pattern = "^[a-z][a-z0-9-]{0,62}$")]
     pub name: String,
-    #[schema(required = true)]
+    #[schema(required = true, pattern = "^(us-east-1|us-west-2|eu-west-1|eu-central-1|ap-southeast-1|ap-northeast-1)$")]
     pub region: String,
 }
 
 /// Create a deployment.
 #[utoipa::path(post, path = "/api/v1/deployments", tag = "deployments", request_body = NewDeployment,
-    responses((status = 201, body = Deployment), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 201, body = Deployment),
+        (status = 422, description = "The body does not match its schema, or a rule refuses it: the organization has a deployment of this name", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewDeployment>) -> Result<HttpResponse, ApiError> {
     if !key.key.key.all_deployments() {
@@ -95,8 +96,8 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewDeplo
 }
 
 /// One deployment.
-#[utoipa::path(get, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = String, Path, description = "Deployment id")),
-    responses((status = 200, body = Deployment), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = uuid::Uuid, Path, description = "Deployment id")),
+    responses((status = 200, body = Deployment)),
     security(("api_key" = [])))]
 pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Deployment>, ApiError> {
     let id = deployment_id(&path)?;
@@ -109,14 +110,16 @@ pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeploymentUpdate {
-    #[schema(required = true)]
+    /// Lowercase letters, digits and hyphens, starting with a letter; at most 63.
+    #[schema(required = true, pattern = "^[a-z][a-z0-9-]{0,62}$")]
     pub name: String,
 }
 
 /// Rename a deployment.
-#[utoipa::path(patch, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = String, Path, description = "Deployment id")),
+#[utoipa::path(patch, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = uuid::Uuid, Path, description = "Deployment id")),
     request_body = DeploymentUpdate,
-    responses((status = 200, body = Deployment), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 200, body = Deployment),
+        (status = 422, description = "The body does not match its schema, or a rule refuses it: the organization has another deployment of this name", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -133,8 +136,8 @@ pub async fn update(
 }
 
 /// Delete a deployment.
-#[utoipa::path(delete, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = String, Path, description = "Deployment id")),
-    responses((status = 204, description = "Deleted"), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(delete, path = "/api/v1/deployments/{id}", tag = "deployments", params(("id" = uuid::Uuid, Path, description = "Deployment id")),
+    responses((status = 204, description = "Deleted")),
     security(("api_key" = [])))]
 pub async fn delete(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = deployment_id(&path)?;

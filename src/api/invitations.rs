@@ -91,7 +91,8 @@ pub struct InvitationList {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InvitationFilter {
-    /// pending, expired, accepted, declined or cancelled
+    /// pending, expired, accepted, declined or cancelled (empty: any)
+    #[param(pattern = "^(pending|expired|accepted|declined|cancelled)?$")]
     pub status: Option<String>,
 }
 
@@ -108,8 +109,9 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, InvitationId), ApiError> {
 }
 
 /// The organization's invitations, newest first.
-#[utoipa::path(get, path = "/api/v1/invitations", tag = "invitations", params(InvitationFilter, Paging),
-    responses((status = 200, body = InvitationList), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/invitations", tag = "invitations", params(InvitationFilter, Paging,
+        ("cursor" = Option<String>, Query, pattern = "^[0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The next_cursor of the previous page")),
+    responses((status = 200, body = InvitationList)),
     security(("api_key" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -170,12 +172,13 @@ async fn load(state: &AppState, org: OrgId, id: InvitationId) -> Result<Invitati
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct NewInvitation {
-    #[schema(required = true)]
+    #[schema(required = true, format = Email, max_length = 254)]
     pub email: String,
     /// admin, editor or viewer
-    #[schema(required = true)]
+    #[schema(required = true, pattern = "^(admin|editor|viewer)$")]
     pub role: String,
     /// Ids of custom roles that accepting also gives (none when left out).
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub roles: Vec<String>,
 }
 
@@ -183,12 +186,14 @@ pub struct NewInvitation {
 /// gone out). Nobody invites into a role, built-in or custom, holding a permission they (or the
 /// key) do not hold.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "invitations", request_body = NewInvitation,
-    responses((status = 201, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 201, body = Invitation),
+        (status = 422, description = "The body does not match its schema, or a rule refuses it: the person is already a member or already invited, or a custom role is not one of the organization's", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvitation>) -> Result<HttpResponse, ApiError> {
     key.require(Permission::MembersInvite)?;
     key.require_org_scope()?;
     let body = body.0;
+    crate::api::roles::require_role_ids(&body.roles)?;
     let (ctx, org, settings, st) = (key.ctx.clone(), key.org, state.invitation_settings(), state.get_ref().clone());
     let id = state
         .run(move |db| {
@@ -200,8 +205,9 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewInvit
 }
 
 /// Send the invitation again, with a new link; the old one stops working.
-#[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations", params(("id" = String, Path, description = "Invitation id")),
-    responses((status = 200, body = Invitation), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations", params(("id" = uuid::Uuid, Path, description = "Invitation id")),
+    responses((status = 200, body = Invitation),
+        (status = 409, description = "The invitation was accepted, declined or cancelled: it cannot be resent", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Invitation>, ApiError> {
     key.require(Permission::MembersInvite)?;
@@ -218,8 +224,9 @@ pub async fn resend(state: web::Data<AppState>, key: ApiKey, path: web::Path<Str
 }
 
 /// Cancel a pending invitation.
-#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = String, Path, description = "Invitation id")),
-    responses((status = 204, description = "Cancelled"), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "invitations", params(("id" = uuid::Uuid, Path, description = "Invitation id")),
+    responses((status = 204, description = "Cancelled"),
+        (status = 409, description = "The invitation was already accepted, declined or cancelled", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn cancel(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     key.require(Permission::MembersInvite)?;

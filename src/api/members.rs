@@ -51,9 +51,11 @@ pub struct MemberList {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MemberFilter {
-    /// active or inactive
+    /// active or inactive (empty: either)
+    #[param(pattern = "^(active|inactive)?$")]
     pub status: Option<String>,
-    /// owner, admin, editor or viewer, or a custom role's id
+    /// owner, admin, editor or viewer, or a custom role's id (empty: any)
+    #[param(pattern = "^(owner|admin|editor|viewer|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub role: Option<String>,
 }
 
@@ -62,8 +64,8 @@ fn account(raw: &str) -> Result<AccountId, ApiError> {
 }
 
 /// The organization's members, by email.
-#[utoipa::path(get, path = "/api/v1/members", tag = "members", params(MemberFilter, Paging),
-    responses((status = 200, body = MemberList), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", params(MemberFilter, Paging, ("cursor" = Option<String>, Query, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$", description = "The next_cursor of the previous page")),
+    responses((status = 200, body = MemberList)),
     security(("api_key" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -85,7 +87,7 @@ pub async fn list(
                 .ok_or_else(|| ApiError::invalid_field("role", "Use owner, admin, editor, viewer or a custom role's id."))?,
         ),
     };
-    let (org, after) = (key.org, paging.cursor.clone());
+    let (org, after) = (key.org, paging.text_cursor()?);
     let (mut rows, tags) = state
         .run(move |db| {
             let rows = operations::members::page_by_email(db, org, status, role, after.as_deref(), limit + 1)?;
@@ -119,8 +121,8 @@ async fn load(state: &AppState, org: OrgId, account: AccountId) -> Result<Member
 }
 
 /// One member.
-#[utoipa::path(get, path = "/api/v1/members/{account}", tag = "members", params(("account" = String, Path, description = "Account id")),
-    responses((status = 200, body = Member), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/members/{account}", tag = "members", params(("account" = uuid::Uuid, Path, description = "Account id")),
+    responses((status = 200, body = Member)),
     security(("api_key" = [])))]
 pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<Member>, ApiError> {
     key.require(Permission::MembersRead)?;
@@ -132,20 +134,24 @@ pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String
 #[serde(deny_unknown_fields, default)]
 pub struct MemberUpdate {
     /// admin, editor or viewer (owner only comes by transfer)
+    #[schema(pattern = "^(admin|editor|viewer)$")]
     pub role: Option<String>,
     /// The complete list of custom role ids the member should hold ([] takes them all away);
     /// left out, the member keeps theirs
+    #[schema(inline, value_type = Option<Vec<uuid::Uuid>>)]
     pub roles: Option<Vec<String>>,
     /// active or inactive
+    #[schema(pattern = "^(active|inactive)$")]
     pub status: Option<String>,
 }
 
 /// Change a member's role, custom roles or status, all in one change. The owner cannot be
 /// changed, and nobody gives or takes a custom role holding a permission they (or the key) do
 /// not hold.
-#[utoipa::path(patch, path = "/api/v1/members/{account}", tag = "members", params(("account" = String, Path, description = "Account id")),
+#[utoipa::path(patch, path = "/api/v1/members/{account}", tag = "members", params(("account" = uuid::Uuid, Path, description = "Account id")),
     request_body = MemberUpdate,
-    responses((status = 200, body = Member), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 200, body = Member),
+        (status = 422, description = "The body does not match its schema, or a rule refuses it: a custom role is not one of the organization's", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -156,6 +162,9 @@ pub async fn update(
     key.require_org_scope()?;
     let target = account(&path)?;
     let body = body.0;
+    if let Some(ids) = &body.roles {
+        crate::api::roles::require_role_ids(ids)?;
+    }
     let active = match body.status.as_deref() {
         None => None,
         Some("active") => Some(true),
@@ -174,8 +183,8 @@ pub async fn update(
 }
 
 /// Remove a member: the membership ends, the account stays.
-#[utoipa::path(delete, path = "/api/v1/members/{account}", tag = "members", params(("account" = String, Path, description = "Account id")),
-    responses((status = 204, description = "Removed"), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(delete, path = "/api/v1/members/{account}", tag = "members", params(("account" = uuid::Uuid, Path, description = "Account id")),
+    responses((status = 204, description = "Removed")),
     security(("api_key" = [])))]
 pub async fn remove(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     key.require_org_scope()?;

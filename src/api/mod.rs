@@ -126,13 +126,26 @@ impl FromRequest for ApiKey {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page: each list declares its own form (`cursor_param!`).
+    #[param(ignore)]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 impl Paging {
+    /// A cursor that is a position in a list sorted by text (an email, a name): any text but
+    /// control characters, which no email or name holds (and PostgreSQL refuses a NUL).
+    pub fn text_cursor(&self) -> Result<Option<String>, ApiError> {
+        match &self.cursor {
+            Some(c) if c.chars().any(char::is_control) => {
+                Err(ApiError::invalid_field("cursor", "Use the next_cursor of the previous page."))
+            }
+            cursor => Ok(cursor.clone()),
+        }
+    }
+
     pub fn limit(&self) -> Result<i64, ApiError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
@@ -263,6 +276,10 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
             }
             let value: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON: {e}")))?;
+            // every body is an object: serde would also read a struct from an array of its fields
+            if !value.is_object() {
+                return Err(ApiError::invalid_field("body", "Send a JSON object."));
+            }
             serde_path_to_error::deserialize(value).map(Body).map_err(|e| {
                 let field = e.path().to_string();
                 let field = if field.is_empty() || field == "." { "body".to_string() } else { field };

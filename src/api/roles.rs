@@ -106,7 +106,7 @@ async fn load(state: &AppState, org: OrgId, id: RoleId) -> Result<Role, ApiError
 /// The organization's custom roles, by name. The built-in roles are not listed: they are
 /// fixed, and a member's or an invitation's `role` names theirs.
 #[utoipa::path(get, path = "/api/v1/roles", tag = "roles",
-    responses((status = 200, body = RoleList), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 200, body = RoleList)),
     security(("api_key" = [])))]
 pub async fn list(state: web::Data<AppState>, key: ApiKey) -> Result<web::Json<RoleList>, ApiError> {
     key.require(Permission::MembersRead)?;
@@ -116,23 +116,39 @@ pub async fn list(state: web::Data<AppState>, key: ApiKey) -> Result<web::Json<R
     Ok(web::Json(RoleList { data: roles.into_iter().map(Role::from).collect(), next_cursor: None }))
 }
 
+/// Custom role ids as the API takes them: each a UUID (whether the organization has the role is
+/// the operation's to say).
+pub fn require_role_ids(ids: &[String]) -> Result<(), ApiError> {
+    match ids.iter().find(|id| id.parse::<uuid::Uuid>().is_err()) {
+        Some(bad) => Err(ApiError::invalid_field("roles", &format!("{bad:?} is not a role id."))),
+        None => Ok(()),
+    }
+}
+
+/// A permission a custom role can hold (every one but org.owner), as the document names it.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, pattern = r"^(deployments\.read|deployments\.write|audit\.view|audit\.read|members\.read|members\.invite|members\.manage|roles\.manage|api_keys\.read|api_keys\.manage|org\.manage)$")]
+pub struct PermissionName(#[allow(dead_code)] String);
+
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct NewRole {
     /// 1 to 60 characters, unique in the organization (in any case), never a built-in role's.
-    #[schema(required = true)]
+    #[schema(required = true, min_length = 1, max_length = 60, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
     /// At most 300 characters.
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub description: String,
     /// Permission names, at least one; never org.owner.
-    #[schema(required = true)]
+    #[schema(required = true, min_items = 1, value_type = Vec<PermissionName>)]
     pub permissions: Vec<String>,
 }
 
 /// Create a custom role. Nobody creates a role holding a permission they (or the key) do not
 /// hold.
 #[utoipa::path(post, path = "/api/v1/roles", tag = "roles", request_body = NewRole,
-    responses((status = 201, body = Role), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 201, body = Role),
+        (status = 422, description = "The body does not match its schema, or a rule refuses it: the name is taken in the organization (in any case) or is a built-in role's", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewRole>) -> Result<HttpResponse, ApiError> {
     key.require(Permission::RolesManage)?;
@@ -145,8 +161,8 @@ pub async fn create(state: web::Data<AppState>, key: ApiKey, body: Body<NewRole>
 }
 
 /// One custom role, with the members holding it.
-#[utoipa::path(get, path = "/api/v1/roles/{role}", tag = "roles", params(("role" = String, Path, description = "Role id")),
-    responses((status = 200, body = RoleDetail), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/roles/{role}", tag = "roles", params(("role" = uuid::Uuid, Path, description = "Role id")),
+    responses((status = 200, body = RoleDetail)),
     security(("api_key" = [])))]
 pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<web::Json<RoleDetail>, ApiError> {
     key.require(Permission::MembersRead)?;
@@ -160,18 +176,22 @@ pub async fn get(state: web::Data<AppState>, key: ApiKey, path: web::Path<String
 #[serde(deny_unknown_fields, default)]
 pub struct RoleUpdate {
     /// 1 to 60 characters, unique in the organization, never a built-in role's.
+    #[schema(min_length = 1, max_length = 60, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     /// At most 300 characters.
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     /// The complete list of permission names, at least one; never org.owner.
+    #[schema(min_items = 1, value_type = Option<Vec<PermissionName>>)]
     pub permissions: Option<Vec<String>>,
 }
 
 /// Change a custom role's name, description or permissions; a field left out keeps its value.
 /// Whoever holds the role gains or loses what changed at their next request.
-#[utoipa::path(patch, path = "/api/v1/roles/{role}", tag = "roles", params(("role" = String, Path, description = "Role id")),
+#[utoipa::path(patch, path = "/api/v1/roles/{role}", tag = "roles", params(("role" = uuid::Uuid, Path, description = "Role id")),
     request_body = RoleUpdate,
-    responses((status = 200, body = Role), (status = "4XX", body = crate::api::error::ErrorBody)),
+    responses((status = 200, body = Role),
+        (status = 422, description = "The body does not match its schema, or a rule refuses it: the name is taken in the organization (in any case) or is a built-in role's", body = crate::api::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -199,8 +219,8 @@ pub async fn update(
 
 /// Delete a custom role. Its members keep their built-in role and lose this one; pending
 /// invitations no longer give it.
-#[utoipa::path(delete, path = "/api/v1/roles/{role}", tag = "roles", params(("role" = String, Path, description = "Role id")),
-    responses((status = 204, description = "Deleted"), (status = "4XX", body = crate::api::error::ErrorBody)),
+#[utoipa::path(delete, path = "/api/v1/roles/{role}", tag = "roles", params(("role" = uuid::Uuid, Path, description = "Role id")),
+    responses((status = 204, description = "Deleted")),
     security(("api_key" = [])))]
 pub async fn delete(state: web::Data<AppState>, key: ApiKey, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     key.require(Permission::RolesManage)?;

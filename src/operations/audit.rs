@@ -57,10 +57,15 @@ impl FilterInput {
         } else {
             return Err(Invalid::new("action", "Choose an action from the list.").into());
         };
-        let email = Some(self.email.trim().to_lowercase()).filter(|e| !e.is_empty());
-        if email.as_ref().is_some_and(|e| e.len() > crate::domain::email::MAX_EMAIL_LEN) {
+        // counted in characters as typed, as the API's document states it (lower-casing can
+        // lengthen some letters)
+        if self.email.chars().count() > crate::domain::email::MAX_EMAIL_LEN {
             return Err(Invalid::new("email", "An email address has at most 254 characters.").into());
         }
+        if self.email.chars().any(char::is_control) {
+            return Err(Invalid::new("email", "An email address holds no control characters.").into());
+        }
+        let email = Some(self.email.trim().to_lowercase()).filter(|e| !e.is_empty());
         let from = date("from", &self.from);
         let to = date("to", &self.to);
         let errors: Vec<Invalid> = [&from, &to].into_iter().filter_map(|r| r.as_ref().err().cloned()).collect();

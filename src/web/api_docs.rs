@@ -323,10 +323,32 @@ pub fn type_view(schema: &Value) -> TypeView {
         constraints.push(format!("at least {items} items"));
     }
     if let Some(pattern) = schema["pattern"].as_str() {
-        constraints.push(format!("matches {pattern}"));
+        constraints.push(match choices(pattern) {
+            Some((values, optional)) => format!("one of {}{}", values.join(", "), if optional { " (or empty)" } else { "" }),
+            None => format!("matches {pattern}"),
+        });
     }
     let (label, referred) = label(schema);
     TypeView { label, schema: referred, constraints: constraints.join("; ") }
+}
+
+/// The values of a pattern that is a plain choice, `^(a|b|c)$`, and whether it may be empty
+/// (`^(a|b|c)?$`): read as words rather than as a regular expression.
+fn choices(pattern: &str) -> Option<(Vec<String>, bool)> {
+    let inner = pattern.strip_prefix("^(")?;
+    let (inner, optional) = match inner.strip_suffix(")?$") {
+        Some(inner) => (inner, true),
+        None => (inner.strip_suffix(")$")?, false),
+    };
+    let literal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    inner
+        .split('|')
+        .map(|choice| {
+            let plain = choice.replace("\\.", ".");
+            plain.chars().all(|c| literal(c) || c == '.').then_some(plain).filter(|p| !p.is_empty())
+        })
+        .collect::<Option<Vec<String>>>()
+        .map(|values| (values, optional))
 }
 
 fn label(schema: &Value) -> (String, Option<String>) {
@@ -410,6 +432,9 @@ mod tests {
     fn types_read_in_words_with_their_constraints() {
         assert_eq!(type_view(&json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": 200})).label, "integer (int64)");
         assert_eq!(type_view(&json!({"type": "integer", "minimum": 1, "maximum": 200})).constraints, "1 to 200");
+        assert_eq!(type_view(&json!({"type": "string", "pattern": "^(active|inactive)?$"})).constraints, "one of active, inactive (or empty)");
+        assert_eq!(type_view(&json!({"type": "string", "pattern": "^(org\\.created|member\\.left)$"})).constraints, "one of org.created, member.left");
+        assert_eq!(type_view(&json!({"type": "string", "pattern": "^[a-z][a-z0-9-]{0,62}$"})).constraints, "matches ^[a-z][a-z0-9-]{0,62}$");
         assert_eq!(type_view(&json!({"type": ["string", "null"]})).label, "string or null");
         let list = type_view(&json!({"type": "array", "items": {"$ref": "#/components/schemas/Member"}}));
         assert_eq!((list.label.as_str(), list.schema.as_deref()), ("array of Member", Some("Member")));

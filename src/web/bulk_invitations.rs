@@ -75,7 +75,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn how_to_raise(allowance: Allowance) -> String {
     match allowance.variable {
         Some(variable) => format!(
-            "To send more at once, the operator raises the burst of {variable} (the burst= of its value, for example burst=1000); the limits are {VARIABLES}."
+            "To send more at once, the operator raises the burst of {variable} (the burst=B part of its value, as in 100/h,burst=1000); the limits are {VARIABLES}."
         ),
         None => format!("The limits are {VARIABLES}."),
     }

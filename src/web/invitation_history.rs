@@ -150,7 +150,7 @@ pub async fn index(
     let params = query.into_inner();
     // Unknown statuses are ignored, as on the member list: a stale bookmark still opens.
     let wanted = InvitationState::parse(&params.status);
-    let q: String = params.q.trim().chars().take(200).collect();
+    let q: String = params.q.trim().chars().filter(|c| !c.is_control()).take(200).collect();
     let cursor = decode_cursor(&params.cursor);
     let org = access.org_id;
     let now = crate::domain::now();

@@ -46,7 +46,8 @@ impl ListParams {
     /// The list's query for these parameters, on its first page. Unknown filter values are
     /// ignored rather than refused: a stale bookmark still opens (and exports what it shows).
     fn list_query(&self) -> ListQuery {
-        let q: String = self.q.trim().chars().take(200).collect();
+        // no email or name holds a control character (and PostgreSQL refuses a NUL in text)
+        let q: String = self.q.trim().chars().filter(|c| !c.is_control()).take(200).collect();
         ListQuery {
             q: Some(q).filter(|s| !s.is_empty()),
             status: StatusFilter::parse(&self.status),

@@ -12,8 +12,10 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
 
@@ -85,8 +87,25 @@ fn not_yet(what: &str, e: CmdError) -> String {
     panic!("{what}: {e}");
 }
 
+/// The colour scheme the browser asks pages for (`prefers-color-scheme`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Light,
+    Dark,
+}
+
+/// axe-core, vendored for the tests (tests/browser/support/README.md): the app never serves it.
+const AXE: &str = include_str!("support/axe.min.js");
+
 impl Browser {
     pub async fn start() -> Option<Browser> {
+        Browser::start_in(Scheme::Light).await
+    }
+
+    /// A browser whose pages see `prefers-color-scheme: dark` when `scheme` is `Dark`: fantoccini
+    /// cannot send the DevTools command that emulates it, so Chromium starts with the switch
+    /// that makes its own theme, and with it the pages' preference, dark.
+    pub async fn start_in(scheme: Scheme) -> Option<Browser> {
         let (driver_path, chromium) = match (std::env::var("STEWARD_TEST_CHROMEDRIVER"), std::env::var("STEWARD_TEST_CHROMIUM")) {
             (Ok(d), Ok(c)) if !d.is_empty() && !c.is_empty() => (d, c),
             _ => {
@@ -105,17 +124,18 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {driver_path}: {e}"));
         let profile = tempfile::tempdir().expect("profile dir");
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        });
+        let mut args: Vec<String> = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+        ]
+        .map(String::from)
+        .into();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        if scheme == Scheme::Dark {
+            args.push("--force-dark-mode".into());
+        }
+        let caps = serde_json::json!({ "goog:chromeOptions": { "binary": chromium, "args": args } });
         let caps = caps.as_object().cloned().expect("capabilities");
         let url = format!("http://127.0.0.1:{port}");
         // chromedriver listens only some time after it is spawned.
@@ -348,5 +368,84 @@ impl Browser {
                 let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png);
             }
         }
+    }
+
+    /// Presses and releases `key` where the focus is, as a person at the keyboard would.
+    pub async fn press(&self, key: Key) {
+        let key = char::from(key);
+        let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.client.perform_actions(keys).await.expect("press a key");
+    }
+
+    /// Moves the focus to `css` without a click (where Tab would take a person, without the
+    /// dozens of presses through the navigation that lead there).
+    pub async fn focus(&self, css: &str) {
+        let what = format!("{css} to take the focus");
+        let script = "var e = document.querySelector(arguments[0]); if (!e) return false; e.focus(); return document.activeElement === e;";
+        self.wait_for_script(&what, &script.replace("arguments[0]", &Value::String(css.into()).to_string()), |v| v.as_bool() == Some(true)).await;
+    }
+
+    /// Runs axe-core on the page and fails on any violation of serious or critical impact,
+    /// listing each with its rule, the elements and what is wrong. Polls, after the page's
+    /// animations (a flash or a modal fading in) have ended.
+    pub async fn assert_accessible(&self, page: &str) {
+        // colours in the middle of a transition are those of neither state
+        self.wait_for_script(
+            &format!("{page} to finish its animations"),
+            "return document.getAnimations().filter(a => a.playState === 'running' && a.effect && a.effect.getComputedTiming().endTime !== Infinity).length;",
+            |v| v.as_i64() == Some(0),
+        )
+        .await;
+        let what = format!("{page} to have no serious or critical axe violations");
+        self.until(&what, || async {
+            let loaded = self.client.execute("return typeof window.axe === 'object';", vec![]).await.map_err(|e| not_yet(&what, e))?;
+            if loaded.as_bool() != Some(true) {
+                self.client.execute(AXE, vec![]).await.map_err(|e| not_yet(&what, e))?;
+            }
+            let reply = self
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     axe.run(document, { resultTypes: ['violations'] })
+                       .then(r => done({ violations: r.violations
+                         .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                         .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                      nodes: v.nodes.map(n => ({ target: n.target.join(' '), why: n.failureSummary })) })) }))
+                       .catch(e => done({ error: String(e) }));",
+                    vec![],
+                )
+                .await
+                .map_err(|e| not_yet(&what, e))?;
+            if let Some(error) = reply.get("error") {
+                panic!("{what}: axe failed: {error}");
+            }
+            let violations = reply["violations"].as_array().cloned().unwrap_or_default();
+            if violations.is_empty() {
+                return Ok(());
+            }
+            let mut report = String::new();
+            for v in &violations {
+                report.push_str(&format!("\n  {} ({}): {}", v["id"].as_str().unwrap_or("?"), v["impact"].as_str().unwrap_or("?"), v["help"].as_str().unwrap_or("")));
+                for n in v["nodes"].as_array().into_iter().flatten() {
+                    let why = n["why"].as_str().unwrap_or("").replace('\n', " ");
+                    report.push_str(&format!("\n    {}: {why}", n["target"].as_str().unwrap_or("?")));
+                }
+            }
+            Err(report)
+        })
+        .await;
+    }
+
+    /// Fails unless neither the page nor any table's scroll box scrolls sideways: the console
+    /// fits the window. Polls, as layout settles after the load.
+    pub async fn assert_fits(&self, page: &str) {
+        let what = format!("{page} to fit the window without scrolling sideways (seen: what overflows, by px)");
+        let script = "var s = document.scrollingElement, out = [];
+            if (s.scrollWidth > s.clientWidth) out.push('page ' + (s.scrollWidth - s.clientWidth));
+            document.querySelectorAll('.table-wrap').forEach(function (w, i) {
+              if (w.scrollWidth > w.clientWidth) out.push((w.querySelector('table') || {}).id + '#' + i + ' ' + (w.scrollWidth - w.clientWidth));
+            });
+            return out.join(', ');";
+        self.wait_for_script(&what, script, |v| v.as_str() == Some("")).await;
     }
 }

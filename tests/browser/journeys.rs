@@ -98,6 +98,7 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.fill("#password", PASSWORD).await;
     browser.click("form button[type=submit]").await;
     browser.wait_for_element("tr[data-email='grace@example.com']").await;
+    browser.click("tr[data-email='grace@example.com'] .row-menu > summary").await;
     browser.click("tr[data-email='grace@example.com'] a[href$='/edit']").await;
     browser.wait_for_element("dialog.modal[open] #edit-role").await;
     browser.choose("#edit-role", "viewer").await;
@@ -105,12 +106,14 @@ async fn invite_accept_change_role_deactivate_and_remove_a_member() {
     browser.wait_for_text(".flash", "Member updated.").await;
     browser.wait_for_text("tr[data-email='grace@example.com']", "Viewer").await;
 
+    browser.click("tr[data-email='grace@example.com'] .row-menu > summary").await;
     browser.click("tr[data-email='grace@example.com'] a[href$='/deactivate']").await;
     browser.wait_for_element("dialog.modal[open] form[action$='/deactivate']").await;
     browser.click("dialog.modal button[type=submit]").await;
     browser.wait_for_text(".flash", "Member deactivated.").await;
     browser.wait_for_text("tr[data-email='grace@example.com']", "Inactive").await;
 
+    browser.click("tr[data-email='grace@example.com'] .row-menu > summary").await;
     browser.click("tr[data-email='grace@example.com'] a[href$='/remove']").await;
     browser.wait_for_element("dialog.modal[open] #confirm_email").await;
     // app.js disables the button once the swapped-in form is initialised

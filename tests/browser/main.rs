@@ -3,6 +3,7 @@
 #[path = "../helpers/mod.rs"]
 mod helpers;
 
+mod console;
 mod driver;
 mod journeys;
 mod sso;

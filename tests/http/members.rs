@@ -213,7 +213,21 @@ async fn the_totals_follow_every_change_to_the_members(app: &TestApp) {
     assert_eq!(totals(&owner, org).await, [3, 3, 0, 0, 1, 1, 0].map(rows));
 }
 
+/// A control character in the search (a NUL, which PostgreSQL refuses in text) is no error:
+/// no email or name holds one, so it is left out of the search.
+async fn a_search_with_control_characters_is_answered_not_an_error(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    for q in ["%00", "ada%00", "%01%7F"] {
+        let page = owner.get(&format!("/orgs/{org}/members?q={q}")).await;
+        page.assert_status(200);
+        assert!(page.contains("ada@example.com"), "q={q}: the search without its control characters");
+        owner.get(&format!("/orgs/{org}/members.csv?q={q}")).await.assert_status(200);
+        owner.get(&format!("/orgs/{org}/invitations?q={q}")).await.assert_status(200);
+    }
+}
+
 crate::on_both_backends!(
+    a_search_with_control_characters_is_answered_not_an_error,
     the_totals_follow_every_change_to_the_members,
     the_member_list_shows_every_column_and_invitations_as_rows,
     an_admin_sees_actions_but_never_on_the_owner_or_themselves,

@@ -11,6 +11,7 @@ mod audit;
 mod deployments;
 mod document;
 mod errors;
+mod fuzz;
 mod invitations;
 mod keys;
 mod lists;
