@@ -2,7 +2,7 @@
 //! sign-in, just-in-time members, links confirmed by an account's owner, "require SSO", and
 //! every way a sign-in fails, each a clear page.
 
-use steward::domain::{OrgId, Role};
+use steward::domain::{OrgId, Role, totp};
 use steward::storage;
 
 use crate::helpers::oidc::{CLIENT_ID, CLIENT_SECRET, OidcProvider};
@@ -355,6 +355,29 @@ async fn require_sso_turns_away_password_sessions_of_covered_members(backend: Ba
     s.stop().await;
 }
 
+async fn two_factor_is_still_asked_after_the_provider(backend: Backend) {
+    let Some(s) = setup(backend, true).await else { return };
+    let alice = s.app.client();
+    sso_sign_in(&s, &alice, "alice@acme.test", "alice@acme.test").await.assert_status(303);
+    let page = alice.get("/profile/two-factor").await;
+    page.assert_status(200);
+    let secret = totp::decode_secret(&page.texts("#totp-secret")[0]).expect("a base32 secret");
+    let step = totp::step_at(chrono::Utc::now().timestamp());
+    alice.post("/profile/two-factor", &[("code", &totp::code(&secret, step))]).await.assert_status(200);
+
+    let again = s.app.client();
+    let page = sso_sign_in(&s, &again, "alice@acme.test", "alice@acme.test").await;
+    page.assert_status(303);
+    assert_eq!(page.location.as_deref(), Some("/login/two-factor"), "the provider alone does not sign in");
+    assert!(!signed_in_to(&again, s.org).await);
+    // the second step's page (its session, and so its form's token, is new), then the next
+    // step's code (the current one was used turning it on)
+    again.get("/login/two-factor").await.assert_status(200);
+    again.post("/login/two-factor", &[("code", &totp::code(&secret, step + 1))]).await.assert_status(303);
+    assert!(signed_in_to(&again, s.org).await, "the session started through SSO passes Require SSO");
+    s.stop().await;
+}
+
 // ------------------------------------------------------------------------------- failures
 
 async fn forged(backend: Backend, mode: &str, says: &str) {
@@ -475,6 +498,7 @@ crate::on_both_backends!(
     a_domain_no_connection_covers_is_refused(backend),
     a_deactivated_member_stays_out(backend),
     require_sso_turns_away_password_sessions_of_covered_members(backend),
+    two_factor_is_still_asked_after_the_provider(backend),
     a_token_signed_with_a_key_the_provider_does_not_publish_is_refused(backend),
     a_token_for_another_audience_is_refused(backend),
     an_expired_token_is_refused(backend),
