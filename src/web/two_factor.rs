@@ -233,10 +233,11 @@ pub async fn second_step(
         return Ok(start_again(&req, &session, &pending.next));
     };
     let (epoch, code, meta, limits) = (pending.epoch, form.into_inner().code, crate::app::request_meta(&req), state.limits.clone());
+    let via_sso = pending.sso_org.is_some();
     let step = state
         .run(move |db| {
             limits.second_step(db, account)?;
-            two_factor::second_step(db, &meta, account, epoch, &code)
+            two_factor::second_step(db, &meta, account, epoch, &code, via_sso)
         })
         .await?;
     match step {

@@ -375,6 +375,9 @@ async fn two_factor_is_still_asked_after_the_provider(backend: Backend) {
     again.get("/login/two-factor").await.assert_status(200);
     again.post("/login/two-factor", &[("code", &totp::code(&secret, step + 1))]).await.assert_status(303);
     assert!(signed_in_to(&again, s.org).await, "the session started through SSO passes Require SSO");
+    let log = again.get("/profile/security").await;
+    let sso_sign_ins = log.texts("#security-log td.cell-primary").iter().filter(|t| t.contains("single sign-on")).count();
+    assert_eq!(sso_sign_ins, 2, "both sign-ins went through the provider");
     s.stop().await;
 }
 
