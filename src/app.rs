@@ -27,6 +27,9 @@ pub struct AppState {
     /// This server's metrics (the same registry `db` records into); off without
     /// `STEWARD_METRICS_BIND`.
     pub metrics: Arc<Metrics>,
+    /// The key sealing the client secrets of single sign-on connections, derived from the
+    /// session key (so it needs no configuration of its own, and changes with it).
+    pub sso_key: Arc<[u8; 32]>,
 }
 
 /// The blocking thread pool could not run a task (it is shutting down).

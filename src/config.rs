@@ -82,6 +82,10 @@ pub struct Config {
     /// Where `/metrics` is served (`STEWARD_METRICS_BIND`); none, the default, serves no
     /// metrics at all.
     pub metrics_bind: Option<SocketAddr>,
+    /// Hosts of identity providers the server may fetch over plain HTTP and on loopback or
+    /// private addresses (`STEWARD_SSO_ALLOW_PRIVATE_ISSUERS`); every other issuer must be
+    /// https on a public address.
+    pub sso_allow_private_issuers: Vec<String>,
 }
 
 /// A rate limit: `count` requests every `per`, and at most `burst` of them at once.
@@ -306,6 +310,10 @@ impl Config {
             None => Vec::new(),
         };
 
+        let sso_allow_private_issuers = get("STEWARD_SSO_ALLOW_PRIVATE_ISSUERS")
+            .map(|raw| raw.split(',').map(|h| h.trim().to_lowercase()).filter(|h| !h.is_empty()).collect())
+            .unwrap_or_default();
+
         let defaults = RateLimits::default();
         let rate = |var: &'static str, default: Option<Rate>| match get(var) {
             Some(raw) => parse_rate(&raw).ok_or_else(|| {
@@ -344,6 +352,7 @@ impl Config {
             housekeeping_interval,
             log_format,
             metrics_bind,
+            sso_allow_private_issuers,
             signup,
             db_pool_size,
             workers,
@@ -456,6 +465,13 @@ mod tests {
         let err = config(&[("STEWARD_METRICS_BIND", "0.0.0.0:8080"), ("STEWARD_BIND", "0.0.0.0:8080")]).expect_err("the console's");
         assert_eq!(err.var, "STEWARD_METRICS_BIND");
         assert!(err.to_string().contains("STEWARD_BIND too"), "{err}");
+    }
+
+    #[test]
+    fn private_identity_providers_are_allowed_by_host() {
+        assert!(config(&[]).expect("defaults").sso_allow_private_issuers.is_empty());
+        let c = config(&[("STEWARD_SSO_ALLOW_PRIVATE_ISSUERS", " 127.0.0.1, IdP.Internal ,")]).expect("hosts");
+        assert_eq!(c.sso_allow_private_issuers, vec!["127.0.0.1".to_string(), "idp.internal".to_string()]);
     }
 
     #[test]

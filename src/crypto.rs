@@ -1,4 +1,5 @@
-//! Password hashing (argon2id), random tokens, SHA-256 and constant-time comparison.
+//! Password hashing (argon2id), random tokens, SHA-256, constant-time comparison, and the
+//! sealing of secrets kept at rest (a derived key and an AEAD).
 //! Everything here is CPU-bound: callers on a request path run it off the async workers.
 
 use std::sync::{Mutex, OnceLock};
@@ -163,6 +164,59 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Compares two secrets in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// A 32-byte key for one purpose, derived from the server's master key (the session key) with
+/// HKDF-SHA-256 and `label`: a key per purpose, so that none can stand for another.
+pub fn derive_key(master: &[u8], label: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA-256's limit (255 * 32), so expand cannot fail
+    let _ = hkdf::Hkdf::<Sha256>::new(None, master).expand(label.as_bytes(), &mut key);
+    key
+}
+
+/// Encrypts `plain` under `key` (XChaCha20-Poly1305, a random 24-byte nonce): base64 of the
+/// nonce then the ciphertext with its tag. None only if the cipher refused (it does not for
+/// secrets this size).
+pub fn seal(key: &[u8; 32], plain: &str) -> Option<String> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
+    let nonce: [u8; 24] = random_bytes();
+    let sealed = cipher.encrypt(&nonce.into(), plain.as_bytes()).ok()?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Some(base64::engine::general_purpose::STANDARD.encode(out))
+}
+
+/// Opens what `seal` made under the same key; None if it was made under another key or altered.
+pub fn open(key: &[u8; 32], sealed: &str) -> Option<String> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).ok()?;
+    if bytes.len() < 24 {
+        return None;
+    }
+    let (nonce, ciphertext) = bytes.split_at(24);
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
+    let plain = cipher.decrypt(chacha20poly1305::XNonce::from_slice(nonce), ciphertext).ok()?;
+    String::from_utf8(plain).ok()
+}
+
+#[cfg(test)]
+mod sealing_tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_key() {
+        let key = derive_key(&[7u8; 64], "steward sso client secret");
+        let sealed = seal(&key, "s3cret").unwrap();
+        assert!(!sealed.contains("s3cret"));
+        assert_eq!(open(&key, &sealed).as_deref(), Some("s3cret"));
+        let other = derive_key(&[7u8; 64], "another purpose");
+        assert_ne!(key, other);
+        assert_eq!(open(&other, &sealed), None);
+        // two seals of one secret differ (a fresh nonce each)
+        assert_ne!(seal(&key, "s3cret").unwrap(), sealed);
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod csv_verify;
 pub mod domain;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod operations;
 pub mod rate_limit;
 pub mod seed;
@@ -102,6 +103,7 @@ pub fn build(config: Config) -> Result<Running, StartupError> {
         limits: Arc::new(limits),
         draining: draining.clone(),
         metrics: metrics.clone(),
+        sso_key: Arc::new(crypto::derive_key(key.master(), operations::sso::SECRET_KEY_LABEL)),
     };
 
     let server = HttpServer::new(move || {

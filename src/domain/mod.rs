@@ -14,6 +14,7 @@ pub mod password;
 pub mod policy;
 pub mod roles;
 pub mod security_log;
+pub mod sso;
 pub mod sessions;
 pub mod status;
 pub mod time;

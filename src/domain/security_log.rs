@@ -17,10 +17,11 @@ pub enum SecurityEvent {
     TwoFactorEnabled,
     TwoFactorDisabled,
     RecoveryCodeUsed,
+    SignedInWithSso,
 }
 
 impl SecurityEvent {
-    pub const ALL: [SecurityEvent; 12] = [
+    pub const ALL: [SecurityEvent; 13] = [
         SecurityEvent::SignedIn,
         SecurityEvent::SignInFailed,
         SecurityEvent::PasswordChanged,
@@ -33,6 +34,7 @@ impl SecurityEvent {
         SecurityEvent::TwoFactorEnabled,
         SecurityEvent::TwoFactorDisabled,
         SecurityEvent::RecoveryCodeUsed,
+        SecurityEvent::SignedInWithSso,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +51,7 @@ impl SecurityEvent {
             SecurityEvent::TwoFactorEnabled => "two_factor_enabled",
             SecurityEvent::TwoFactorDisabled => "two_factor_disabled",
             SecurityEvent::RecoveryCodeUsed => "recovery_code_used",
+            SecurityEvent::SignedInWithSso => "sign_in_sso",
         }
     }
 
@@ -71,6 +74,7 @@ impl SecurityEvent {
             SecurityEvent::TwoFactorEnabled => "Two-factor authentication turned on",
             SecurityEvent::TwoFactorDisabled => "Two-factor authentication turned off",
             SecurityEvent::RecoveryCodeUsed => "Recovery code used",
+            SecurityEvent::SignedInWithSso => "Signed in with single sign-on (SSO)",
         }
     }
 

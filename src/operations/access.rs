@@ -49,6 +49,9 @@ pub struct Door {
     /// What the member may do: their base role and custom roles together.
     pub permissions: PermissionSet,
     pub switcher: Option<Vec<(OrgId, String)>>,
+    /// The organization requires single sign-on of this member, and the session was not
+    /// started through its connection.
+    pub sso_required: bool,
 }
 
 impl Door {
@@ -74,15 +77,29 @@ pub fn current_account(db: &Db, hash: &str) -> Result<Option<(Session, Account)>
 /// membership, read once. It records the member's last activity (at most once a minute), unless
 /// the organization turns them away for want of two-factor. The change a request makes is
 /// authorized again inside its transaction by `lock_and_authorize`.
-pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switcher: bool) -> Result<Door, OpError> {
+/// `sso_session` is whether the session was started through this organization's single
+/// sign-on (else a connection requiring it turns the member away).
+pub fn door(db: &Db, hash: &str, account_id: AccountId, org: OrgId, with_switcher: bool, sso_session: bool) -> Result<Door, OpError> {
     let mut conn = db.conn()?;
     let session = sessions::current(&mut conn, hash)?;
     if session.as_ref().is_none_or(|(_, a)| a.id != account_id) {
-        return Ok(Door { session, membership: None, permissions: PermissionSet::EMPTY, switcher: None });
+        return Ok(Door { session, membership: None, permissions: PermissionSet::EMPTY, switcher: None, sso_required: false });
     }
     let membership = members::find_with_org(&mut conn, org, account_id)?;
-    let mut door = Door { session, membership, permissions: PermissionSet::EMPTY, switcher: None };
+    let mut door = Door { session, membership, permissions: PermissionSet::EMPTY, switcher: None, sso_required: false };
     if door.two_factor_missing() {
+        return Ok(door);
+    }
+    // a member the organization signs in through its provider does not use it with a password
+    let password_refused = match (door.active(), door.session.as_ref()) {
+        // the owner keeps their password, so that a broken provider cannot lock everyone out
+        (Some(m), Some((_, account))) if !sso_session && m.role != crate::domain::Role::Owner => {
+            crate::operations::sso::password_refused(&mut conn, org, &account.email)?
+        }
+        _ => false,
+    };
+    if password_refused {
+        door.sso_required = true;
         return Ok(door);
     }
     if let Some(m) = door.active() {

@@ -45,6 +45,7 @@ pub const SWEEPS: &[(&str, Sweep)] = &[
     ("rate_limit_buckets", |conn, _, now| rate_limits::delete_recovered(conn, now.and_utc().timestamp_micros())),
     ("sessions", |conn, _, now| sessions::sweep_timed_out(conn, now)),
     ("account_links", |conn, _, now| sessions::sweep_spent_links(conn, now)),
+    ("sso_flows", |conn, _, now| crate::operations::sso::sweep_flows(conn, now)),
     ("security_log", |conn, settings, now| {
         let retention = chrono::Duration::from_std(settings.security_log_retention).unwrap_or(chrono::Duration::days(365));
         security_log::delete_older_than(conn, now - retention)

@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod roles;
 pub mod security_log;
 pub mod sessions;
+pub mod sso;
 pub mod two_factor;
 
 use crate::storage::{Db, DbError};

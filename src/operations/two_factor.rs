@@ -157,7 +157,8 @@ pub enum SecondStep {
 
 /// The second step of signing in `account`, whose password was right at session epoch `epoch`:
 /// `typed` is a current code or an unused recovery code, each accepted once.
-pub fn second_step(db: &Db, meta: &RequestMeta, account: AccountId, epoch: i64, typed: &str) -> Result<SecondStep, OpError> {
+/// `via_sso`: the first step was the organization's single sign-on (the security log says so).
+pub fn second_step(db: &Db, meta: &RequestMeta, account: AccountId, epoch: i64, typed: &str, via_sso: bool) -> Result<SecondStep, OpError> {
     let step = db.write(|conn| -> Result<SecondStep, OpError> {
         let now = storage::now();
         let Some(account) = accounts::find(conn, account)? else { return Ok(SecondStep::Restart) };
@@ -166,7 +167,8 @@ pub fn second_step(db: &Db, meta: &RequestMeta, account: AccountId, epoch: i64, 
         }
         let Some(factor) = accept_factor(conn, &account, typed, now)? else { return Ok(SecondStep::WrongCode) };
         accounts::record_login(conn, account.id, now)?;
-        security_log::record(conn, account.id, SecurityEvent::SignedIn, meta)?;
+        let event = if via_sso { SecurityEvent::SignedInWithSso } else { SecurityEvent::SignedIn };
+        security_log::record(conn, account.id, event, meta)?;
         let recovery_codes_left = match factor {
             Factor::RecoveryCode => {
                 security_log::record(conn, account.id, SecurityEvent::RecoveryCodeUsed, meta)?;

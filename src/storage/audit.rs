@@ -405,7 +405,7 @@ pub fn chain_after(conn: &mut DbConn, org: OrgId, after_seq: i64, limit: i64) ->
 }
 
 /// The actions the audit log records.
-pub const ACTIONS: [&str; 27] = [
+pub const ACTIONS: [&str; 30] = [
     "org.created",
     "org.renamed",
     "org.deleted",
@@ -433,4 +433,7 @@ pub const ACTIONS: [&str; 27] = [
     "deployment.created",
     "deployment.updated",
     "deployment.deleted",
+    "sso.configured",
+    "sso.removed",
+    "member.joined_via_sso",
 ];

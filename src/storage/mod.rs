@@ -20,6 +20,7 @@ pub mod recovery_codes;
 pub mod roles;
 pub mod schema;
 pub mod security_log;
+pub mod sso;
 pub mod sessions;
 
 pub use connection::*;

@@ -231,6 +231,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// An organization's single sign-on (OpenID Connect) connection (see storage/sso.rs).
+    sso_connections (org_id) {
+        org_id -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret_sealed -> Text,
+        base_role -> Text,
+        require_sso -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_domains (domain) {
+        domain -> Text,
+        org_id -> Text,
+    }
+}
+
+diesel::table! {
+    sso_links (org_id, subject) {
+        org_id -> Text,
+        subject -> Text,
+        account_id -> Text,
+        linked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_flows (state_hash) {
+        state_hash -> Text,
+        org_id -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        link_account -> Nullable<Text>,
+        next -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(security_events -> accounts (account_id));
@@ -249,6 +291,10 @@ diesel::joinable!(member_roles -> roles (role_id));
 diesel::joinable!(invitation_roles -> roles (role_id));
 diesel::joinable!(invitation_roles -> invitations (invitation_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(sso_connections -> organizations (org_id));
+diesel::joinable!(sso_domains -> sso_connections (org_id));
+diesel::joinable!(sso_links -> sso_connections (org_id));
+diesel::joinable!(sso_links -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -268,4 +314,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     member_roles,
     invitation_roles,
     outbox,
+    sso_connections,
+    sso_domains,
+    sso_links,
+    sso_flows,
 );

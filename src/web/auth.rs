@@ -24,6 +24,9 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     signup_open: bool,
+    /// The address typed in "Sign in with SSO", and why it could not be used.
+    sso_email: String,
+    sso_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -52,6 +55,27 @@ pub async fn login_form(
         next,
         error: None,
         signup_open: state.config.signup == Signup::Open,
+        sso_email: String::new(),
+        sso_error: None,
+    })
+}
+
+/// The sign-in page again (422), saying why "Sign in with SSO" could not go on.
+pub(crate) async fn login_page_sso_error(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    next: &str,
+    message: String,
+) -> Result<HttpResponse, WebError> {
+    shell::unprocessable(&LoginPage {
+        shell: SignedOutShell::new(session, "Sign in"),
+        email: String::new(),
+        next: next.to_string(),
+        error: None,
+        signup_open: state.config.signup == Signup::Open,
+        sso_email: email.trim().to_string(),
+        sso_error: Some(message),
     })
 }
 
@@ -87,6 +111,8 @@ pub async fn login(
             next: safe_next(&form.next).unwrap_or_default().to_string(),
             error: Some("The email or password is not correct.".into()),
             signup_open: state.config.signup == Signup::Open,
+            sso_email: String::new(),
+            sso_error: None,
         });
     };
     if account.two_factor_on() {

@@ -164,7 +164,8 @@ async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
     let page = req.method() == actix_web::http::Method::GET;
     let state = app_state(&req)?;
     let (hash, account_id) = (claimed.hash.clone(), claimed.account);
-    let found = state.run(move |db| access::door(db, &hash, account_id, org_id, page)).await?;
+    let sso_session = session::sso_org(&claimed.session).is_some_and(|o| o == org_id.to_string());
+    let found = state.run(move |db| access::door(db, &hash, account_id, org_id, page, sso_session)).await?;
     let two_factor_missing = found.two_factor_missing();
     let current = checked_account(&req, claimed, found.session)?;
     match found.membership {
@@ -174,6 +175,14 @@ async fn org_access(req: HttpRequest) -> Result<OrgAccess, WebError> {
                 let message = format!("{} requires two-factor authentication. Turn it on to continue.", m.org_name);
                 session::flash(&current.session, FlashKind::Info, message);
                 return Err(WebError::TwoFactorRequired);
+            }
+            if found.sso_required {
+                // a password session does not open an organization that signs its people in
+                // through its own provider
+                return Err(WebError::Forbidden(format!(
+                    "{} requires single sign-on for your address. Sign out, then choose Sign in with SSO on the sign-in page.",
+                    m.org_name
+                )));
             }
             Ok(OrgAccess {
                 current,

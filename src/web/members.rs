@@ -77,6 +77,9 @@ pub struct RowView {
     pub last_active: String,
     pub last_active_full: String,
     pub auth_method: &'static str,
+    /// The identity provider's host, for a member who signs in through the organization's
+    /// single sign-on (the column then reads `SSO (host)`).
+    pub sso_host: Option<String>,
     pub can_edit: bool,
     pub can_deactivate: bool,
     pub can_activate: bool,
@@ -161,6 +164,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
             last_active: "—".into(),
             last_active_full: String::new(),
             auth_method: auth,
+            sso_host: None,
             can_edit: false,
             can_deactivate: false,
             can_activate: false,
@@ -187,6 +191,7 @@ fn row_view(row: ListRow, tags: &[RoleTag], viewer: &Viewer, now: chrono::NaiveD
         last_active: row.last_active_at.map(|t| format::ago(t, now)).unwrap_or_else(|| "Never".into()),
         last_active_full: row.last_active_at.map(format::minutes).unwrap_or_default(),
         auth_method: auth,
+        sso_host: None,
         can_edit: actionable,
         can_deactivate: actionable && active,
         can_activate: actionable && !active,
@@ -310,7 +315,8 @@ pub async fn index(
         can_invite: access.can(Permission::MembersInvite),
     };
     let now = crate::domain::now();
-    let rows: Vec<RowView> = listed.rows.into_iter().map(|(r, tags)| row_view(r, &tags, &viewer, now)).collect();
+    let mut rows: Vec<RowView> = listed.rows.into_iter().map(|(r, tags)| row_view(r, &tags, &viewer, now)).collect();
+    mark_sso(&state, org, &mut rows).await?;
     let role_value = role.map(RoleFilter::value).unwrap_or_default();
     let (status_s, role_s, sort_s) =
         (status.map(|s| s.as_str()).unwrap_or(""), role_value.as_str(), if sort == Sort::Email { "" } else { sort.as_str() });
@@ -340,6 +346,19 @@ pub async fn index(
         q,
         rows,
     })
+}
+
+/// Marks the rows of members who sign in through the organization's single sign-on.
+async fn mark_sso(state: &AppState, org: crate::domain::OrgId, rows: &mut [RowView]) -> Result<(), WebError> {
+    let ids: Vec<crate::domain::AccountId> = rows.iter().filter(|r| !r.is_invitation).filter_map(|r| r.id.parse().ok()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let Some((host, linked)) = state.run(move |db| operations::sso::markers(db, org, ids)).await? else { return Ok(()) };
+    for row in rows.iter_mut().filter(|r| linked.iter().any(|id| id.to_string() == r.id)) {
+        row.sso_host = Some(host.clone());
+    }
+    Ok(())
 }
 
 // ---- export -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ pub mod security_log;
 pub mod session;
 pub mod sessions;
 pub mod settings;
+pub mod sso;
 pub mod shell;
 pub mod two_factor;
 
@@ -48,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(two_factor::second_step_form))
                 .route(web::post().to(two_factor::second_step)),
         )
+        .route("/login/sso", web::post().to(sso::start))
+        .route("/login/sso/callback", web::get().to(sso::callback))
         .route("/logout", web::post().to(auth::logout))
         .service(web::resource("/orgs").route(web::get().to(orgs::index)).route(web::post().to(orgs::create)))
         .service(web::scope("/orgs/{org}").configure(organization_routes))
@@ -63,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profile/email", web::post().to(identity::change_email))
         .route("/profile/sessions", web::get().to(sessions::index))
         .route("/profile/security", web::get().to(security_log::index))
+        .service(web::resource("/profile/sso").route(web::get().to(sso::link_page)).route(web::post().to(sso::link)))
         .route("/profile/sessions/revoke-others", web::post().to(sessions::revoke_others))
         .route("/profile/sessions/{id}/revoke", web::post().to(sessions::revoke))
         .route("/profile/invitations/{id}/accept", web::post().to(invitations::accept_by_id))
@@ -108,6 +112,8 @@ fn organization_routes(cfg: &mut web::ServiceConfig) {
         .route("/invitations/bulk/send", web::post().to(bulk_invitations::send))
         .service(web::resource("/settings").route(web::get().to(settings::show)).route(web::post().to(settings::rename)))
         .route("/settings/two-factor", web::post().to(settings::require_two_factor))
+        .service(web::resource("/settings/sso").route(web::get().to(sso::settings)).route(web::post().to(sso::save)))
+        .route("/settings/sso/remove", web::post().to(sso::remove))
         .route("/transfer", web::post().to(settings::transfer))
         .route("/leave", web::post().to(settings::leave))
         .route("/delete", web::post().to(settings::delete))

@@ -17,6 +17,7 @@ const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 const SECOND_STEP: &str = "2fa";
 const OFFERED_SECRET: &str = "2fa_new";
+const SSO_ORG: &str = "sso";
 
 /// The signed-in part of a session, as read from the cookie (not yet checked against the
 /// database).
@@ -52,6 +53,9 @@ pub struct SecondStep {
     pub epoch: i64,
     pub started_at: i64,
     pub next: String,
+    /// The organization whose single sign-on the first step went through, if it did.
+    #[serde(default)]
+    pub sso_org: Option<String>,
 }
 
 /// Starts the second step of signing in `account`: like `sign_in`, a fresh session (nothing
@@ -64,8 +68,29 @@ pub fn start_second_step(session: &Session, account: &Account, next: &str) {
         epoch: account.session_epoch,
         started_at: Utc::now().timestamp(),
         next: next.to_string(),
+        sso_org: None,
     };
     let _ = session.insert(SECOND_STEP, step);
+}
+
+/// Like `start_second_step`, for a sign-in through the organization's single sign-on.
+pub fn start_second_step_after_sso(session: &Session, account: &Account, next: &str, org: &str) {
+    start_second_step(session, account, next);
+    if let Some(mut step) = session.get::<SecondStep>(SECOND_STEP).ok().flatten() {
+        step.sso_org = Some(org.to_string());
+        let _ = session.insert(SECOND_STEP, step);
+    }
+}
+
+/// Marks the session (once signed in) as started through the organization's single sign-on:
+/// an organization requiring it lets such a session in.
+pub fn mark_sso(session: &Session, org: &str) {
+    let _ = session.insert(SSO_ORG, org);
+}
+
+/// The organization whose single sign-on started this session, if any.
+pub fn sso_org(session: &Session) -> Option<String> {
+    session.get(SSO_ORG).ok().flatten()
 }
 
 /// The sign-in waiting for its second step, if it has not expired (an expired one is dropped).

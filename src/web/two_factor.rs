@@ -233,15 +233,19 @@ pub async fn second_step(
         return Ok(start_again(&req, &session, &pending.next));
     };
     let (epoch, code, meta, limits) = (pending.epoch, form.into_inner().code, crate::app::request_meta(&req), state.limits.clone());
+    let via_sso = pending.sso_org.is_some();
     let step = state
         .run(move |db| {
             limits.second_step(db, account)?;
-            two_factor::second_step(db, &meta, account, epoch, &code)
+            two_factor::second_step(db, &meta, account, epoch, &code, via_sso)
         })
         .await?;
     match step {
         SecondStep::SignedIn { account, recovery_codes_left } => {
             crate::web::auth::start_session(&state, &req, &session, &account).await?;
+            if let Some(org) = &pending.sso_org {
+                session::mark_sso(&session, org);
+            }
             if let Some(left) = recovery_codes_left {
                 let message = match left {
                     0 => "You signed in with your last recovery code. Turn two-factor off and on again from your profile to get new codes.".to_string(),

@@ -6,3 +6,4 @@ mod helpers;
 mod console;
 mod driver;
 mod journeys;
+mod sso;

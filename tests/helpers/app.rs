@@ -138,6 +138,11 @@ pub struct TestAppBuilder {
     housekeeping_interval: Duration,
     /// Whether `/metrics` is served (on a free port of its own).
     metrics: bool,
+    /// Hosts of identity providers allowed on loopback over plain HTTP.
+    sso_allow_private_issuers: Vec<String>,
+    /// Listen on a port chosen before starting, and name it in the base URL (the redirect URI
+    /// an identity provider sends people back to).
+    own_base_url: bool,
     /// The database and outbox of the instance this one runs beside, if any.
     beside: Option<(Backend, String, std::path::PathBuf)>,
 }
@@ -169,6 +174,8 @@ impl Default for TestAppBuilder {
             // the product's default: no round during a test unless it asks for one
             housekeeping_interval: Duration::from_secs(600),
             metrics: false,
+            sso_allow_private_issuers: Vec::new(),
+            own_base_url: false,
             beside: None,
         }
     }
@@ -302,6 +309,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Ready for a test identity provider on 127.0.0.1: the operator allows that host
+    /// (`STEWARD_SSO_ALLOW_PRIVATE_ISSUERS`), and the base URL names the app's real port.
+    pub fn sso_provider_on_loopback(mut self) -> Self {
+        self.sso_allow_private_issuers = vec!["127.0.0.1".to_string()];
+        self.own_base_url = true;
+        self
+    }
+
+    /// The base URL names the app's real port (for redirects back from another site).
+    pub fn own_base_url(mut self) -> Self {
+        self.own_base_url = true;
+        self
+    }
+
     /// A second instance on the database of `first` (the same session key, its own port and
     /// its own options), as behind a load balancer. Its `stop` leaves the database to `first`:
     /// stop it before `first`.
@@ -349,10 +370,22 @@ impl TestAppBuilder {
             Some((_, _, outbox)) => outbox.clone(),
             None => dir.path().join("outbox"),
         };
+        // a port chosen now, so that the base URL can name it
+        let bind: std::net::SocketAddr = if self.own_base_url {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("its address")
+        } else {
+            "127.0.0.1:0".parse().expect("addr")
+        };
+        let base_url = match (&self.base_url, self.own_base_url) {
+            (Some(url), _) => url.clone(),
+            (None, true) => format!("http://{bind}"),
+            (None, false) => "http://127.0.0.1:8080".into(),
+        };
         let config = Config {
-            bind: "127.0.0.1:0".parse().expect("addr"),
+            bind,
             database_url: database_url.clone(),
-            base_url: self.base_url.unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            base_url,
             smtp_url: self.smtp_url,
             outbox: outbox.clone(),
             mail_from: "Steward <steward@localhost>".into(),
@@ -368,6 +401,7 @@ impl TestAppBuilder {
             housekeeping_interval: self.housekeeping_interval,
             log_format: steward::config::LogFormat::Text,
             metrics_bind: self.metrics.then(|| "127.0.0.1:0".parse().expect("addr")),
+            sso_allow_private_issuers: self.sso_allow_private_issuers,
         };
         let running = tokio::task::spawn_blocking(move || steward::build(config))
             .await

@@ -10,12 +10,14 @@
 //!   invitations, deployments and API keys;
 //! - `records`: what a test reads from the database to check a rule held;
 //! - `cluster`: a PostgreSQL server of the test's own, to stop and start under a running app;
-//! - `process`: the `steward` binary serving in its own process.
+//! - `process`: the `steward` binary serving in its own process;
+//! - `oidc`: a real OpenID provider (oidc-provider, on Node.js) for single sign-on.
 #![allow(dead_code, unused_imports)] // each test binary uses its own part
 
 mod app;
 mod client;
 pub mod cluster;
+pub mod oidc;
 pub mod process;
 mod records;
 mod setup;

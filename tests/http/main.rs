@@ -36,4 +36,5 @@ mod roles;
 mod security;
 mod security_log;
 mod sessions;
+mod sso;
 mod two_factor;
