@@ -68,6 +68,26 @@ impl Modify for ErrorResponses {
     }
 }
 
+/// The audit filters' `action` takes exactly the actions the log writes: the choice is written
+/// here from that list, so that an action added to the log is in the document too.
+struct ActionNames;
+
+impl Modify for ActionNames {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let escaped: Vec<String> = crate::storage::audit::ACTIONS.iter().map(|a| a.replace('.', "\\.")).collect();
+        let pattern = format!("^({})?$", escaped.join("|"));
+        for path in ["/api/v1/audit-events", "/api/v1/audit-events.csv"] {
+            let Some(op) = openapi.paths.paths.get_mut(path).and_then(|item| item.get.as_mut()) else { continue };
+            for parameter in op.parameters.iter_mut().flatten().filter(|p| p.name == "action") {
+                if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(schema))) = parameter.schema.as_mut() {
+                    schema.pattern = Some(pattern.clone());
+                }
+            }
+        }
+    }
+}
+
 impl Modify for BearerKey {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -108,7 +128,7 @@ impl Modify for BearerKey {
         deployments::Deployment, deployments::DeploymentList, deployments::NewDeployment, deployments::DeploymentUpdate,
         error::ErrorBody, error::ErrorDetail, error::FieldError,
     )),
-    modifiers(&BearerKey, &ErrorResponses),
+    modifiers(&BearerKey, &ErrorResponses, &ActionNames),
     tags(
         (name = "members", description = "The organization's members"),
         (name = "invitations", description = "Invitations to join the organization"),

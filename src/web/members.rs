@@ -367,8 +367,13 @@ async fn mark_sso(state: &AppState, org: crate::domain::OrgId, rows: &mut [RowVi
 pub const CSV_HEADER: [&str; 8] = ["email", "name", "status", "role", "custom_roles", "created_at", "last_active_at", "auth_method"];
 
 /// The rows of a slice as CSV records: the list's labels, times in RFC 3339 UTC to the second,
-/// empty cells where the list has nothing, every cell safe in a spreadsheet.
-fn csv_rows(rows: &[(ListRow, Vec<RoleTag>)]) -> Result<web::Bytes, csv::Error> {
+/// empty cells where the list has nothing, every cell safe in a spreadsheet. `sso` is the
+/// organization's provider host and the accounts of the slice that sign in through it.
+fn csv_rows(rows: &[(ListRow, Vec<RoleTag>)], sso: Option<&(String, Vec<crate::domain::AccountId>)>) -> Result<web::Bytes, csv::Error> {
+    let sso_label = sso.map(|(host, _)| format!("SSO ({host})"));
+    let through_sso = |row: &ListRow| {
+        sso.is_some_and(|(_, linked)| row.kind != "invitation" && linked.iter().any(|id| id.to_string() == row.id))
+    };
     let mut out = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
     let (mut created, mut last_active) = (String::with_capacity(24), String::with_capacity(24));
     for (row, tags) in rows {
@@ -387,7 +392,10 @@ fn csv_rows(rows: &[(ListRow, Vec<RoleTag>)]) -> Result<web::Bytes, csv::Error> 
             custom_roles.as_str(),
             created.as_str(),
             last_active.as_str(),
-            auth_method(row).unwrap_or(""),
+            match (&sso_label, through_sso(row)) {
+                (Some(label), true) => label.as_str(),
+                _ => auth_method(row).unwrap_or(""),
+            },
         ];
         let cells = cells.map(csv_export::spreadsheet_safe);
         out.write_record(cells.iter().map(|c| c.as_bytes()))?;
@@ -409,8 +417,11 @@ pub async fn export(
     let body = csv_export::stream_blocking(web::Bytes::from(CSV_HEADER.join(",") + "\n"), move |sink| {
         let mut from = Some(operations::member_export::Position::First);
         while let Some(at) = from.take() {
-            let chunk = operations::member_export::slice(&db, org, &query, now, &at)
-                .and_then(|(rows, next)| Ok((csv_rows(&rows).map_err(|e| OpError::Internal(e.to_string()))?, next)));
+            let chunk = operations::member_export::slice(&db, org, &query, now, &at).and_then(|(rows, next)| {
+                let accounts = rows.iter().filter(|(r, _)| r.kind != "invitation").filter_map(|(r, _)| r.id.parse().ok()).collect();
+                let sso = operations::sso::markers(&db, org, accounts)?;
+                Ok((csv_rows(&rows, sso.as_ref()).map_err(|e| OpError::Internal(e.to_string()))?, next))
+            });
             match chunk {
                 Ok((bytes, next)) => {
                     if !sink.send(bytes) {

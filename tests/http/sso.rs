@@ -236,6 +236,15 @@ async fn a_new_person_joins_with_the_base_role_at_their_first_sso_sign_in(backen
     let list = s.owner.get(&format!("/orgs/{}/members", s.org)).await;
     let row = list.texts(r#"tr[data-email="alice@acme.test"]"#);
     assert!(row[0].contains(&format!("SSO ({host})")), "{row:?}");
+    // and so does the export, for her and only her
+    let csv = s.owner.get(&format!("/orgs/{}/members.csv", s.org)).await;
+    csv.assert_status(200);
+    let auth_of = |email: &str| {
+        let line = csv.body.lines().find(|l| l.starts_with(email)).unwrap_or_else(|| panic!("{email} in the export:\n{}", csv.body));
+        line.rsplit(',').next().unwrap_or_default().to_string()
+    };
+    assert_eq!(auth_of("alice@acme.test"), format!("SSO ({host})"));
+    assert_eq!(auth_of("owner@owner.test"), "Password");
 
     // the next time, the same account signs in (no second account, no second join)
     let again = s.app.client();
