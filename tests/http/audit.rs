@@ -301,6 +301,36 @@ async fn the_csv_export_writes_every_cell_byte_for_byte_with_any_filter(app: &Te
     assert_eq!(api.get("/audit-events.csv?action=member.invited").await.expect(200).text, export_of(&events, |b| b.action == "member.invited"));
 }
 
+async fn an_export_left_halfway_leaves_every_connection_usable(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    // far more than the response's buffers hold, so that the export is cut in the middle
+    app.with_db(move |db| {
+        steward::storage::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+            steward::storage::orgs::lock(conn, org)?;
+            let who = Actor::Account { id: AccountId::new(), email: Email::parse("ada@example.com").expect("email") };
+            let meta = RequestMeta { ip: None, user_agent: Some("x".repeat(500)) };
+            for _ in 0..12_000 {
+                steward::storage::audit::append(conn, org, &who, &meta, NewEvent::new("deployment.updated"), steward::storage::now())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    })
+    .await;
+    for _ in 0..3 {
+        let mut resp = owner.http.get(format!("{}/orgs/{org}/audit.csv", owner.base)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(resp.chunk().await.unwrap().is_some());
+        drop(resp);
+    }
+    // more requests than the pool has connections, each answered
+    for _ in 0..12 {
+        owner.get(&format!("/orgs/{org}/audit?action=deployment.updated")).await.assert_status(200);
+    }
+    let body = owner.http.get(format!("{}/orgs/{org}/audit.csv", owner.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body.lines().count(), 12_002, "the header, every event and org.created");
+}
+
 async fn editors_read_the_log_viewers_do_not(app: &TestApp) {
     let (_, org) = app.sign_up("ada@example.com", "Acme").await;
     let (_, editor) = app.add_member(org, "ed@example.com", Role::Editor).await;
@@ -397,6 +427,7 @@ crate::on_both_backends!(
     the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
     a_large_export_streams_every_row_once,
     the_csv_export_writes_every_cell_byte_for_byte_with_any_filter,
+    an_export_left_halfway_leaves_every_connection_usable,
     editors_read_the_log_viewers_do_not,
     verify_names_the_event_that_was_edited_or_deleted,
     verify_names_the_first_of_two_swapped_events,
