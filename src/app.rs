@@ -70,6 +70,69 @@ impl AppState {
             Err(e) => Err(TaskFailed(e.to_string()).into()),
         }
     }
+
+    /// `run` on the sign-in lane: threads of its own instead of the blocking pool, where a
+    /// sign-in would queue behind every page request of its worker. Sign-ins queue only
+    /// behind each other (and their hashes behind each other, `crypto`).
+    pub async fn run_sign_in<T, E>(&self, f: impl FnOnce(&Db) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<TaskFailed> + Send + 'static,
+    {
+        let db = self.db.clone();
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: LaneJob = Box::new(move || {
+            let _ = done.send(f(&db));
+        });
+        match sign_in_lane() {
+            Some(lane) => {
+                if lane.send(job).is_err() {
+                    return Err(TaskFailed("the sign-in lane stopped".into()).into());
+                }
+            }
+            None => {
+                // no thread could start: the blocking pool, as any other request
+                return match web::block(job).await {
+                    Ok(()) => result.await.unwrap_or_else(|_| Err(TaskFailed("the sign-in failed".into()).into())),
+                    Err(e) => Err(TaskFailed(e.to_string()).into()),
+                };
+            }
+        }
+        result.await.unwrap_or_else(|_| Err(TaskFailed("the sign-in failed".into()).into()))
+    }
+}
+
+type LaneJob = Box<dyn FnOnce() + Send>;
+
+/// Threads of the sign-in lane: two, so that one sign-in's database work overlaps another's
+/// hash.
+const SIGN_IN_THREADS: usize = 2;
+
+/// The queue of the sign-in lane, started on first use (None if no thread could start).
+fn sign_in_lane() -> Option<&'static std::sync::mpsc::Sender<LaneJob>> {
+    static LANE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<LaneJob>>> = std::sync::OnceLock::new();
+    LANE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<LaneJob>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let started = (0..SIGN_IN_THREADS)
+            .filter(|i| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("steward-sign-in-{i}"))
+                    .spawn(move || loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    })
+                    .is_ok()
+            })
+            .count();
+        (started > 0).then_some(tx)
+    })
+    .as_ref()
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address

@@ -5,7 +5,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
-use crate::storage::Db;
+use crate::storage::{Backend, Db};
 use crate::domain::audit_chain::{ChainHead, SavedHead};
 use crate::domain::{Invalid, OrgId};
 use crate::operations::OpError;
@@ -277,6 +277,18 @@ pub fn chain_columns(value: Option<&str>) -> Result<bool, OpError> {
 /// The ids the CSV export walks for `filter`, None when no event can match.
 pub fn export_range(db: &Db, org: OrgId, filter: &Filter) -> Result<Option<(i64, i64)>, OpError> {
     Ok(audit::export_range(&mut *db.conn()?, org, filter)?)
+}
+
+/// The whole export's rows, without the chain's columns, written by the database itself when
+/// it can (PostgreSQL's `COPY`), handed to `send` in chunks, newest first, until it returns
+/// false. Ok(false), with nothing sent, when the database cannot (SQLite): read the slices then.
+pub fn export_copy(db: &Db, org: OrgId, filter: &Filter, send: &mut dyn FnMut(Vec<u8>) -> bool) -> Result<bool, OpError> {
+    let conn = &mut *db.conn()?;
+    if conn.backend() != Backend::Postgres {
+        return Ok(false);
+    }
+    let Some(range) = audit::export_range(conn, org, filter)? else { return Ok(true) };
+    Ok(audit::export_copy(conn, org, filter, range, send)?.is_some())
 }
 
 /// The matching events with ids in `lo..=hi`, newest first, as the export writes them.

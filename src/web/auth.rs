@@ -98,13 +98,23 @@ pub async fn login(
     let form = form.into_inner();
     let (email, password) = (form.email.clone(), form.password.clone());
     let (meta, client, limits) = (request_meta(&req), state.limits.client(&req), state.limits.clone());
-    let account = state
-        .run(move |db| {
+    let next = safe_next(&form.next).map(str::to_string);
+    let wants_landing = next.is_none();
+    // the whole sign-in in one hand-off, on the sign-in lane: the check, the hash, the
+    // session's row and where to land
+    let signed_in = state
+        .run_sign_in(move |db| {
             limits.login(db, client, &email)?;
-            accounts::sign_in(db, &meta, &email, &password)
+            let Some(account) = accounts::sign_in(db, &meta, &email, &password)? else { return Ok(None) };
+            if account.two_factor_on() {
+                return Ok(Some((account, None)));
+            }
+            let secret = sessions::start(db, account.id, &meta)?;
+            let landing = if wants_landing { Some(accounts::landing_org(db, account.id)?) } else { None };
+            Ok::<_, crate::operations::OpError>(Some((account, Some((secret, landing)))))
         })
         .await?;
-    let Some(account) = account else {
+    let Some((account, started)) = signed_in else {
         return shell::unprocessable(&LoginPage {
             shell: SignedOutShell::new(&session, "Sign in"),
             email: form.email.trim().to_string(),
@@ -115,16 +125,13 @@ pub async fn login(
             sso_error: None,
         });
     };
-    if account.two_factor_on() {
+    let Some((secret, landing)) = started else {
         // not signed in yet: the session holds only the sign-in waiting for its code
-        session::start_second_step(&session, &account, safe_next(&form.next).unwrap_or_default());
+        session::start_second_step(&session, &account, next.as_deref().unwrap_or_default());
         return Ok(see_other(&req, "/login/two-factor"));
-    }
-    start_session(&state, &req, &session, &account).await?;
-    let target = match safe_next(&form.next) {
-        Some(next) => next.to_string(),
-        None => landing(&state, account.id).await?,
     };
+    session::sign_in(&session, &account, &secret);
+    let target = next.unwrap_or_else(|| landing_href(landing.flatten()));
     Ok(see_other(&req, &target))
 }
 
@@ -132,10 +139,14 @@ pub async fn login(
 /// deployments, for a member who cannot see members), else the organization list.
 pub(crate) async fn landing(state: &AppState, account: crate::domain::AccountId) -> Result<String, WebError> {
     let first = state.run(move |db| accounts::landing_org(db, account)).await?;
-    Ok(match first {
+    Ok(landing_href(first))
+}
+
+fn landing_href(first: Option<(crate::domain::OrgId, crate::domain::PermissionSet)>) -> String {
+    match first {
         Some((org, held)) => shell::org_home(org, held.contains(Permission::MembersRead)),
         None => "/orgs".to_string(),
-    })
+    }
 }
 
 pub async fn signup_form(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, WebError> {

@@ -1,6 +1,7 @@
 //! The audit log: recorded with each change, browsed, exported, tamper-evident.
 
 use chrono::{Duration, NaiveDate};
+use steward::domain::ids::ApiKeyId;
 use steward::domain::{AccountId, Email, OrgId, Role};
 use steward::domain::{Actor, RequestMeta};
 use steward::storage::audit::NewEvent;
@@ -218,6 +219,118 @@ async fn a_large_export_streams_every_row_once(app: &TestApp) {
     assert_eq!(times.last().map(String::as_str), Some("org.created"));
 }
 
+/// The export as the row writer writes it: `events` newest first, those `keep` keeps.
+fn export_of(events: &[steward::storage::audit::Event], keep: impl Fn(&steward::storage::audit::EventBody) -> bool) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(steward::csv_export::CSV_HEADER).unwrap();
+    for e in events.iter().rev().filter(|e| keep(&e.body)) {
+        let b = &e.body;
+        let mut time = String::new();
+        steward::csv_export::rfc3339_secs(b.occurred_at, &mut time);
+        let cells = steward::csv_export::visible_cells(
+            &time,
+            &b.action,
+            b.actor_email.as_deref(),
+            &b.actor_kind,
+            b.target.as_deref(),
+            b.target_email.as_deref(),
+            b.ip.as_deref(),
+            b.user_agent.as_deref(),
+            &b.details,
+        );
+        out.write_record(cells.iter().map(|c| c.as_bytes())).unwrap();
+    }
+    String::from_utf8(out.into_inner().unwrap()).unwrap()
+}
+
+async fn the_csv_export_writes_every_cell_byte_for_byte_with_any_filter(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    app.with_db(move |db| {
+        steward::storage::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+            steward::storage::orgs::lock(conn, org)?;
+            let person = |email: &str| Actor::Account { id: AccountId::new(), email: Email::from_db(email.to_string()) };
+            let key = Actor::ApiKey { id: ApiKeyId::new(), name: "bob@example.com".into() };
+            let day = |d: u32| NaiveDate::from_ymd_opt(2026, 1, d).unwrap().and_hms_micro_opt(23, 59, 59, 999_999).unwrap();
+            // every cell a CSV quotes or a spreadsheet would read as a formula, and empty ones
+            let odd = [
+                ("member.invited", person("bob@example.com"), Some("=1+1"), Some("bob@example.com"), "+1", "a \"quoted\", agent"),
+                ("member.role_changed", person("al, the \"admin\"@example.com"), Some("-x"), Some(""), "@ip", "line\nbreak"),
+                ("deployment.created", key, None, None, "\tx", "\rcarriage\r\n"),
+                ("member.removed", person("-al@example.com"), Some("carl@example.com"), Some("bob@example.com"), "", "Élodie, ünïcødé ✓"),
+                ("member.invited", Actor::System, Some(""), None, "=ip", ""),
+            ];
+            for (i, (action, who, target, target_email, ip, agent)) in odd.into_iter().enumerate() {
+                let meta = RequestMeta { ip: Some(ip.to_string()), user_agent: Some(agent.to_string()) };
+                let mut event = NewEvent::new(action).details(serde_json::json!({"note": "=SUM(A1)", "n": -1, "s": "a,\"b\"\n"}));
+                event.target = target.map(str::to_string);
+                event.target_email = target_email.map(str::to_string);
+                steward::storage::audit::append(conn, org, &who, &meta, event, day(i as u32 + 1))?;
+            }
+            let details = NewEvent::new("org.renamed").details(serde_json::json!(-5));
+            steward::storage::audit::append(conn, org, &Actor::System, &RequestMeta::default(), details, day(9))?;
+            // a year past 9999 is written with its sign, and neutralised
+            let far = NaiveDate::from_ymd_opt(12026, 6, 1).unwrap().and_hms_opt(1, 2, 3).unwrap();
+            steward::storage::audit::append(conn, org, &Actor::System, &RequestMeta::default(), NewEvent::new("org.renamed"), far)
+        })
+        .unwrap();
+    })
+    .await;
+    let events = app.events(org).await;
+    let from = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let until = NaiveDate::from_ymd_opt(2026, 1, 4).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let bob = |b: &steward::storage::audit::EventBody| {
+        (b.actor_email.as_deref() == Some("bob@example.com") && b.actor_kind == "account")
+            || b.target_email.as_deref() == Some("bob@example.com")
+    };
+    let cases: Vec<(&str, Box<dyn Fn(&steward::storage::audit::EventBody) -> bool>)> = vec![
+        ("", Box::new(|_| true)),
+        ("?action=member.invited", Box::new(|b| b.action == "member.invited")),
+        ("?email=BOB@example.com", Box::new(bob)),
+        ("?action=member.removed&email=bob@example.com", Box::new(move |b| b.action == "member.removed" && bob(b))),
+        ("?from=2026-01-02&to=2026-01-03", Box::new(move |b| b.occurred_at >= from && b.occurred_at < until)),
+    ];
+    for (query, keep) in cases {
+        let resp = owner.http.get(format!("{}/orgs/{org}/audit.csv{query}", owner.base)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{query}");
+        let body = resp.text().await.unwrap();
+        assert_eq!(body, export_of(&events, keep), "{query}");
+    }
+    // the same bytes through the API's export
+    let secret = owner.create_api_key(org, NewKey::named("auditor")).await;
+    let api = Api::with_key(app, &secret).await;
+    assert_eq!(api.get("/audit-events.csv?action=member.invited").await.expect(200).text, export_of(&events, |b| b.action == "member.invited"));
+}
+
+async fn an_export_left_halfway_leaves_every_connection_usable(app: &TestApp) {
+    let (owner, org) = app.sign_up("ada@example.com", "Acme").await;
+    // far more than the response's buffers hold, so that the export is cut in the middle
+    app.with_db(move |db| {
+        steward::storage::write_tx(&mut db.conn().unwrap(), |conn| -> Result<(), diesel::result::Error> {
+            steward::storage::orgs::lock(conn, org)?;
+            let who = Actor::Account { id: AccountId::new(), email: Email::parse("ada@example.com").expect("email") };
+            let meta = RequestMeta { ip: None, user_agent: Some("x".repeat(500)) };
+            for _ in 0..12_000 {
+                steward::storage::audit::append(conn, org, &who, &meta, NewEvent::new("deployment.updated"), steward::storage::now())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    })
+    .await;
+    for _ in 0..3 {
+        let mut resp = owner.http.get(format!("{}/orgs/{org}/audit.csv", owner.base)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(resp.chunk().await.unwrap().is_some());
+        drop(resp);
+    }
+    // more requests than the pool has connections, each answered
+    for _ in 0..12 {
+        owner.get(&format!("/orgs/{org}/audit?action=deployment.updated")).await.assert_status(200);
+    }
+    let body = owner.http.get(format!("{}/orgs/{org}/audit.csv", owner.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body.lines().count(), 12_002, "the header, every event and org.created");
+}
+
 async fn editors_read_the_log_viewers_do_not(app: &TestApp) {
     let (_, org) = app.sign_up("ada@example.com", "Acme").await;
     let (_, editor) = app.add_member(org, "ed@example.com", Role::Editor).await;
@@ -313,6 +426,8 @@ crate::on_both_backends!(
     the_log_pages_fifty_events_at_a_time_back_to_the_first,
     the_csv_export_applies_the_filters_and_is_safe_in_a_spreadsheet,
     a_large_export_streams_every_row_once,
+    the_csv_export_writes_every_cell_byte_for_byte_with_any_filter,
+    an_export_left_halfway_leaves_every_connection_usable,
     editors_read_the_log_viewers_do_not,
     verify_names_the_event_that_was_edited_or_deleted,
     verify_names_the_first_of_two_swapped_events,
