@@ -166,13 +166,16 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     Ok(pool)
 }
 
-/// Applies every pending migration of the connection's backend.
+/// Applies every pending migration of the connection's backend, then the step a migration
+/// cannot do in SQL: the search keys of names outside ASCII (`members::fill_name_keys`).
 pub fn migrate(conn: &mut DbConn) -> Result<usize, DbError> {
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| DbError::Setup(format!("migration failed: {e}")))
+    let applied = applied.map_err(|e| DbError::Setup(format!("migration failed: {e}")))?;
+    crate::storage::members::fill_name_keys(conn).map_err(|e| DbError::Setup(format!("search keys of names: {e}")))?;
+    Ok(applied)
 }
 
 /// Runs `f` in one write transaction: committed when it returns Ok, rolled back otherwise.
