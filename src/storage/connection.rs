@@ -229,6 +229,8 @@ pub struct Db {
     out_of_reach: Arc<AtomicBool>,
     /// The server's metrics, carried with the handle every layer already has.
     metrics: Arc<Metrics>,
+    /// Where rows deep in the member lists stand, as of their versions.
+    list_anchors: Arc<crate::storage::member_list::Anchors>,
 }
 
 impl Db {
@@ -240,7 +242,12 @@ impl Db {
     /// A handle recording into `metrics`: the waits for a connection, and what its write
     /// transactions commit (audit events, queued emails).
     pub fn with_metrics(pool: DbPool, metrics: Arc<Metrics>) -> Db {
-        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)), metrics }
+        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)), metrics, list_anchors: Arc::default() }
+    }
+
+    /// Where rows deep in the member lists stand (`member_list::Anchors`).
+    pub fn list_anchors(&self) -> &crate::storage::member_list::Anchors {
+        &self.list_anchors
     }
 
     pub fn metrics(&self) -> &Metrics {

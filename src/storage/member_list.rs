@@ -180,7 +180,7 @@ fn member_part_from(
     search: Option<&Search>,
     from: Option<&Position>,
 ) {
-    sql.push(&format!("SELECT {columns} FROM memberships WHERE org_id = ?"));
+    sql.push(&format!("SELECT {columns} FROM {} WHERE org_id = ?", table(backend, "memberships", search)));
     sql.binds.push(Bind::Text(org.to_string()));
     if let Some(s) = query.status {
         sql.bind(" AND status = ?", Bind::Text(s.as_str().into()));
@@ -225,7 +225,7 @@ fn invitation_part(
     from: Option<&Position>,
     backend: Backend,
 ) {
-    sql.push(&format!("SELECT {columns} FROM invitations WHERE org_id = ? AND status = 'pending'"));
+    sql.push(&format!("SELECT {columns} FROM {} WHERE org_id = ? AND status = 'pending'", table(backend, "invitations", search)));
     sql.binds.extend(column_binds);
     sql.binds.push(Bind::Text(org.to_string()));
     match query.status {
@@ -331,6 +331,17 @@ fn search(query: &Query) -> Option<Search> {
     Some(Search { like: like_pattern(&needle), phrase: format!("\"{}\"", needle.replace('"', "\"\"")), via })
 }
 
+/// The half's table as a query names it. When SQLite's trigram index lists the matches, the
+/// rows are looked up by their numbers: left to itself (its plans do not depend on the values
+/// bound) SQLite would walk the sort's index and test every row of the organization against
+/// the list of matches.
+fn table(backend: Backend, table: &str, search: Option<&Search>) -> String {
+    match search {
+        Some(s) if s.via == Via::Index && backend == Backend::Sqlite => format!("{table} INDEXED BY {table}_search_id"),
+        _ => table.to_string(),
+    }
+}
+
 /// `rowid IN` the organization's range of an FTS5 table (SQLite), matching the phrase.
 fn fts_rows(sql: &mut Sql, table: &str, search: &Search, org: OrgId, column: &str) {
     sql.bind(&format!(" AND {column} IN (SELECT rowid FROM {table} WHERE {table} MATCH ?"), Bind::Text(search.phrase.clone()));
@@ -395,7 +406,14 @@ fn aggregate_ids(backend: Backend, column: &str) -> String {
 /// entries rather than building 50,000 rows.
 ///
 /// `total` is the query's count (`count`): with a search it says how the rows are best found.
-pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime, total: &Total) -> QueryResult<Vec<Row>> {
+pub fn page(
+    conn: &mut DbConn,
+    org: OrgId,
+    query: &Query,
+    now: NaiveDateTime,
+    total: &Total,
+    anchors: &Anchors,
+) -> QueryResult<Vec<Row>> {
     let backend = conn.backend();
     let search = search(query).map(|mut s| {
         if backend == Backend::Sqlite && s.via == Via::Index && walk_pays(query, total) {
@@ -406,10 +424,108 @@ pub fn page(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime, to
     if query.offset <= 0 {
         return rows(conn, org, query, now, search.as_ref(), None);
     }
-    match boundary(conn, org, query, now, search.as_ref())? {
+    let target = query.offset - 1;
+    let anchored = search.is_none()
+        && query.status.is_none()
+        && query.role.is_none()
+        && !matches!(query.sort, Sort::LastActive | Sort::LastActiveAsc)
+        && target >= ANCHOR_EVERY;
+    let from = if anchored {
+        anchored_boundary(conn, org, query, now, anchors, target)?
+    } else {
+        boundary(conn, org, query, now, search.as_ref(), None, target)?
+    };
+    match from {
         Some(from) => slices(conn, org, query, now, search.as_ref(), from, query.limit),
         None => Ok(Vec::new()),
     }
+}
+
+/// How far apart the rows are whose place in the list a server keeps (`Anchors`).
+pub const ANCHOR_EVERY: i64 = 1_000;
+
+/// Where every thousandth row of an organization's member list stands, by sort, as of a
+/// version of the list (`member_list_versions`, moved by triggers whenever a row joins or
+/// leaves the list or its email or creation time changes). Only the whole list in the email and
+/// creation orders is kept: filters and searches make other lists, and activity reorders the
+/// last-active ones all day. One per server, in the database handle; a page never trusts it
+/// beyond the version it was read at.
+#[derive(Debug, Default)]
+pub struct Anchors {
+    lists: std::sync::Mutex<std::collections::HashMap<(OrgId, &'static str), Anchored>>,
+}
+
+#[derive(Debug, Clone)]
+struct Anchored {
+    version: i64,
+    /// `after[k]` is the row at position `(k + 1) * ANCHOR_EVERY - 1` (0-based).
+    after: Vec<Position>,
+}
+
+/// At most this many lists are kept; past it the cache starts again (each costs a few KiB).
+const ANCHORED_LISTS: usize = 1_000;
+
+impl Anchors {
+    fn get(&self, org: OrgId, sort: Sort, version: i64) -> Vec<Position> {
+        let lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        lists.get(&(org, sort.as_str())).filter(|a| a.version == version).map(|a| a.after.clone()).unwrap_or_default()
+    }
+
+    fn put(&self, org: OrgId, sort: Sort, version: i64, after: Vec<Position>) {
+        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        if lists.len() >= ANCHORED_LISTS {
+            lists.clear();
+        }
+        let longer = lists.get(&(org, sort.as_str())).is_some_and(|a| a.version == version && a.after.len() >= after.len());
+        if !longer {
+            lists.insert((org, sort.as_str()), Anchored { version, after });
+        }
+    }
+}
+
+/// The version of the organization's member list (see `Anchors`).
+fn list_version(conn: &mut DbConn, org: OrgId) -> QueryResult<i64> {
+    let mut sql = Sql { text: String::new(), binds: Vec::new() };
+    sql.bind("SELECT version AS n FROM member_list_versions WHERE org_id = ?", Bind::Text(org.to_string()));
+    Ok(sql.load::<Count>(conn)?.first().map(|c| c.n).unwrap_or(0))
+}
+
+/// `boundary` for the row at `target`, starting from the nearest kept row before it: at most
+/// `ANCHOR_EVERY` index entries skipped, once the rows before are known. Those missing are
+/// found a thousand at a time (once per version of the list), and kept only when the list did
+/// not change meanwhile; if it changed while the page was looked for, the page is found the
+/// plain way, so it is always a slice of one state of the list.
+fn anchored_boundary(
+    conn: &mut DbConn,
+    org: OrgId,
+    query: &Query,
+    now: NaiveDateTime,
+    anchors: &Anchors,
+    target: i64,
+) -> QueryResult<Option<Position>> {
+    let version = list_version(conn, org)?;
+    let needed = usize::try_from(target / ANCHOR_EVERY).unwrap_or(0);
+    let mut after = anchors.get(org, query.sort, version);
+    let known = after.len();
+    while after.len() < needed {
+        match boundary(conn, org, query, now, None, after.last(), ANCHOR_EVERY - 1)? {
+            Some(next) => after.push(next),
+            None => break,
+        }
+    }
+    let found = if after.len() < needed {
+        None
+    } else {
+        let skip = target - needed as i64 * ANCHOR_EVERY;
+        boundary(conn, org, query, now, None, needed.checked_sub(1).and_then(|k| after.get(k)), skip)?
+    };
+    if list_version(conn, org)? != version {
+        return boundary(conn, org, query, now, None, None, target);
+    }
+    if after.len() > known {
+        anchors.put(org, query.sort, version, after);
+    }
+    Ok(found)
 }
 
 /// Whether walking the sort's index and testing each row finds the page sooner than listing
@@ -501,16 +617,26 @@ fn key_columns(sort: Sort, id: &str, members: bool) -> String {
     format!("{id} AS id, {email} AS email, {created} AS created_at, {active} AS last_active_at")
 }
 
-/// Where the page of `query` starts: right after the row at position `offset - 1` of the
-/// list (None: the list is shorter). Read from the sort's indexes only.
-fn boundary(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime, search: Option<&Search>) -> QueryResult<Option<Position>> {
+/// The position right after the row `skip` rows on from `from` (from the start when None) in
+/// the list (None: the list is shorter): the row at position `offset - 1` is where the page
+/// of `query` starts. Read from the sort's indexes only. `from`, when given, is a row of the
+/// email or creation orders (`Position::After`), as `Anchors` keeps them.
+fn boundary(
+    conn: &mut DbConn,
+    org: OrgId,
+    query: &Query,
+    now: NaiveDateTime,
+    search: Option<&Search>,
+    from: Option<&Position>,
+    skip: i64,
+) -> QueryResult<Option<Position>> {
     let (members, invitations) = halves(query);
+    let invitations = invitations && invitations_reach(query.sort, from);
     if !members && !invitations {
         return Ok(None);
     }
     let backend = conn.backend();
     let order = order_by(query.sort);
-    let skip = query.offset - 1;
     let per_half = backend == Backend::Postgres && members && invitations;
     let (open, close) = if per_half { ("SELECT * FROM (", ") AS half") } else { ("", "") };
     let half_limit = |sql: &mut Sql| {
@@ -521,7 +647,7 @@ fn boundary(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime, se
     let mut sql = Sql { text: String::new(), binds: Vec::new() };
     if members {
         sql.push(open);
-        member_part(&mut sql, backend, &key_columns(query.sort, "account_id", true), org, query, search);
+        member_part_from(&mut sql, backend, &key_columns(query.sort, "account_id", true), org, query, search, from);
         half_limit(&mut sql);
         sql.push(close);
     }
@@ -530,7 +656,7 @@ fn boundary(conn: &mut DbConn, org: OrgId, query: &Query, now: NaiveDateTime, se
     }
     if invitations {
         sql.push(open);
-        invitation_part(&mut sql, &key_columns(query.sort, "id", false), Vec::new(), org, query, search, now, None, backend);
+        invitation_part(&mut sql, &key_columns(query.sort, "id", false), Vec::new(), org, query, search, now, from, backend);
         half_limit(&mut sql);
         sql.push(close);
     }
