@@ -198,8 +198,13 @@ fn member_part_from(
         Some(search) if search.via == Via::Index && backend == Backend::Sqlite => {
             fts_rows(sql, "member_search", search, org, "search_id");
         }
-        // both sides are in lower case already (`search_key`): LIKE compares them as they are
-        // (SQLite's LIKE also folds ASCII, which changes nothing between lower-case strings)
+        // both sides are in lower case already (`search_key`), so a plain substring test is
+        // the rule: SQLite's instr() (a byte search, several times cheaper per row than LIKE),
+        // PostgreSQL's LIKE, which its trigram index serves
+        Some(search) if backend == Backend::Sqlite => {
+            sql.bind(" AND (instr(email, ?) > 0", Bind::Text(search.needle.clone()));
+            sql.bind(" OR instr(name_key, ?) > 0)", Bind::Text(search.needle.clone()));
+        }
         Some(search) => {
             sql.bind(" AND (email LIKE ? ESCAPE '\\'", Bind::Text(search.like.clone()));
             sql.bind(" OR name_key LIKE ? ESCAPE '\\')", Bind::Text(search.like.clone()));
@@ -245,6 +250,7 @@ fn invitation_part(
         Some(search) if search.via == Via::Index && backend == Backend::Sqlite => {
             fts_rows(sql, "invitation_search", search, org, "search_id");
         }
+        Some(search) if backend == Backend::Sqlite => sql.bind(" AND instr(email, ?) > 0", Bind::Text(search.needle.clone())),
         Some(search) => sql.bind(" AND email LIKE ? ESCAPE '\\'", Bind::Text(search.like.clone())),
         None => {}
     }
@@ -302,10 +308,12 @@ fn seek(sql: &mut Sql, sort: Sort, from: &Position, id: &str, members: bool) {
     }
 }
 
-/// A search as the SQL asks it: the LIKE pattern of the needle, its FTS5 phrase (SQLite's
-/// trigram index), and how the rows are picked out.
+/// A search as the SQL asks it: the needle, its LIKE pattern (PostgreSQL), its FTS5 phrase
+/// (SQLite's trigram index), and how the rows are picked out.
 #[derive(Debug, Clone)]
 struct Search {
+    /// The needle itself, in lower case.
+    needle: String,
     like: String,
     phrase: String,
     via: Via,
@@ -314,8 +322,8 @@ struct Search {
 /// How a search picks out its rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Via {
-    /// Each row of the organization (in the order walked) is tested with LIKE on the email and
-    /// the name's key: needles of one or two characters (a trigram index cannot answer them),
+    /// Each row of the organization (in the order walked) is tested for the needle in the email
+    /// and the name's key: needles of one or two characters (a trigram index cannot answer them),
     /// and on SQLite a search that matches so many rows that walking the sort's index finds a
     /// page sooner than the index would list them all (`walk_pays`).
     Scan,
@@ -328,7 +336,8 @@ enum Via {
 fn search(query: &Query) -> Option<Search> {
     let needle = crate::domain::member_list::needle(query.q.as_deref()?)?;
     let via = if crate::domain::member_list::indexed(&needle) { Via::Index } else { Via::Scan };
-    Some(Search { like: like_pattern(&needle), phrase: format!("\"{}\"", needle.replace('"', "\"\"")), via })
+    let (like, phrase) = (like_pattern(&needle), format!("\"{}\"", needle.replace('"', "\"\"")));
+    Some(Search { needle, like, phrase, via })
 }
 
 /// The half's table as a query names it. When SQLite's trigram index lists the matches, the
