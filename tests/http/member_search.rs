@@ -287,7 +287,24 @@ async fn pages_past_the_thousandth_row_follow_every_change_to_the_list(app: &Tes
     assert_eq!(range(&page), "1001–1050 of 1101");
 }
 
+async fn names_written_before_their_search_keys_get_them_when_the_migrations_run(app: &TestApp) {
+    let (owner, org) = app.sign_up("owner@example.com", "Acme").await;
+    join(app, org, &[("ines@example.com", "Inès Ñúñez"), ("plain@example.com", "Plain Name")]).await;
+    // as a database upgraded from before the keys holds them: the names outside ASCII without
+    app.with_db(move |db| {
+        let mut conn = db.conn().expect("conn");
+        diesel::sql_query("UPDATE memberships SET name_key = NULL WHERE email = 'ines@example.com'").execute(&mut *conn).expect("update");
+    })
+    .await;
+    assert!(search(&owner, org, "ñúñez").await.is_empty());
+    let applied = app.with_db(move |db| storage::migrate(&mut db.conn().expect("conn")).expect("migrate")).await;
+    assert_eq!(applied, 0, "nothing left to migrate; the keys are written all the same");
+    assert_eq!(search(&owner, org, "ÑÚÑEZ").await, ["ines@example.com"]);
+    assert_eq!(search(&owner, org, "plain name").await, ["plain@example.com"]);
+}
+
 crate::on_both_backends!(
+    names_written_before_their_search_keys_get_them_when_the_migrations_run,
     pages_past_the_thousandth_row_follow_every_change_to_the_list,
     search_matches_a_substring_of_the_email_or_the_name_in_any_case_of_unicode,
     queries_of_one_or_two_characters_match_as_longer_ones_do,
