@@ -199,11 +199,14 @@ fn member_part_from(
             fts_rows(sql, "member_search", search, org, "search_id");
         }
         // both sides are in lower case already (`search_key`), so a plain substring test is
-        // the rule: SQLite's instr() (a byte search, several times cheaper per row than LIKE),
-        // PostgreSQL's LIKE, which its trigram index serves
-        Some(search) if backend == Backend::Sqlite => {
-            sql.bind(" AND (instr(email, ?) > 0", Bind::Text(search.needle.clone()));
-            sql.bind(" OR instr(name_key, ?) > 0)", Bind::Text(search.needle.clone()));
+        // the rule: instr() on SQLite, strpos() on PostgreSQL (a byte search, cheaper per row
+        // than LIKE, and one PostgreSQL's trigram index does not take: a needle of one or two
+        // characters holds no trigram, and its "full scan" of the index costs more than
+        // reading the organization), LIKE when PostgreSQL's trigram index is to serve it
+        Some(search) if backend == Backend::Sqlite || search.via == Via::Scan => {
+            let find = if backend == Backend::Sqlite { "instr" } else { "strpos" };
+            sql.bind(&format!(" AND ({find}(email, ?) > 0"), Bind::Text(search.needle.clone()));
+            sql.bind(&format!(" OR {find}(name_key, ?) > 0)"), Bind::Text(search.needle.clone()));
         }
         Some(search) => {
             sql.bind(" AND (email LIKE ? ESCAPE '\\'", Bind::Text(search.like.clone()));
@@ -251,6 +254,7 @@ fn invitation_part(
             fts_rows(sql, "invitation_search", search, org, "search_id");
         }
         Some(search) if backend == Backend::Sqlite => sql.bind(" AND instr(email, ?) > 0", Bind::Text(search.needle.clone())),
+        Some(search) if search.via == Via::Scan => sql.bind(" AND strpos(email, ?) > 0", Bind::Text(search.needle.clone())),
         Some(search) => sql.bind(" AND email LIKE ? ESCAPE '\\'", Bind::Text(search.like.clone())),
         None => {}
     }
