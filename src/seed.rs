@@ -26,7 +26,7 @@ use crate::storage::accounts::Account;
 use crate::storage::api_keys::ApiKey;
 use crate::storage::audit::{Event, EventBody, GENESIS_HASH};
 use crate::storage::invitations::Invitation;
-use crate::storage::members::Membership;
+use crate::storage::members::{Membership, NewRow as NewMembership};
 use crate::storage::orgs::Org;
 
 /// What to make.
@@ -551,7 +551,7 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
             })
             .execute(c)?;
         diesel::insert_into(memberships::table)
-            .values(&Membership {
+            .values(&NewMembership::from(Membership {
                 org_id: org,
                 account_id: owner.id,
                 email: Email::from_db(email.clone()),
@@ -560,7 +560,7 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
                 status: MembershipStatus::Active,
                 created_at: start,
                 last_active_at: Some(now),
-            })
+            }))
             .execute(c)?;
         Ok::<_, SeedError>(email)
     })?;
@@ -572,7 +572,7 @@ fn insert_org_and_owner(conn: &mut DbConn, plan: &mut Plan) -> Result<String, Se
 fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
     let org = plan.org;
     let mut account_rows: Vec<Account> = Vec::new();
-    let mut membership_rows: Vec<Membership> = Vec::new();
+    let mut membership_rows: Vec<NewMembership> = Vec::new();
     let members = plan.members.get(1..).unwrap_or_default();
     let per_tx = match conn.backend() {
         Backend::Sqlite => MEMBERS_PER_TX,
@@ -612,7 +612,7 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 totp_enabled_at: None,
                 totp_last_step: None,
             });
-            membership_rows.push(Membership {
+            membership_rows.push(NewMembership::from(Membership {
                 org_id: org,
                 account_id: m.id,
                 email: Email::from_db(m.email.clone()),
@@ -621,7 +621,7 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 status: if inactive { MembershipStatus::Inactive } else { MembershipStatus::Active },
                 created_at,
                 last_active_at: Some(last_active_at),
-            });
+            }));
         }
         write_tx(conn, |c| {
             faster_commits(c)?;
@@ -636,14 +636,15 @@ fn insert_members(conn: &mut DbConn, plan: &mut Plan) -> Result<(), SeedError> {
                 email_verified_at = r.email_verified_at,
             )?;
             bulk_insert!(c, memberships, membership_rows, |r|
-                org_id = r.org_id,
-                account_id = r.account_id,
-                email = &r.email,
-                name = &r.name,
-                role = r.role,
-                status = r.status,
-                created_at = r.created_at,
-                last_active_at = r.last_active_at,
+                org_id = r.membership.org_id,
+                account_id = r.membership.account_id,
+                email = &r.membership.email,
+                name = &r.membership.name,
+                role = r.membership.role,
+                status = r.membership.status,
+                created_at = r.membership.created_at,
+                last_active_at = r.membership.last_active_at,
+                name_key = &r.name_key,
             )?;
             Ok::<_, SeedError>(())
         })?;

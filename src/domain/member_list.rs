@@ -61,9 +61,47 @@ impl Sort {
     }
 }
 
+/// The text a search is matched against, and the needle itself: lower case by Unicode's rules
+/// ("Élodie" and "ÉLODIE" both become "élodie"), accents kept ("elodie" stays apart). Both
+/// backends compare these strings as they are, so they find the same rows.
+pub fn search_key(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// What a search looks for: the query trimmed, in `search_key`'s case; None for a blank query.
+pub fn needle(q: &str) -> Option<String> {
+    Some(search_key(q.trim())).filter(|n| !n.is_empty())
+}
+
+/// The shortest needle the trigram indexes can answer: a trigram is three characters, so a
+/// needle of one or two matches no whole trigram and is looked for by reading the
+/// organization's rows instead.
+pub const INDEXED_NEEDLE_CHARS: usize = 3;
+
+/// Whether the trigram indexes can answer `needle`.
+pub fn indexed(needle: &str) -> bool {
+    needle.chars().count() >= INDEXED_NEEDLE_CHARS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_keys_fold_case_of_all_of_unicode_and_keep_accents() {
+        assert_eq!(search_key("Élodie ÅSTRÖM"), "élodie åström");
+        assert_eq!(needle("  ÉLODIE "), Some("élodie".to_string()));
+        assert_ne!(search_key("Élodie"), search_key("Elodie"));
+        assert_eq!(needle("   "), None);
+    }
+
+    #[test]
+    fn needles_of_fewer_than_three_characters_are_not_indexed() {
+        assert!(!indexed("é"));
+        assert!(!indexed("ab"));
+        assert!(indexed("ébé"));
+        assert!(indexed("ada"));
+    }
 
     #[test]
     fn status_filters_accept_values_and_labels() {

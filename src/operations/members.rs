@@ -160,8 +160,10 @@ pub struct ListPage {
 pub fn list(db: &Db, org: OrgId, query: &ListQuery) -> Result<ListPage, OpError> {
     let mut conn = db.conn()?;
     let now = storage::now();
-    let rows = member_list::page(&mut conn, org, query, now)?;
-    let total = member_list::count(&mut conn, org, query, now)?;
+    // counted first: with a search, the count says how the page's rows are best found
+    let counted = member_list::count(&mut conn, org, query, now)?;
+    let rows = member_list::page(&mut conn, org, query, now, &counted, db.list_anchors())?;
+    let total = counted.rows();
     let custom_roles = role_rows::tags(&mut conn, org)?;
     let rows = with_role_tags(rows, &custom_roles);
     Ok(ListPage { rows, total, custom_roles })

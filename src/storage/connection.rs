@@ -166,13 +166,16 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     Ok(pool)
 }
 
-/// Applies every pending migration of the connection's backend.
+/// Applies every pending migration of the connection's backend, then the step a migration
+/// cannot do in SQL: the search keys of names outside ASCII (`members::fill_name_keys`).
 pub fn migrate(conn: &mut DbConn) -> Result<usize, DbError> {
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| DbError::Setup(format!("migration failed: {e}")))
+    let applied = applied.map_err(|e| DbError::Setup(format!("migration failed: {e}")))?;
+    crate::storage::members::fill_name_keys(conn).map_err(|e| DbError::Setup(format!("search keys of names: {e}")))?;
+    Ok(applied)
 }
 
 /// Runs `f` in one write transaction: committed when it returns Ok, rolled back otherwise.
@@ -226,6 +229,8 @@ pub struct Db {
     out_of_reach: Arc<AtomicBool>,
     /// The server's metrics, carried with the handle every layer already has.
     metrics: Arc<Metrics>,
+    /// Where rows deep in the member lists stand, as of their versions.
+    list_anchors: Arc<crate::storage::member_list::Anchors>,
 }
 
 impl Db {
@@ -237,7 +242,12 @@ impl Db {
     /// A handle recording into `metrics`: the waits for a connection, and what its write
     /// transactions commit (audit events, queued emails).
     pub fn with_metrics(pool: DbPool, metrics: Arc<Metrics>) -> Db {
-        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)), metrics }
+        Db { pool, out_of_reach: Arc::new(AtomicBool::new(false)), metrics, list_anchors: Arc::default() }
+    }
+
+    /// Where rows deep in the member lists stand (`member_list::Anchors`).
+    pub fn list_anchors(&self) -> &crate::storage::member_list::Anchors {
+        &self.list_anchors
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -22,6 +22,23 @@ pub struct Membership {
     pub last_active_at: Option<NaiveDateTime>,
 }
 
+/// A membership as it is written: the row and its name's search key (which the database
+/// cannot fold in all of Unicode's cases itself).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct NewRow {
+    #[diesel(embed)]
+    pub membership: Membership,
+    pub name_key: String,
+}
+
+impl From<Membership> for NewRow {
+    fn from(membership: Membership) -> NewRow {
+        let name_key = crate::domain::member_list::search_key(&membership.name);
+        NewRow { membership, name_key }
+    }
+}
+
 /// Who a new membership is for.
 #[derive(Debug, Clone)]
 pub struct NewMember<'a> {
@@ -41,7 +58,7 @@ pub fn insert(conn: &mut DbConn, org: OrgId, who: NewMember<'_>, role: Role, at:
         created_at: at,
         last_active_at: Some(at),
     };
-    diesel::insert_into(memberships::table).values(&row).execute(conn).map(|_| ())
+    diesel::insert_into(memberships::table).values(&NewRow::from(row)).execute(conn).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, org: OrgId, account: AccountId) -> QueryResult<Option<Membership>> {
@@ -164,9 +181,37 @@ pub fn owns_any(conn: &mut DbConn, account: AccountId) -> QueryResult<bool> {
 /// Keeps the copied name in step with the account's.
 pub fn rename_account(conn: &mut DbConn, account: AccountId, name: &str) -> QueryResult<()> {
     diesel::update(memberships::table.filter(memberships::account_id.eq(account)))
-        .set(memberships::name.eq(name))
+        .set((memberships::name.eq(name), memberships::name_key.eq(crate::domain::member_list::search_key(name))))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Writes the search key of every name that has none: the names a migration could not fold
+/// (outside ASCII), once, when the migration that added the key has just run. Afterwards every
+/// write of a name writes its key, so at every other start this is one probe of an empty
+/// partial index (`memberships_name_key_missing`).
+pub fn fill_name_keys(conn: &mut DbConn) -> QueryResult<usize> {
+    const BATCH: i64 = 1_000;
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(OrgId, AccountId, String)> = memberships::table
+            .filter(memberships::name_key.is_null())
+            .select((memberships::org_id, memberships::account_id, memberships::name))
+            .limit(BATCH)
+            .load(conn)?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        conn.transaction(|conn| {
+            for (org, account, name) in &rows {
+                diesel::update(memberships::table.find((org, account)))
+                    .set(memberships::name_key.eq(crate::domain::member_list::search_key(name)))
+                    .execute(conn)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        filled += rows.len();
+    }
 }
 
 /// Keeps the copied email in step with the account's.

@@ -81,6 +81,8 @@ diesel::table! {
         last_active_at -> Nullable<Timestamp>,
         invited_by -> Nullable<Text>,
         custom_role_ids -> Nullable<Text>,
+        /// The name in lower case (`domain::member_list::search_key`), which search matches.
+        name_key -> Nullable<Text>,
     }
 }
 

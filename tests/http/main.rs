@@ -23,6 +23,7 @@ mod invitation_history;
 mod instances;
 mod invitations;
 mod json_api;
+mod member_search;
 mod members;
 mod members_export;
 mod metrics;

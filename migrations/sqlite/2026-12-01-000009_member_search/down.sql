@@ -1,0 +1,11 @@
+DROP TRIGGER memberships_search_delete;
+DROP TRIGGER memberships_search_update;
+DROP TRIGGER memberships_search_insert;
+DROP TABLE member_search;
+DROP INDEX memberships_search_id;
+ALTER TABLE memberships DROP COLUMN search_id;
+DROP TRIGGER organizations_search_base;
+DROP INDEX organizations_search_base;
+ALTER TABLE organizations DROP COLUMN search_base;
+DROP INDEX memberships_name_key_missing;
+ALTER TABLE memberships DROP COLUMN name_key;
