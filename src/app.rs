@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::operations::{OpError, identity, invitations};
 use crate::rate_limit::RateLimits;
 use crate::storage::Db;
+use crate::thread_lane::{Job, Lane};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -81,7 +82,7 @@ impl AppState {
     {
         let db = self.db.clone();
         let (done, result) = tokio::sync::oneshot::channel();
-        let job: LaneJob = Box::new(move || {
+        let job: Job = Box::new(move || {
             let _ = done.send(f(&db));
         });
         match sign_in_lane() {
@@ -102,37 +103,14 @@ impl AppState {
     }
 }
 
-type LaneJob = Box<dyn FnOnce() + Send>;
-
 /// Threads of the sign-in lane: two, so that one sign-in's database work overlaps another's
 /// hash.
 const SIGN_IN_THREADS: usize = 2;
 
-/// The queue of the sign-in lane, started on first use (None if no thread could start).
-fn sign_in_lane() -> Option<&'static std::sync::mpsc::Sender<LaneJob>> {
-    static LANE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<LaneJob>>> = std::sync::OnceLock::new();
-    LANE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<LaneJob>();
-        let rx = Arc::new(std::sync::Mutex::new(rx));
-        let started = (0..SIGN_IN_THREADS)
-            .filter(|i| {
-                let rx = rx.clone();
-                std::thread::Builder::new()
-                    .name(format!("steward-sign-in-{i}"))
-                    .spawn(move || loop {
-                        let job = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(job) = job else { return };
-                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                    })
-                    .is_ok()
-            })
-            .count();
-        (started > 0).then_some(tx)
-    })
-    .as_ref()
+/// The sign-in lane, started on first use (None if no thread could start).
+fn sign_in_lane() -> Option<&'static Lane> {
+    static LANE: std::sync::OnceLock<Option<Lane>> = std::sync::OnceLock::new();
+    LANE.get_or_init(|| Lane::start("steward-sign-in", SIGN_IN_THREADS, || {})).as_ref()
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address

@@ -2,7 +2,7 @@
 //! sealing of secrets kept at rest (a derived key and an AEAD).
 //! Everything here is CPU-bound: callers on a request path run it off the async workers.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -10,6 +10,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::thread_lane::{Job, Lane};
 
 /// argon2id with OWASP's first recommended setting: 19 MiB, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -31,37 +33,10 @@ fn hashing_threads() -> usize {
 /// cores. Raising a priority takes `CAP_SYS_NICE`; without it they run at the server's.
 const HASHING_NICENESS: i32 = -5;
 
-type HashJob = Box<dyn FnOnce() + Send>;
-
-/// The queue of the hashing threads, started on first use (None if none could start).
-fn hashing_queue() -> Option<&'static std::sync::mpsc::Sender<HashJob>> {
-    static QUEUE: OnceLock<Option<std::sync::mpsc::Sender<HashJob>>> = OnceLock::new();
-    QUEUE
-        .get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
-            let rx = std::sync::Arc::new(Mutex::new(rx));
-            let started = (0..hashing_threads())
-                .filter(|i| {
-                    let rx = rx.clone();
-                    std::thread::Builder::new()
-                        .name(format!("steward-hash-{i}"))
-                        .spawn(move || {
-                            raise_priority();
-                            loop {
-                                let job = match rx.lock() {
-                                    Ok(rx) => rx.recv(),
-                                    Err(_) => return,
-                                };
-                                let Ok(job) = job else { return };
-                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                            }
-                        })
-                        .is_ok()
-                })
-                .count();
-            (started > 0).then_some(tx)
-        })
-        .as_ref()
+/// The hashing threads, started on first use (None if none could start).
+fn hashing_lane() -> Option<&'static Lane> {
+    static LANE: OnceLock<Option<Lane>> = OnceLock::new();
+    LANE.get_or_init(|| Lane::start("steward-hash", hashing_threads(), raise_priority)).as_ref()
 }
 
 #[cfg(target_os = "linux")]
@@ -81,12 +56,12 @@ fn raise_priority() {}
 /// it panicked.
 fn on_hashing_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (done, result) = std::sync::mpsc::sync_channel(1);
-    let job: HashJob = Box::new(move || {
+    let job: Job = Box::new(move || {
         let _ = done.send(f());
     });
-    match hashing_queue() {
-        Some(queue) => {
-            if let Err(std::sync::mpsc::SendError(job)) = queue.send(job) {
+    match hashing_lane() {
+        Some(lane) => {
+            if let Err(job) = lane.send(job) {
                 job();
             }
         }

@@ -17,6 +17,7 @@ pub mod operations;
 pub mod rate_limit;
 pub mod seed;
 pub mod storage;
+pub mod thread_lane;
 pub mod web;
 
 use std::net::SocketAddr;

@@ -83,6 +83,30 @@ pub fn indexed(needle: &str) -> bool {
     needle.chars().count() >= INDEXED_NEEDLE_CHARS
 }
 
+/// The member list's role filter: a built-in role by name, or a custom role by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleFilter {
+    Base(super::Role),
+    Custom(super::RoleId),
+}
+
+impl RoleFilter {
+    /// `owner`, `admin`, `editor`, `viewer`, or a custom role's id (whether the organization has
+    /// it is for the database to say).
+    pub fn parse(raw: &str) -> Option<RoleFilter> {
+        let raw = raw.trim();
+        super::Role::parse(raw).map(RoleFilter::Base).or_else(|| raw.parse().ok().map(RoleFilter::Custom))
+    }
+
+    /// The value in the list's URL.
+    pub fn value(self) -> String {
+        match self {
+            RoleFilter::Base(r) => r.as_str().to_string(),
+            RoleFilter::Custom(id) => id.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,30 +140,6 @@ mod tests {
     fn sorts_round_trip() {
         for sort in Sort::ALL {
             assert_eq!(Sort::parse(sort.as_str()), Some(sort));
-        }
-    }
-}
-
-/// The member list's role filter: a built-in role by name, or a custom role by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleFilter {
-    Base(super::Role),
-    Custom(super::RoleId),
-}
-
-impl RoleFilter {
-    /// `owner`, `admin`, `editor`, `viewer`, or a custom role's id (whether the organization has
-    /// it is for the database to say).
-    pub fn parse(raw: &str) -> Option<RoleFilter> {
-        let raw = raw.trim();
-        super::Role::parse(raw).map(RoleFilter::Base).or_else(|| raw.parse().ok().map(RoleFilter::Custom))
-    }
-
-    /// The value in the list's URL.
-    pub fn value(self) -> String {
-        match self {
-            RoleFilter::Base(r) => r.as_str().to_string(),
-            RoleFilter::Custom(id) => id.to_string(),
         }
     }
 }
